@@ -1,0 +1,335 @@
+"""One client connection (one visit): read requests, carry out replies, record what happened.
+
+Runs in its own worker thread. Every listener call made here comes from that thread.
+Malformed input ends in a 4xx and a closed connection, never in an exception that could
+touch another client.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from .errors import StorageError
+from .events import (
+    ClientConnected,
+    ClientDisconnected,
+    ClientInfo,
+    Declined,
+    EngineError,
+    FileRequested,
+    OfferSent,
+    ReceiptReceived,
+    ServerEvent,
+    TransferFinished,
+    TransferProgress,
+    TransferStarted,
+)
+from .http11 import (
+    MAX_HEAD_BYTES,
+    HttpError,
+    Request,
+    content_length,
+    find_head_end,
+    parse_request_head,
+    response_head,
+)
+from .ledger import LedgerEntry, LedgerEvent
+from .offer import ServedFile
+from .protocol import (
+    FILES_PREFIX,
+    HEADER_CLIENT_ID,
+    HEADER_CLIENT_NAME,
+    clean_client_id,
+    clean_client_name,
+    http_date,
+)
+from .routing import RECEIPT_WAIT, SERVER, Outcome, Reply, error_reply, requested_name, route
+from .sendbody import SENDERS
+
+if TYPE_CHECKING:
+    from .server import FilecastServer
+
+log = logging.getLogger("filecast.server")
+_OUT_OF_FILES = (errno.EMFILE, errno.ENFILE, errno.ENOMEM)
+
+
+class _Closed(Exception):
+    """The peer closed or went silent between requests: end the visit quietly."""
+
+
+@dataclass
+class _Transfer:
+    """Book-keeping of one body going out."""
+
+    file: str
+    start: int
+    length: int
+    size: int
+    sent: int = 0
+    last_report: float = 0.0
+
+
+class Connection:
+    """A worker that serves one accepted socket until it closes."""
+
+    def __init__(self, server: FilecastServer, sock: socket.socket, client: ClientInfo) -> None:
+        self._server = server
+        self._sock = sock
+        self.client = client
+        self._buffer = bytearray()
+        self._served = 0
+
+    def _emit(self, event: ServerEvent) -> None:
+        """Hand an event to the server's listener."""
+        self._server.emit(event)
+
+    def run(self) -> None:
+        """The thread body: greet, serve requests in turn, always report the disconnect."""
+        self._emit(ClientConnected(self.client))
+        try:
+            self._serve()
+        except (_Closed, OSError):
+            pass
+        except Exception:  # a bug: keep serving everyone else, but say so loudly
+            log.exception("internal error while serving %s", self.client.label)
+            self._emit(EngineError(f"Internal error while serving {self.client.label}; "
+                                   "see the log for details."))
+        finally:
+            self._sock.close()
+            self._emit(ClientDisconnected(self.client))
+
+    def _serve(self) -> None:
+        """Answer requests until the connection should close."""
+        while not self._server.stopping:
+            try:
+                request = self._read_head()
+                body = self._read_body(content_length(request))
+                self._identify(request)
+                reply = self._reply_for(request, body)
+            except HttpError as error:
+                self._send_reply(error_reply(error))
+                if error.close:
+                    return
+                continue
+            keep = self._carry_out(request, reply)
+            self._served += 1
+            if not keep or reply.close or not request.keep_alive:
+                return
+
+    # --- reading ---------------------------------------------------------------------
+
+    def _recv_some(self, timeout: float) -> None:
+        """Append what arrives within ``timeout`` to the buffer; _Closed on EOF."""
+        self._sock.settimeout(max(timeout, 0.001))
+        data = self._sock.recv(65536)
+        if not data:
+            raise _Closed()
+        self._buffer += data
+
+    def _read_head(self) -> Request:
+        """The next request head; 408 when it trickles in slower than the head time-out."""
+        config = self._server.config
+        if not self._buffer:
+            first_wait = config.idle_timeout if self._served else config.head_timeout
+            try:
+                self._recv_some(first_wait)
+            except TimeoutError as exc:
+                raise _Closed() from exc
+        deadline = time.monotonic() + config.head_timeout
+        while (end := find_head_end(self._buffer)) < 0:
+            if len(self._buffer) > MAX_HEAD_BYTES:
+                raise HttpError(431, "headers_too_large", "The request head is too large.")
+            try:
+                self._recv_some(deadline - time.monotonic())
+            except TimeoutError as exc:  # slowloris: bytes, but never a whole head
+                raise HttpError(408, "timeout", "The request took too long to arrive.") from exc
+        head = bytes(self._buffer[:end])
+        del self._buffer[:end]
+        return parse_request_head(head)
+
+    def _read_body(self, length: int) -> bytes:
+        """Exactly ``length`` body bytes, within the head time-out."""
+        deadline = time.monotonic() + self._server.config.head_timeout
+        while len(self._buffer) < length:
+            try:
+                self._recv_some(deadline - time.monotonic())
+            except TimeoutError as exc:
+                raise HttpError(408, "timeout", "The request body took too long.") from exc
+        body = bytes(self._buffer[:length])
+        del self._buffer[:length]
+        return body
+
+    def _identify(self, request: Request) -> None:
+        """Learn the client's id, name and user agent from its headers (ignored if invalid)."""
+        updated = replace(
+            self.client,
+            client_id=clean_client_id(request.header(HEADER_CLIENT_ID)) or self.client.client_id,
+            name=clean_client_name(request.header(HEADER_CLIENT_NAME)) or self.client.name,
+            user_agent=(request.header("user-agent") or self.client.user_agent),
+        )
+        if updated != self.client:
+            self.client = updated
+
+    # --- deciding --------------------------------------------------------------------
+
+    def _reply_for(self, request: Request, body: bytes) -> Reply:
+        """Route the request against a fresh view of the offer; wait for a pending digest."""
+        offer = self._server.offer
+        if request.path.startswith(FILES_PREFIX):
+            offer.refresh(requested_name(request))  # re-stat: never promise a stale digest
+        reply = route(request, body, offer.state)
+        if reply.outcome is Outcome.WAIT_DIGEST and reply.subject is not None:
+            entry = offer.state.find(reply.subject)
+            if entry is not None:
+                offer.wait_digest(entry.name, entry.etag, RECEIPT_WAIT)
+            reply = route(request, body, offer.state)
+            if reply.outcome is Outcome.WAIT_DIGEST:
+                raise HttpError(503, "not_ready", "The server is still hashing; try again.",
+                                close=False, headers=(("Retry-After", "5"),))
+        return reply
+
+    # --- answering -------------------------------------------------------------------
+
+    def _send_reply(self, reply: Reply) -> None:
+        """Send a reply that has no file body."""
+        self._sock.settimeout(self._server.config.stall_timeout)
+        self._sock.sendall(self._head(reply) + reply.body)
+
+    def _head(self, reply: Reply) -> bytes:
+        """The response head with the headers every answer carries."""
+        headers = [("Server", SERVER), ("Date", _now_http_date()), *reply.headers]
+        if reply.close:
+            headers.append(("Connection", "close"))
+        return response_head(reply.status, headers)
+
+    def _carry_out(self, request: Request, reply: Reply) -> bool:
+        """Record, send and report one reply; False when the connection must close."""
+        outcome, name = reply.outcome, reply.subject or ""
+        if outcome is Outcome.FILE_MISSING:
+            self._record(LedgerEvent.NOT_OFFERED, name)
+            self._emit(FileRequested(self.client, name, False, None))
+        elif outcome is Outcome.DECLINED:
+            self._record(LedgerEvent.DECLINED, name)
+        elif outcome is Outcome.RECEIPT and reply.receipt is not None:
+            receipt = reply.receipt
+            event = LedgerEvent.VERIFIED if receipt.verified else LedgerEvent.DIGEST_MISMATCH
+            self._record(event, name, sha256=receipt.sha256, size=receipt.size)
+        elif outcome is Outcome.FILE_FOUND:
+            entry = self._server.offer.state.find(name)
+            self._emit(FileRequested(self.client, name, True, entry.size if entry else None))
+        if reply.file is not None and reply.span is not None:
+            return self._send_file(reply)
+        self._send_reply(reply)
+        if outcome is Outcome.OFFER_SENT:
+            self._emit(OfferSent(self.client))
+        elif outcome is Outcome.DECLINED:
+            self._emit(Declined(self.client, name))
+        elif outcome is Outcome.RECEIPT and reply.receipt is not None:
+            self._emit(ReceiptReceived(self.client, name, reply.receipt.sha256,
+                                       reply.receipt.verified))
+        return True
+
+    def _send_file(self, reply: Reply) -> bool:
+        """Open, check and stream the file span; record downloaded/partial/interrupted."""
+        entry, span = reply.file, reply.span
+        assert entry is not None and span is not None
+        try:
+            handle = open(entry.path, "rb", buffering=0)  # noqa: SIM115 - closed below
+        except OSError as exc:
+            self._send_reply(_unavailable(exc))
+            return True
+        with handle:
+            if not entry.matches(os.fstat(handle.fileno())):  # changed since the snapshot
+                self._server.offer.refresh(entry.name)
+                self._send_reply(_unavailable(None))
+                return True
+            self._sock.settimeout(self._server.config.stall_timeout)
+            self._sock.sendall(self._head(reply))
+            transfer = _Transfer(entry.name, span.start, span.length, entry.size)
+            self._emit(TransferStarted(self.client, entry.name, span.start, span.length,
+                                       entry.size))
+            complete = self._stream(handle, entry, transfer)
+        self._finish_transfer(transfer, complete)
+        return complete
+
+    def _stream(self, handle: io.FileIO, entry: ServedFile, transfer: _Transfer) -> bool:
+        """Send the span, holding back the last byte until the file is checked unchanged."""
+        sender = SENDERS[self._server.config.body_mode]
+        stall = self._server.config.stall_timeout
+        report = self._progress_reporter(transfer)
+        try:
+            if transfer.length > 1:
+                sender(self._sock, handle, transfer.start, transfer.length - 1, stall=stall,
+                       progress=report)
+            if transfer.length > 0:
+                if not self._server.offer.unchanged(entry):
+                    self._server.offer.refresh(entry.name)
+                    return False  # abort: the body would not match the promised digest
+                sender(self._sock, handle, transfer.start + transfer.length - 1, 1,
+                       stall=stall, progress=lambda n: report(transfer.length - 1 + n))
+        except (OSError, EOFError):
+            return False
+        return True
+
+    def _progress_reporter(self, transfer: _Transfer) -> Callable[[int], None]:
+        """A callback that keeps ``transfer.sent`` and reports it at most ~10 times a second."""
+        interval = self._server.config.progress_interval
+
+        def report(sent: int) -> None:
+            transfer.sent = sent
+            now = time.monotonic()
+            if now - transfer.last_report >= interval:
+                transfer.last_report = now
+                self._emit(TransferProgress(self.client, transfer.file, sent, transfer.length,
+                                            transfer.size))
+
+        return report
+
+    def _finish_transfer(self, transfer: _Transfer, complete: bool) -> None:
+        """Record the end of a body: downloaded, a partial range, or interrupted."""
+        if complete:
+            to_end = transfer.start + transfer.length >= transfer.size
+            event = LedgerEvent.DOWNLOADED if to_end else LedgerEvent.PARTIAL
+            self._record(event, transfer.file, bytes=transfer.length, size=transfer.size,
+                         start=transfer.start)
+        else:
+            self._record(LedgerEvent.INTERRUPTED, transfer.file,
+                         bytes=transfer.start + transfer.sent, size=transfer.size,
+                         start=transfer.start)
+        self._emit(TransferFinished(self.client, transfer.file, transfer.start, transfer.sent,
+                                    transfer.length, transfer.size, complete))
+
+    def _record(self, event: LedgerEvent, file: str, **fields: object) -> None:
+        """Write one ledger line; a ledger that cannot be written is reported, not fatal."""
+        entry = LedgerEntry(event, self.client.address, file, client_id=self.client.client_id,
+                            name=self.client.name, user_agent=self.client.user_agent,
+                            **fields)  # type: ignore[arg-type]
+        try:
+            self._server.ledger.record(entry)
+        except StorageError as error:
+            self._emit(EngineError(str(error)))
+
+
+def _unavailable(exc: OSError | None) -> Reply:
+    """503 for an offered file that cannot be opened or is changing (never a false 404)."""
+    if exc is not None and exc.errno in _OUT_OF_FILES:
+        message = "The server is too busy to open the file; try again in a moment."
+    elif exc is not None:
+        message = "The offered file cannot be read right now; try again later."
+    else:
+        message = "The offered file is changing; try again in a moment."
+    return error_reply(HttpError(503, "busy", message, close=False,
+                                 headers=(("Retry-After", "1"),)))
+
+
+def _now_http_date() -> str:
+    """The Date header value (RFC 9110 §6.6.1)."""
+    return http_date(time.time())

@@ -1,0 +1,55 @@
+"""The errors a person can act on. ``str(error)`` is the sentence shown to them.
+
+Anything that is not a :class:`FilecastError` is a bug: front ends log it with its
+traceback instead of showing it as if it were the user's problem.
+"""
+
+from __future__ import annotations
+
+
+class FilecastError(Exception):
+    """Base class: the message is a whole sentence, written for the person at the screen."""
+
+
+class ConnectError(FilecastError):
+    """The server could not be reached (refused, unknown host, timed out)."""
+
+
+class ServerGoneError(FilecastError):
+    """The server stopped answering or closed the connection in the middle of something."""
+
+
+class ProtocolError(FilecastError):
+    """The other side sent something that does not follow docs/PROTOCOL.md."""
+
+
+class NotOfferedError(FilecastError):
+    """The server does not offer a file by that name ("File does not exist!")."""
+
+
+class FileChangedError(FilecastError):
+    """The offered file changed while it was being downloaded; download it again."""
+
+
+class DigestMismatchError(FilecastError):
+    """The bytes received do not have the SHA-256 the server promised."""
+
+
+class StorageError(FilecastError):
+    """Saving failed on this computer: disk full, no permission, folder gone."""
+
+
+class DiskFullError(StorageError):
+    """The disk filled up while saving."""
+
+
+class CancelledError(FilecastError):
+    """The person cancelled; the partial download is kept for a resume."""
+
+
+class ServeError(FilecastError):
+    """The server could not start or go on serving (port taken, file unreadable)."""
+
+
+class PortInUseError(ServeError):
+    """Another program already listens on the port."""

@@ -1,0 +1,264 @@
+"""What the engine tells its owner: frozen event dataclasses and the one listener interface.
+
+The engine calls ``Listener.on_event`` from its **worker threads**. A window's listener does
+nothing but put the event on its queue (Tk may only be touched on the main thread); the
+terminal front end prints it. Events are immutable so they can cross threads freely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+Address = tuple[str, int]
+
+
+def format_address(address: Address) -> str:
+    """The original program's spelling of a peer: ``('127.0.0.1', 53552)``."""
+    return repr((address[0], address[1]))
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """Who is on the other end of one connection (one visit).
+
+    ``key`` is unique per connection for the server's lifetime; ``client_id`` and ``name``
+    arrive with the first request that carries Filecast's headers, so later events may
+    carry a fuller ``ClientInfo`` for the same ``key``.
+    """
+
+    key: int
+    address: Address
+    client_id: str | None = None
+    name: str | None = None
+    user_agent: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The original program's ``<ip: ('127.0.0.1', 53552)>`` spelling."""
+        return f"<ip: {format_address(self.address)}>"
+
+
+# --- server events -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerStarted:
+    """Listening; ``urls`` are the addresses clients should use."""
+
+    host: str
+    port: int
+    urls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServerStopped:
+    """Every worker is gone and the port is free."""
+
+
+@dataclass(frozen=True)
+class ClientConnected:
+    """A connection was accepted (the original "Client connected <ip: ...>")."""
+
+    client: ClientInfo
+
+
+@dataclass(frozen=True)
+class OfferSent:
+    """The greeting went out (the original "Message sent out to client <ip: ...>")."""
+
+    client: ClientInfo
+
+
+@dataclass(frozen=True)
+class FileRequested:
+    """The client asked about a file by name (HEAD or GET); ``exists`` says if it is offered."""
+
+    client: ClientInfo
+    file: str
+    exists: bool
+    size: int | None
+
+
+@dataclass(frozen=True)
+class Declined:
+    """The client answered N (the original "did not download the file")."""
+
+    client: ClientInfo
+    file: str
+
+
+@dataclass(frozen=True)
+class TransferStarted:
+    """A body started going out: bytes ``start`` .. ``start + length`` of ``size``."""
+
+    client: ClientInfo
+    file: str
+    start: int
+    length: int
+    size: int
+
+
+@dataclass(frozen=True)
+class TransferProgress:
+    """``sent`` of ``length`` body bytes are out; at most ~10 per second per client."""
+
+    client: ClientInfo
+    file: str
+    sent: int
+    length: int
+    size: int
+
+
+@dataclass(frozen=True)
+class TransferFinished:
+    """A body ended. ``complete`` is False when it was cut short (interrupted)."""
+
+    client: ClientInfo
+    file: str
+    start: int
+    sent: int
+    length: int
+    size: int
+    complete: bool
+
+
+@dataclass(frozen=True)
+class ReceiptReceived:
+    """The client reported the SHA-256 it computed; ``verified`` says if it matched."""
+
+    client: ClientInfo
+    file: str
+    sha256: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class ClientDisconnected:
+    """The connection closed (the original "Client: <ip: ...> disconnected!")."""
+
+    client: ClientInfo
+
+
+@dataclass(frozen=True)
+class HashProgress:
+    """Background hashing of an offered file: ``done`` of ``total`` bytes."""
+
+    file: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class OfferChanged:
+    """The offered files or their digests changed (hashing finished, file edited)."""
+
+    files: tuple[OfferedFileView, ...]
+
+
+@dataclass(frozen=True)
+class OfferedFileView:
+    """What a front end shows of one offered file."""
+
+    name: str
+    path: str
+    size: int
+    sha256: str | None
+    etag: str
+    modified: float
+
+
+@dataclass(frozen=True)
+class EngineError:
+    """Something went wrong that the person serving should see; the server goes on."""
+
+    message: str
+
+
+ServerEvent = (
+    ServerStarted
+    | ServerStopped
+    | ClientConnected
+    | OfferSent
+    | FileRequested
+    | Declined
+    | TransferStarted
+    | TransferProgress
+    | TransferFinished
+    | ReceiptReceived
+    | ClientDisconnected
+    | HashProgress
+    | OfferChanged
+    | EngineError
+)
+
+
+# --- client events -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DownloadStarted:
+    """The body is coming: ``resumed_from`` bytes were already in the ``.part`` file."""
+
+    file: str
+    size: int
+    resumed_from: int
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    """``received`` of ``size`` bytes are saved; speed and time left are smoothed."""
+
+    file: str
+    received: int
+    size: int
+    bytes_per_second: float
+    seconds_left: float | None
+
+
+@dataclass(frozen=True)
+class DownloadRetrying:
+    """The connection broke; trying again after ``delay`` seconds (``attempt`` of ``limit``)."""
+
+    file: str
+    attempt: int
+    limit: int
+    delay: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class DownloadVerifying:
+    """All bytes are in; checking the SHA-256 (the last pass may take a moment)."""
+
+    file: str
+
+
+ClientEvent = (
+    DownloadStarted
+    | DownloadProgress
+    | DownloadRetrying
+    | DownloadVerifying
+)
+
+Event = (
+    ServerEvent
+    | ClientEvent
+)
+
+
+class Listener(Protocol):
+    """The one interface from engine to front end.
+
+    ``on_event`` is called from engine **worker threads**, never the caller's thread. It must
+    return quickly and must not call back into the engine; a GUI puts the event on a queue.
+    """
+
+    def on_event(self, event: Event) -> None: ...
+
+
+class NullListener:
+    """A listener that ignores everything (for tests and headless use)."""
+
+    def on_event(self, event: Event) -> None:
+        """Drop the event."""

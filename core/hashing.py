@@ -1,0 +1,39 @@
+"""SHA-256 of a file in large steps, with progress and cancellation.
+
+hashlib releases the GIL on large buffers, so hashing in a worker thread leaves the
+server and the windows responsive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable
+
+CHUNK = 4 * 1024 * 1024
+
+
+class HashCancelled(Exception):
+    """Hashing stopped because its cancel event was set."""
+
+
+def sha256_file(path: str | os.PathLike[str], *, progress: Callable[[int], None] | None = None,
+                cancel: threading.Event | None = None, chunk: int = CHUNK) -> str:
+    """The hex SHA-256 of a file, read ``chunk`` bytes at a time into one reused buffer."""
+    digest = hashlib.sha256()
+    buffer = bytearray(chunk)
+    view = memoryview(buffer)
+    done = 0
+    with open(path, "rb", buffering=0) as handle:
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise HashCancelled(str(path))
+            count = handle.readinto(buffer)
+            if not count:
+                break
+            digest.update(view[:count])
+            done += count
+            if progress is not None:
+                progress(done)
+    return digest.hexdigest()

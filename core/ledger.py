@@ -1,0 +1,254 @@
+"""The server's ledger of client decisions: ``Clients.txt`` and its JSON Lines twin.
+
+The ledger is the record of who took the file, so each line is written whole with one
+``os.write`` to a file opened with ``O_APPEND`` and then ``os.fsync``-ed before ``record``
+returns: the server reports an event as done only after that, so a crash can neither lose a
+line it already reported nor leave a torn one in the middle of the file. Lines are never
+rewritten. File names, client names and user agents come from the network, so every
+character that could start a new line or disguise the text is escaped in both files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import errno
+import json
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import DiskFullError, StorageError
+from .events import Address, format_address
+
+_FLAGS = os.O_APPEND | os.O_CREAT | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+_MODE = 0o644
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+class LedgerEvent(str, enum.Enum):
+    """What a client did; the value is the machine name written as JSONL ``event``."""
+
+    DOWNLOADED = "downloaded"
+    DECLINED = "declined"
+    NOT_OFFERED = "not_offered"
+    INTERRUPTED = "interrupted"
+    VERIFIED = "verified"
+    DIGEST_MISMATCH = "digest_mismatch"
+    PARTIAL = "partial"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One decision of one client; ``time`` (UTC) is filled by the ledger when None."""
+
+    event: LedgerEvent
+    address: Address
+    file: str
+    client_id: str | None = None
+    name: str | None = None
+    user_agent: str | None = None
+    bytes: int | None = None
+    size: int | None = None
+    start: int | None = None
+    sha256: str | None = None
+    time: datetime | None = None
+
+
+def _escape_char(ch: str) -> str:
+    """One non-printable character as a Python-style escape (``\\n``, ``\\x1b``, ``\\u202e``)."""
+    if ch in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[ch]
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def escape_text(text: str) -> str:
+    """Escape backslash, quote and non-printables so a name cannot end its quote or line."""
+    return "".join(
+        "\\" + ch if ch in "\\'" else ch if ch.isprintable() else _escape_char(ch) for ch in text
+    )
+
+
+def _json_escape_char(ch: str) -> str:
+    """One character as a JSON ``\\uXXXX`` escape (a surrogate pair above U+FFFF)."""
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    """One JSON line, readable UTF-8, with U+2028/9, bidi and other non-printables escaped."""
+    text = json.dumps(record, ensure_ascii=False)
+    if text.isprintable():
+        return text
+    # json leaves these raw inside strings only, so a \u escape there is always valid JSON.
+    return "".join(ch if ch.isprintable() else _json_escape_char(ch) for ch in text)
+
+
+_SENTENCES = {
+    LedgerEvent.DOWNLOADED: "{who} downloaded the file {file}",
+    LedgerEvent.DECLINED: "{who} did not download the file {file}",
+    LedgerEvent.NOT_OFFERED: "{who} asked for {file}, which does not exist",
+    LedgerEvent.INTERRUPTED: "{who} did not finish downloading {file} ({bytes} of {size} bytes)",
+    LedgerEvent.VERIFIED: "{who} downloaded and verified the file {file}",
+    LedgerEvent.DIGEST_MISMATCH: "{who} reported a wrong digest for the file {file}",
+    LedgerEvent.PARTIAL: "{who} downloaded bytes {start}-{last} of the file {file}",
+}
+_NEEDS = {LedgerEvent.INTERRUPTED: ("bytes", "size"), LedgerEvent.PARTIAL: ("start", "bytes")}
+
+
+def sentence(entry: LedgerEntry) -> str:
+    """The Clients.txt text after the timestamp; the first two are the original program's."""
+    for field in _NEEDS.get(entry.event, ()):
+        if getattr(entry, field) is None:
+            raise ValueError(f"a {entry.event.value} ledger entry needs {field!r}")
+    last = None if entry.start is None or entry.bytes is None else entry.start + entry.bytes - 1
+    return _SENTENCES[entry.event].format(
+        who=f"Client: {format_address(entry.address)}",
+        file=f"'{escape_text(entry.file)}'",
+        bytes=entry.bytes,
+        size=entry.size,
+        start=entry.start,
+        last=last,
+    )
+
+
+def timestamp(moment: datetime) -> str:
+    """ISO 8601 UTC to the second with 'Z' (naive times are taken as UTC already)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_JSON_FIELDS = ("client_id", "name", "user_agent", "file", "bytes", "size", "start", "sha256")
+
+
+def _json_record(entry: LedgerEntry, stamp: str, text: str) -> dict[str, Any]:
+    """Every JSONL field, None as null, in a stable order."""
+    head = {"time": stamp, "event": entry.event.value}
+    where = {"address": entry.address[0], "port": entry.address[1]}
+    return {**head, **where, **{f: getattr(entry, f) for f in _JSON_FIELDS}, "text": text}
+
+
+def _storage_error(path: Path, error: OSError) -> StorageError:
+    """The sentence shown to the person: which ledger file, and what the system said."""
+    reason = error.strerror or str(error) or type(error).__name__
+    message = f"Cannot write the ledger file {path}: {reason}."
+    if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return DiskFullError(message)
+    return StorageError(message)
+
+
+def _twin_path(txt: Path) -> Path:
+    """The JSONL twin: ``Clients.txt`` or ``Clients`` -> ``Clients.jsonl``; refuse ``x.jsonl``."""
+    if not txt.suffix:
+        return txt.with_name(txt.name + ".jsonl")
+    if txt.suffix.lower() == ".jsonl":
+        raise StorageError(
+            f"Cannot use {txt} as the ledger file: its JSON Lines twin would be the same file."
+        )
+    return txt.with_suffix(".jsonl")
+
+
+class _AppendFile:
+    """One append-only ledger file; remembers a torn write so the next line starts clean."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (creating) ``path`` for appending; StorageError names it on failure."""
+        self.path = path
+        self.torn = False
+        try:
+            self.fd = os.open(path, _FLAGS, _MODE)
+        except OSError as error:
+            raise _storage_error(path, error) from error
+
+    def append(self, line: bytes) -> None:
+        """Write ``line`` whole (one os.write unless the system cuts it), then fsync."""
+        data = (b"\n" + line) if self.torn else line
+        try:
+            written = os.write(self.fd, data)
+            while written < len(data):
+                self.torn = True
+                written += os.write(self.fd, data[written:])
+            self.torn = False
+            os.fsync(self.fd)
+        except OSError as error:
+            raise _storage_error(self.path, error) from error
+
+    def close(self) -> None:
+        """Close the descriptor; an error is moot, as every line was already fsynced."""
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+class Ledger:
+    """Appends one line per decision to Clients.txt and Clients.jsonl, safe across threads."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        """Open both files now so a bad path is reported when the server starts."""
+        self._txt_path = Path(path)
+        self._jsonl_path = _twin_path(self._txt_path)
+        self._lock = threading.Lock()
+        try:
+            self._txt_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise _storage_error(self._txt_path, error) from error
+        self._txt: _AppendFile | None = _AppendFile(self._txt_path)
+        try:
+            self._jsonl: _AppendFile | None = _AppendFile(self._jsonl_path)
+        except StorageError:
+            self._txt.close()
+            raise
+
+    @property
+    def txt_path(self) -> Path:
+        """Where the human-readable ledger is written."""
+        return self._txt_path
+
+    @property
+    def jsonl_path(self) -> Path:
+        """Where the JSON Lines twin is written."""
+        return self._jsonl_path
+
+    def record(self, entry: LedgerEntry) -> LedgerEntry:
+        """Append ``entry`` to both files, durably, before returning it with ``time`` filled."""
+        if entry.time is None:
+            entry = dataclasses.replace(entry, time=datetime.now(timezone.utc))
+        assert entry.time is not None
+        stamp = timestamp(entry.time)
+        text = sentence(entry)
+        txt_line = f"{stamp} {text}\n".encode("utf-8", "backslashreplace")
+        json_line = (_json_line(_json_record(entry, stamp, text)) + "\n").encode("utf-8")
+        with self._lock:
+            if self._txt is None or self._jsonl is None:
+                raise RuntimeError("record() called on a closed Ledger")
+            self._txt.append(txt_line)
+            self._jsonl.append(json_line)
+        return entry
+
+    def close(self) -> None:
+        """Close both files; later record() calls are a bug. Closing twice is harmless."""
+        with self._lock:
+            files = [f for f in (self._txt, self._jsonl) if f is not None]
+            self._txt = self._jsonl = None
+        for file in files:
+            file.close()
+
+    def __enter__(self) -> Ledger:
+        """Use as ``with Ledger(path) as ledger:``."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close on leaving the block."""
+        self.close()

@@ -1,0 +1,248 @@
+"""The server's table of offered files: exact-name lookup, background hashing, change watch.
+
+Only files in this table are ever served; a request's name is compared with the names
+here and never joined to a path. The table is an immutable :class:`OfferState` swapped
+atomically, so request threads read it without locks. One watcher thread hashes files
+in the background and re-hashes any file that changes on disk while offered.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from . import __version__
+from .errors import ServeError
+from .events import HashProgress, Listener, NullListener, OfferChanged, OfferedFileView
+from .hashing import HashCancelled, sha256_file
+from .protocol import FileInfo, Offer, http_date, iso_utc, make_etag
+
+WATCH_INTERVAL = 1.0
+PROGRESS_INTERVAL = 0.1
+
+
+@dataclass(frozen=True)
+class ServedFile:
+    """One offered file as last seen on disk; ``sha256`` is None until hashed."""
+
+    name: str
+    path: str
+    size: int
+    mtime_ns: int
+    ino: int
+    sha256: str | None = None
+
+    @property
+    def etag(self) -> str:
+        """Strong validator; changes with size or modification time."""
+        return make_etag(self.size, self.mtime_ns)
+
+    @property
+    def last_modified(self) -> str:
+        """The Last-Modified header value."""
+        return http_date(self.mtime_ns / 1e9)
+
+    def matches(self, stat: os.stat_result) -> bool:
+        """Whether ``stat`` describes the same bytes this entry was taken from."""
+        return (stat.st_size, stat.st_mtime_ns, stat.st_ino) == (self.size, self.mtime_ns,
+                                                                  self.ino)
+
+    def info(self) -> FileInfo:
+        """The offer's description of this file."""
+        return FileInfo(self.name, self.size, self.sha256, iso_utc(self.mtime_ns / 1e9),
+                        self.etag)
+
+    def view(self) -> OfferedFileView:
+        """What a front end shows of it."""
+        return OfferedFileView(self.name, self.path, self.size, self.sha256, self.etag,
+                               self.mtime_ns / 1e9)
+
+
+@dataclass(frozen=True)
+class OfferState:
+    """An immutable snapshot of the offer."""
+
+    files: tuple[ServedFile, ...]
+    message: str
+    server_name: str
+
+    def find(self, name: str) -> ServedFile | None:
+        """The offered file called exactly ``name``."""
+        return next((f for f in self.files if f.name == name), None)
+
+    def offer(self) -> Offer:
+        """The greeting body's content."""
+        return Offer(f"Filecast/{__version__}", self.server_name, self.message,
+                     tuple(f.info() for f in self.files))
+
+
+def default_message(names: Sequence[str]) -> str:
+    """The original program's greeting, for one file or several."""
+    if not names:
+        return "No file is offered yet."
+    quoted = " or ".join(f"'{n}'" for n in names)
+    return f"Enter {quoted} when prompted to download the document..."
+
+
+def stat_file(path: str) -> ServedFile:
+    """A fresh, unhashed entry for ``path``; ServeError with a sentence when it cannot be."""
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        raise ServeError(f"Cannot offer {path}: {exc.strerror or exc}.") from exc
+    if os.path.isdir(path):
+        raise ServeError(f"Cannot offer {path}: it is a folder. Choose a file.")
+    if not os.access(path, os.R_OK):
+        raise ServeError(f"Cannot offer {path}: this user may not read it.")
+    return ServedFile(os.path.basename(path), os.path.abspath(path), stat.st_size,
+                      stat.st_mtime_ns, stat.st_ino)
+
+
+class OfferTable:
+    """Thread-safe owner of the offer. Listener calls come from its watcher thread."""
+
+    def __init__(self, paths: Sequence[str | os.PathLike[str]] = (), *,
+                 message: str | None = None, listener: Listener | None = None,
+                 server_name: str | None = None) -> None:
+        self._listener = listener or NullListener()
+        self._custom_message = message
+        self._server_name = server_name or socket.gethostname()
+        self._lock = threading.Condition()
+        self._cancel_hash = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._state = self._build([stat_file(os.fspath(p)) for p in paths])
+
+    @property
+    def state(self) -> OfferState:
+        """The current snapshot (an atomic read)."""
+        return self._state
+
+    def _build(self, files: list[ServedFile]) -> OfferState:
+        """A snapshot of ``files`` with the custom or default message."""
+        names = [f.name for f in files]
+        if len(set(names)) != len(names):
+            raise ServeError("Two offered files have the same name; offer only one of them.")
+        message = self._custom_message or default_message(names)
+        return OfferState(tuple(files), message, self._server_name)
+
+    def set_files(self, paths: Sequence[str | os.PathLike[str]]) -> None:
+        """Offer these files instead (GUI "Choose file…"); raises ServeError when unusable."""
+        files = [stat_file(os.fspath(p)) for p in paths]
+        self._publish(self._build(files))
+
+    def set_message(self, message: str | None) -> None:
+        """Change what clients are told; None restores the default."""
+        self._custom_message = message or None
+        self._publish(self._build(list(self._state.files)), rescan=False)
+
+    def _publish(self, state: OfferState, *, rescan: bool = True) -> None:
+        """Swap in ``state``, wake the watcher (``rescan``) and tell the listener."""
+        with self._lock:
+            self._state = state
+            if rescan:
+                self._cancel_hash.set()
+            self._lock.notify_all()
+        self._listener.on_event(OfferChanged(tuple(f.view() for f in state.files)))
+
+    def refresh(self, name: str) -> ServedFile | None:
+        """The entry for ``name`` checked against the disk now; a changed file is re-offered."""
+        entry = self._state.find(name)
+        if entry is None:
+            return None
+        try:
+            stat = os.stat(entry.path)
+        except OSError:
+            return entry  # gone: opening it will fail and be answered as such
+        if entry.matches(stat):
+            return entry
+        self._replace(entry, replace(entry, size=stat.st_size, mtime_ns=stat.st_mtime_ns,
+                                     ino=stat.st_ino, sha256=None))
+        return self._state.find(name)
+
+    def unchanged(self, entry: ServedFile) -> bool:
+        """Whether the file on disk still is what ``entry`` describes (checked before a
+        body's last byte, so no complete body ever differs from its promised digest)."""
+        try:
+            return entry.matches(os.stat(entry.path))
+        except OSError:
+            return False
+
+    def _replace(self, old: ServedFile, new: ServedFile) -> None:
+        """Swap one entry if it is still current."""
+        with self._lock:
+            files = list(self._state.files)
+            if old not in files:
+                return
+            files[files.index(old)] = new
+            state = replace(self._state, files=tuple(files))
+        self._publish(state)
+
+    def wait_digest(self, name: str, etag: str, timeout: float) -> ServedFile | None:
+        """The entry once hashed, if its etag is still ``etag``; None on change or timeout."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                entry = self._state.find(name)
+                if entry is None or entry.etag != etag:
+                    return None
+                if entry.sha256 is not None:
+                    return entry
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stopping.is_set():
+                    return None
+                self._lock.wait(min(left, WATCH_INTERVAL))
+
+    def start(self) -> None:
+        """Start the hashing and watching thread (idempotent)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._watch, name="filecast-offer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop the watcher thread; an unfinished hash is abandoned."""
+        self._stopping.set()
+        with self._lock:
+            self._cancel_hash.set()
+            self._lock.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _watch(self) -> None:
+        """Hash what is unhashed; every second re-stat every file and re-offer changed ones."""
+        while not self._stopping.is_set():
+            for entry in self._state.files:
+                current = self.refresh(entry.name)
+                if current is not None and current.sha256 is None:
+                    self._hash(current)
+            with self._lock:
+                if not self._cancel_hash.is_set():
+                    self._lock.wait(WATCH_INTERVAL)
+                self._cancel_hash.clear()
+
+    def _hash(self, entry: ServedFile) -> None:
+        """Hash one entry and publish the digest if the file did not change meanwhile."""
+        last = 0.0
+
+        def progress(done: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= PROGRESS_INTERVAL or done == entry.size:
+                last = now
+                self._listener.on_event(HashProgress(entry.name, done, entry.size))
+
+        try:
+            digest = sha256_file(entry.path, progress=progress, cancel=self._cancel_hash)
+        except HashCancelled:
+            return
+        except OSError:
+            return  # unreadable now; the next pass re-stats it
+        if self.unchanged(entry):
+            self._replace(entry, replace(entry, sha256=digest))

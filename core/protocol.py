@@ -1,0 +1,392 @@
+"""Wire formats of docs/PROTOCOL.md as pure functions: no sockets, no files, no clocks.
+
+Both the server and the client build and read headers and JSON bodies here, so the two
+sides cannot drift apart, and every rule (ranges, validators, digests, names) is testable
+on its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote, unquote_to_bytes
+
+from . import PROTOCOL_VERSION
+from .errors import ProtocolError
+
+HEADER_CLIENT_ID = "X-Filecast-Client-Id"
+HEADER_CLIENT_NAME = "X-Filecast-Client-Name"
+OFFER_PATH = "/api/v1/offer"
+DECISIONS_PATH = "/api/v1/decisions"
+RECEIPTS_PATH = "/api/v1/receipts"
+FILES_PREFIX = "/files/"
+
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+MAX_CLIENT_NAME_BYTES = 200
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One offered file as the offer describes it."""
+
+    name: str
+    size: int
+    sha256: str | None
+    modified: str
+    etag: str
+
+    @property
+    def url(self) -> str:
+        """The path that serves it."""
+        return file_path(self.name)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The greeting: the server's message and what it offers."""
+
+    server: str
+    name: str
+    message: str
+    files: tuple[FileInfo, ...]
+
+    def find(self, name: str) -> FileInfo | None:
+        """The offered file called exactly ``name``, if any."""
+        return next((f for f in self.files if f.name == name), None)
+
+
+# --- paths -----------------------------------------------------------------------------
+
+
+def file_path(name: str) -> str:
+    """``/files/{name}`` with the name percent-encoded as UTF-8 (every reserved byte)."""
+    return FILES_PREFIX + quote(name, safe="")
+
+
+def decode_path(raw: str) -> str:
+    """Percent-decode a request path exactly once; raise ValueError on bad UTF-8 or controls.
+
+    Guards against double-decoding tricks (``%252e``) and NUL smuggling: what comes out is
+    only ever compared with names in the server's table, never joined to a path.
+    """
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in raw):
+        raise ValueError("control character or space in the request target")
+    text = unquote_to_bytes(raw).decode("utf-8")  # UnicodeDecodeError is a ValueError
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise ValueError("control character in the decoded path")
+    return text
+
+
+# --- validators and dates (RFC 9110 §8.8) ---------------------------------------------
+
+
+def make_etag(size: int, mtime_ns: int) -> str:
+    """A strong entity tag that changes whenever the size or modification time does."""
+    return f'"{size:x}-{mtime_ns:x}"'
+
+
+def http_date(timestamp: float) -> str:
+    """IMF-fixdate (RFC 9110 §5.6.7) for a POSIX timestamp."""
+    return format_datetime(datetime.fromtimestamp(int(timestamp), timezone.utc), usegmt=True)
+
+
+def iso_utc(timestamp: float) -> str:
+    """ISO 8601 UTC with seconds, as JSON bodies and the ledger spell time."""
+    moment = datetime.fromtimestamp(int(timestamp), timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_http_date(value: str) -> float | None:
+    """The POSIX time of an HTTP date, or None when it is not one."""
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.timestamp()
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """True when an If-None-Match list names ``etag`` (weak comparison, §13.1.2) or is ``*``."""
+    tags = [t.strip() for t in header.split(",")]
+    bare = etag.removeprefix("W/")
+    return "*" in tags or any(t.removeprefix("W/") == bare for t in tags)
+
+
+def if_range_allows(if_range: str | None, etag: str, last_modified: str) -> bool:
+    """Whether a Range may be honoured under If-Range (§13.1.5: strong comparison only)."""
+    if if_range is None:
+        return True
+    value = if_range.strip()
+    if value.startswith('"'):
+        return value == etag
+    return value == last_modified
+
+
+# --- ranges (RFC 9110 §14) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """A satisfiable single range: bytes ``start`` .. ``end`` inclusive."""
+
+    start: int
+    end: int
+
+    @property
+    def length(self) -> int:
+        """How many bytes the range holds."""
+        return self.end - self.start + 1
+
+    def content_range(self, size: int) -> str:
+        """The Content-Range value of a 206 (§14.4)."""
+        return f"bytes {self.start}-{self.end}/{size}"
+
+
+class RangeNotSatisfiable(ValueError):
+    """The Range header asks for bytes outside the file or is malformed: answer 416."""
+
+
+_RANGE_SPEC = re.compile(r"(\d*)-(\d*)")
+
+
+def parse_range(header: str | None, size: int) -> ByteRange | None:
+    """What a Range header asks of a file of ``size`` bytes.
+
+    None means "send the whole file" (no header, another unit, several ranges: §14.2 lets
+    us ignore those). Raises RangeNotSatisfiable for a malformed or unsatisfiable bytes
+    range; see docs/PROTOCOL.md for why malformed is 416 rather than ignored.
+    """
+    if header is None:
+        return None
+    unit, sep, spec = header.strip().partition("=")
+    if not sep or unit.strip().lower() != "bytes":
+        return None
+    if "," in spec:
+        return None
+    match = _RANGE_SPEC.fullmatch(spec.strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        raise RangeNotSatisfiable(f"malformed range {spec!r}")
+    first, last = match.group(1), match.group(2)
+    if first == "":  # suffix range: the last N bytes
+        count = int(last)
+        if count == 0 or size == 0:
+            raise RangeNotSatisfiable("empty suffix range")
+        return ByteRange(max(0, size - count), size - 1)
+    start = int(first)
+    end = size - 1 if last == "" else min(int(last), size - 1)
+    if last != "" and int(last) < start:
+        raise RangeNotSatisfiable("range ends before it starts")
+    if start >= size:
+        raise RangeNotSatisfiable("range starts past the end")
+    return ByteRange(start, end)
+
+
+# --- digests (RFC 9530) ----------------------------------------------------------------
+
+
+def repr_digest(sha256_hex: str) -> str:
+    """The Repr-Digest value for a SHA-256 given in hex."""
+    raw = bytes.fromhex(sha256_hex)
+    return "sha-256=:" + base64.b64encode(raw).decode("ascii") + ":"
+
+
+def parse_repr_digest(value: str | None) -> str | None:
+    """The SHA-256 (hex) in a Repr-Digest header, or None when absent or unreadable."""
+    if not value:
+        return None
+    for member in value.split(","):
+        key, sep, item = member.strip().partition("=")
+        if not sep or key.strip().lower() != "sha-256":
+            continue
+        item = item.strip()
+        if len(item) < 2 or item[0] != ":" or item[-1] != ":":
+            return None
+        try:
+            raw = base64.b64decode(item[1:-1], validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        return raw.hex() if len(raw) == 32 else None
+    return None
+
+
+def is_sha256_hex(value: object) -> bool:
+    """True for a lowercase 64-digit hex string."""
+    return isinstance(value, str) and _SHA256_HEX.fullmatch(value) is not None
+
+
+# --- Content-Disposition (RFC 6266, RFC 5987) -----------------------------------------
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with an ASCII fallback ``filename`` and the exact UTF-8 ``filename*``."""
+    fallback = "".join(c if 0x20 <= ord(c) < 0x7F and c not in '"\\%' else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def parse_content_disposition(value: str | None) -> str | None:
+    """The file name a Content-Disposition proposes (``filename*`` preferred), unsanitised."""
+    if not value:
+        return None
+    plain: str | None = None
+    for part in value.split(";")[1:]:
+        key, sep, item = part.strip().partition("=")
+        key = key.strip().lower()
+        if not sep:
+            continue
+        if key == "filename*":
+            charset, _, rest = item.strip().partition("'")
+            _, _, encoded = rest.partition("'")
+            try:
+                return unquote_to_bytes(encoded).decode(charset or "utf-8")
+            except (LookupError, UnicodeDecodeError):
+                continue
+        if key == "filename":
+            plain = item.strip().strip('"')
+    return plain
+
+
+# --- client identity -------------------------------------------------------------------
+
+
+def clean_client_id(value: str | None) -> str | None:
+    """The client id if it has the documented shape; anything else is ignored."""
+    if value is not None and _CLIENT_ID.fullmatch(value):
+        return value
+    return None
+
+
+def encode_client_name(name: str) -> str:
+    """A display name as the header carries it (percent-encoded UTF-8, capped)."""
+    raw = name.encode("utf-8")[:MAX_CLIENT_NAME_BYTES].decode("utf-8", "ignore")
+    return quote(raw, safe="")
+
+
+def clean_client_name(value: str | None) -> str | None:
+    """Decode the display name header; None when absent, empty or malformed."""
+    if not value:
+        return None
+    try:
+        raw = unquote_to_bytes(value)
+        if len(raw) > MAX_CLIENT_NAME_BYTES:
+            return None
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None
+    return text or None
+
+
+# --- JSON bodies -------------------------------------------------------------------------
+
+
+def dump_json(body: dict[str, Any]) -> bytes:
+    """Encode a body with the protocol version stamped in."""
+    return json.dumps({"version": PROTOCOL_VERSION, **body}, ensure_ascii=False).encode("utf-8")
+
+
+def load_json(data: bytes) -> dict[str, Any]:
+    """Decode a JSON object body and check its version; raise ProtocolError otherwise."""
+    try:
+        body = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError("The other side sent a body that is not JSON.") from exc
+    if not isinstance(body, dict):
+        raise ProtocolError("The other side sent JSON that is not an object.")
+    if body.get("version") != PROTOCOL_VERSION:
+        raise ProtocolError(
+            f"The other side speaks Filecast protocol version {body.get('version')!r};"
+            f" this program speaks version {PROTOCOL_VERSION}."
+        )
+    return body
+
+
+def error_body(code: str, message: str) -> bytes:
+    """The JSON body of every error answer."""
+    return dump_json({"error": {"code": code, "message": message}})
+
+
+def error_message(data: bytes) -> str | None:
+    """The human message in an error body, if it is one."""
+    try:
+        error = load_json(data).get("error")
+    except ProtocolError:
+        return None
+    message = error.get("message") if isinstance(error, dict) else None
+    return message if isinstance(message, str) else None
+
+
+def file_info_json(info: FileInfo) -> dict[str, Any]:
+    """One entry of the offer's ``files`` list."""
+    return {
+        "name": info.name,
+        "size": info.size,
+        "sha256": info.sha256,
+        "modified": info.modified,
+        "etag": info.etag,
+        "url": info.url,
+    }
+
+
+def offer_json(offer: Offer) -> bytes:
+    """The body of ``GET /api/v1/offer``."""
+    return dump_json(
+        {
+            "server": offer.server,
+            "name": offer.name,
+            "message": offer.message,
+            "files": [file_info_json(f) for f in offer.files],
+        }
+    )
+
+
+def parse_offer(data: bytes) -> Offer:
+    """Read an offer body, checking every field's type; raise ProtocolError when wrong."""
+    body = load_json(data)
+    try:
+        files = tuple(_parse_file_info(item) for item in body["files"])
+        offer = Offer(
+            server=_text(body["server"]), name=_text(body["name"]),
+            message=_text(body["message"]), files=files,
+        )
+    except (KeyError, TypeError) as exc:
+        raise ProtocolError("The server's offer is missing a field or has a wrong one.") from exc
+    return offer
+
+
+def _parse_file_info(item: Any) -> FileInfo:
+    """One ``files`` entry; TypeError/KeyError when malformed."""
+    size = item["size"]
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise TypeError("size")
+    digest = item["sha256"]
+    if digest is not None and not is_sha256_hex(digest):
+        raise TypeError("sha256")
+    return FileInfo(
+        name=_text(item["name"]), size=size, sha256=digest,
+        modified=_text(item["modified"]), etag=_text(item["etag"]),
+    )
+
+
+def _text(value: Any) -> str:
+    """A JSON string field, else TypeError."""
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def decision_json(file: str) -> bytes:
+    """The body of ``POST /api/v1/decisions`` for an N."""
+    return dump_json({"file": file, "decision": "declined"})
+
+
+def receipt_json(file: str, etag: str, size: int, sha256: str) -> bytes:
+    """The body of ``POST /api/v1/receipts``."""
+    return dump_json({"file": file, "etag": etag, "bytes": size, "sha256": sha256})

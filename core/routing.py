@@ -1,0 +1,249 @@
+"""What a request gets: a pure function from (request, body, offer snapshot) to a Reply.
+
+No sockets and no files are touched here; the connection code carries the Reply out and
+records its ``outcome``. Names in paths are only ever compared with the offer's names.
+"""
+
+from __future__ import annotations
+
+import enum
+import html
+import json
+from dataclasses import dataclass
+
+from . import __version__
+from .http11 import HttpError, Request
+from .offer import OfferState, ServedFile
+from .protocol import (
+    DECISIONS_PATH,
+    FILES_PREFIX,
+    OFFER_PATH,
+    RECEIPTS_PATH,
+    ByteRange,
+    RangeNotSatisfiable,
+    content_disposition,
+    decode_path,
+    dump_json,
+    error_body,
+    etag_matches,
+    file_path,
+    if_range_allows,
+    is_sha256_hex,
+    offer_json,
+    parse_range,
+    repr_digest,
+)
+
+SERVER = f"Filecast/{__version__}"
+RECEIPT_WAIT = 60.0
+
+Headers = tuple[tuple[str, str], ...]
+
+
+class Outcome(enum.Enum):
+    """What the connection should record once the reply has gone out."""
+
+    NONE = "none"
+    OFFER_SENT = "offer_sent"
+    FILE_FOUND = "file_found"
+    FILE_MISSING = "file_missing"
+    DECLINED = "declined"
+    RECEIPT = "receipt"
+    WAIT_DIGEST = "wait_digest"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A client's report of what it received."""
+
+    file: str
+    etag: str
+    size: int
+    sha256: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Everything needed to answer one request."""
+
+    status: int
+    headers: Headers
+    body: bytes = b""
+    file: ServedFile | None = None
+    span: ByteRange | None = None
+    close: bool = False
+    outcome: Outcome = Outcome.NONE
+    subject: str | None = None
+    receipt: Receipt | None = None
+
+
+def error_reply(error: HttpError, *, head_only: bool = False) -> Reply:
+    """The JSON error answer for a refused request."""
+    body = error_body(error.code, error.message)
+    headers = (("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+               *error.headers)
+    return Reply(error.status, headers, b"" if head_only else body, close=error.close)
+
+
+def _json_reply(status: int, body: bytes, outcome: Outcome = Outcome.NONE,
+                subject: str | None = None, head_only: bool = False) -> Reply:
+    """A JSON answer."""
+    headers = (("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+               ("Cache-Control", "no-cache"))
+    return Reply(status, headers, b"" if head_only else body, outcome=outcome, subject=subject)
+
+
+def route(request: Request, body: bytes, state: OfferState) -> Reply:
+    """Decide the answer to ``request``; HttpError for anything refused."""
+    path = request.path
+    if path == OFFER_PATH:
+        _allow(request, ("GET", "HEAD"))
+        return _json_reply(200, offer_json(state.offer()), Outcome.OFFER_SENT,
+                           head_only=request.method == "HEAD")
+    if path.startswith(FILES_PREFIX):
+        _allow(request, ("GET", "HEAD"))
+        return _file_reply(request, state)
+    if path == DECISIONS_PATH:
+        _allow(request, ("POST",))
+        return _decision_reply(body, state)
+    if path == RECEIPTS_PATH:
+        _allow(request, ("POST",))
+        return _receipt_reply(body, state)
+    if path == "/":
+        _allow(request, ("GET", "HEAD"))
+        page = index_page(state).encode("utf-8")
+        headers = (("Content-Type", "text/html; charset=utf-8"),
+                   ("Content-Length", str(len(page))))
+        return Reply(200, headers, b"" if request.method == "HEAD" else page)
+    raise HttpError(404, "not_found", "There is nothing at this address.", close=False)
+
+
+def _allow(request: Request, methods: tuple[str, ...]) -> None:
+    """405 with Allow unless the method is one of ``methods`` (RFC 9110 §15.5.6)."""
+    if request.method not in methods:
+        raise HttpError(405, "method_not_allowed", f"{request.method} is not allowed here.",
+                        close=False, headers=(("Allow", ", ".join(methods)),))
+
+
+def requested_name(request: Request) -> str:
+    """The offered-file name in ``/files/{name}``, decoded once; 400 when malformed."""
+    try:
+        name = decode_path(request.path[len(FILES_PREFIX):])
+    except ValueError as exc:
+        raise HttpError(400, "bad_request", "The file name in the address is malformed.") from exc
+    if not name:
+        raise HttpError(404, "not_found", "There is nothing at this address.", close=False)
+    return name
+
+
+def _file_reply(request: Request, state: OfferState) -> Reply:
+    """200, 206, 304, 404 or 416 for a file (RFC 9110 §13, §14)."""
+    name = requested_name(request)
+    entry = state.find(name)
+    head_only = request.method == "HEAD"
+    if entry is None:
+        error = HttpError(404, "not_offered", f"'{name}' is not offered by this server.",
+                          close=False)
+        missing = error_reply(error, head_only=head_only)
+        return Reply(missing.status, missing.headers, missing.body,
+                     outcome=Outcome.FILE_MISSING, subject=name)
+    headers = entity_headers(entry)
+    inm = request.header("if-none-match")
+    if inm is not None and etag_matches(inm, entry.etag):
+        return Reply(304, (*headers, ("Content-Length", "0")), subject=name)
+    span = _range_for(request, entry)
+    extra: Headers = ()
+    if span is None:
+        span = ByteRange(0, entry.size - 1)
+        status = 200
+    else:
+        status, extra = 206, (("Content-Range", span.content_range(entry.size)),)
+    headers = (*headers, *extra, ("Content-Length", str(max(span.length, 0))))
+    return Reply(status, headers, file=None if head_only else entry,
+                 span=None if head_only else span, outcome=Outcome.FILE_FOUND, subject=name)
+
+
+def _range_for(request: Request, entry: ServedFile) -> ByteRange | None:
+    """The range to send, None for the whole file; 416 HttpError when unsatisfiable."""
+    if not if_range_allows(request.header("if-range"), entry.etag, entry.last_modified):
+        return None
+    try:
+        return parse_range(request.header("range"), entry.size)
+    except RangeNotSatisfiable as exc:
+        raise HttpError(416, "bad_range", f"The requested range cannot be served ({exc}).",
+                        close=False,
+                        headers=(("Content-Range", f"bytes */{entry.size}"),)) from exc
+
+
+def entity_headers(entry: ServedFile) -> Headers:
+    """Headers describing the file itself (same for HEAD, 200 and 206)."""
+    headers: list[tuple[str, str]] = [
+        ("Content-Type", "application/octet-stream"),
+        ("ETag", entry.etag),
+        ("Last-Modified", entry.last_modified),
+        ("Accept-Ranges", "bytes"),
+        ("Content-Disposition", content_disposition(entry.name)),
+        ("Cache-Control", "no-cache"),
+    ]
+    if entry.sha256 is not None:
+        headers.append(("Repr-Digest", repr_digest(entry.sha256)))  # RFC 9530 §3
+    return tuple(headers)
+
+
+def _json_body(body: bytes) -> dict[str, object]:
+    """A request's JSON object with our version; 400 otherwise."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HttpError(400, "bad_request", "The request body is not JSON.") from exc
+    if not isinstance(data, dict) or data.get("version") != 1:
+        raise HttpError(400, "bad_request", "The request body is not a version 1 object.")
+    return data
+
+
+def _decision_reply(body: bytes, state: OfferState) -> Reply:
+    """Record an N for an offered file."""
+    data = _json_body(body)
+    name = data.get("file")
+    if not isinstance(name, str) or data.get("decision") != "declined":
+        raise HttpError(400, "bad_request", "A decision needs a file and 'declined'.")
+    if state.find(name) is None:
+        raise HttpError(404, "not_offered", f"'{name}' is not offered by this server.",
+                        close=False)
+    return _json_reply(200, dump_json({"recorded": True}), Outcome.DECLINED, name)
+
+
+def _receipt_reply(body: bytes, state: OfferState) -> Reply:
+    """Compare a client's digest with ours; WAIT_DIGEST while ours is still being computed."""
+    data = _json_body(body)
+    name, etag, size, digest = (data.get(k) for k in ("file", "etag", "bytes", "sha256"))
+    if not (isinstance(name, str) and isinstance(etag, str) and isinstance(size, int)
+            and is_sha256_hex(digest)):
+        raise HttpError(400, "bad_request", "A receipt needs file, etag, bytes and sha256.")
+    assert isinstance(digest, str)
+    entry = state.find(name)
+    if entry is None:
+        raise HttpError(404, "not_offered", f"'{name}' is not offered by this server.",
+                        close=False)
+    if entry.etag != etag:
+        raise HttpError(409, "changed", f"'{name}' changed on the server; download it again.",
+                        close=False)
+    if entry.sha256 is None:
+        return Reply(503, (), outcome=Outcome.WAIT_DIGEST, subject=name)
+    verified = digest == entry.sha256 and size == entry.size
+    receipt = Receipt(name, etag, size, digest, verified)
+    answer = dump_json({"verified": verified, "sha256": entry.sha256})
+    reply = _json_reply(200, answer, Outcome.RECEIPT, name)
+    return Reply(reply.status, reply.headers, reply.body, outcome=Outcome.RECEIPT,
+                 subject=name, receipt=receipt)
+
+
+def index_page(state: OfferState) -> str:
+    """A small page for browsers: the message and a link per offered file."""
+    items = "".join(
+        f'<li><a href="{html.escape(file_path(f.name))}">{html.escape(f.name)}</a>'
+        f" ({f.size:,} bytes)</li>" for f in state.files)
+    return (f"<!doctype html><meta charset=utf-8><title>Filecast</title>"
+            f"<h1>{html.escape(state.server_name)}</h1><p>{html.escape(state.message)}</p>"
+            f"<ul>{items}</ul><p>{SERVER}</p>\n")

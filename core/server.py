@@ -1,0 +1,237 @@
+"""The Filecast server: a listening socket, an accept thread and a worker per connection.
+
+``start()`` binds and returns; everything else happens in worker threads, which report
+through the listener. ``stop()`` returns within about two seconds with every worker gone and
+the port free, also while downloads are in flight (their sockets are shut down, and each
+cut-off download is recorded as interrupted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import itertools
+import logging
+import selectors
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from . import DEFAULT_PORT
+from .connection import Connection
+from .errors import PortInUseError, ServeError
+from .events import (
+    ClientInfo,
+    EngineError,
+    Listener,
+    NullListener,
+    ServerEvent,
+    ServerStarted,
+    ServerStopped,
+)
+from .http11 import HttpError, response_head
+from .ledger import Ledger
+from .netinfo import local_addresses, raise_open_file_limit, url_host
+from .offer import OfferTable
+from .protocol import error_body
+
+log = logging.getLogger("filecast.server")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Server settings; the defaults are documented in docs/PROTOCOL.md."""
+
+    host: str = "0.0.0.0"
+    port: int = DEFAULT_PORT
+    max_connections: int = 2000
+    head_timeout: float = 10.0
+    idle_timeout: float = 120.0
+    stall_timeout: float = 30.0
+    backlog: int = 4096
+    body_mode: str = "sendfile"
+    progress_interval: float = 0.1
+
+
+class FilecastServer:
+    """Serves an :class:`OfferTable` and records decisions in a :class:`Ledger`."""
+
+    def __init__(self, offer: OfferTable, ledger: Ledger, listener: Listener | None = None,
+                 config: ServerConfig | None = None) -> None:
+        self.offer = offer
+        self.ledger = ledger
+        self.config = config or ServerConfig()
+        self._listener = listener or NullListener()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._workers: dict[int, tuple[socket.socket, threading.Thread]] = {}
+        self._keys = itertools.count(1)
+        self._listen: socket.socket | None = None
+        self._accept_thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
+        self.port = 0
+
+    @property
+    def stopping(self) -> bool:
+        """True once stop() has begun."""
+        return self._stopping.is_set()
+
+    @property
+    def running(self) -> bool:
+        """True between a successful start() and stop()."""
+        return self._accept_thread is not None and self._accept_thread.is_alive()
+
+    def emit(self, event: ServerEvent) -> None:
+        """Give an event to the listener; a failing listener is a bug, logged, not fatal.
+
+        Called from worker threads.
+        """
+        try:
+            self._listener.on_event(event)
+        except Exception:
+            log.exception("listener failed on %r", event)
+
+    def urls(self) -> tuple[str, ...]:
+        """The addresses clients should use."""
+        return tuple(f"http://{url_host(h)}:{self.port}/"
+                     for h in local_addresses(self.config.host))
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind, listen and start accepting; PortInUseError/ServeError with a sentence."""
+        if self.running:
+            return
+        raise_open_file_limit()
+        self._listen = self._bind()
+        self.port = self._listen.getsockname()[1]
+        self._stopping.clear()
+        self.offer.start()
+        self._accept_thread = threading.Thread(target=self._accept_loop, name="filecast-accept",
+                                               daemon=True)
+        self._accept_thread.start()
+        self.emit(ServerStarted(self.config.host, self.port, self.urls()))
+
+    def _bind(self) -> socket.socket:
+        """The listening socket, with a backlog deep enough for a burst of 1,000 connects."""
+        host, port = self.config.host, self.config.port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            sock = socket.create_server((host, port), family=family,
+                                        backlog=self.config.backlog)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(
+                    f"Port {port} is already in use by another program. Stop that program "
+                    f"or choose another port (for example {port + 1}).") from exc
+            if exc.errno == errno.EACCES:
+                raise ServeError(f"This user may not listen on port {port}; choose a port "
+                                 "above 1024.") from exc
+            raise ServeError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.") from exc
+        sock.setblocking(False)
+        return sock
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop accepting, cut every connection and wait for every worker to end."""
+        deadline = time.monotonic() + timeout
+        self._stopping.set()
+        self._wake_w.send(b"x")
+        if self._accept_thread is not None:
+            self._accept_thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            workers = list(self._workers.values())
+        for sock, _ in workers:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for _, thread in workers:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self.offer.stop(max(0.0, deadline - time.monotonic()))
+        was_running = self._accept_thread is not None
+        self._accept_thread = None
+        if was_running:
+            self.emit(ServerStopped())
+
+    def close(self) -> None:
+        """Stop if running and release the wake-up pair."""
+        self.stop()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    # --- accepting -------------------------------------------------------------------
+
+    def _accept_loop(self) -> None:
+        """Accept until stopped; a wake-up byte on the socket pair ends the wait at once."""
+        assert self._listen is not None
+        with selectors.DefaultSelector() as selector, self._listen:
+            selector.register(self._listen, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while not self._stopping.is_set():
+                selector.select()
+                self._accept_ready()
+            try:
+                while self._wake_r.recv(64):
+                    pass
+            except BlockingIOError:
+                pass
+
+    def _accept_ready(self) -> None:
+        """Accept every pending connection (bursts arrive together)."""
+        assert self._listen is not None
+        self._wake_r.setblocking(False)
+        while not self._stopping.is_set():
+            try:
+                sock, address = self._listen.accept()
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    # Out of descriptors: leave the rest in the backlog and breathe.
+                    self.emit(EngineError("Too many open connections; new clients wait."))
+                    time.sleep(0.05)
+                    return
+                if exc.errno in (errno.ECONNABORTED, errno.EPROTO):
+                    continue
+                raise
+            self._start_worker(sock, address)
+
+    def _start_worker(self, sock: socket.socket, address: tuple[str, int]) -> None:
+        """Give the connection a thread, or a 503 when the cap is reached."""
+        sock.setblocking(True)
+        with self._lock:
+            busy = len(self._workers) >= self.config.max_connections
+        if busy:
+            _refuse_busy(sock)
+            return
+        key = next(self._keys)
+        client = ClientInfo(key, (str(address[0]), int(address[1])))
+        worker = Connection(self, sock, client)
+        thread = threading.Thread(target=self._run_worker, args=(key, worker),
+                                  name=f"filecast-client-{key}", daemon=True)
+        with self._lock:
+            self._workers[key] = (sock, thread)
+        thread.start()
+
+    def _run_worker(self, key: int, worker: Connection) -> None:
+        """Thread body: serve, then forget the worker."""
+        try:
+            worker.run()
+        finally:
+            with self._lock:
+                self._workers.pop(key, None)
+
+
+def _refuse_busy(sock: socket.socket) -> None:
+    """Answer 503 with Retry-After without reading the request, then close."""
+    error = HttpError(503, "busy", "The server has too many clients; try again shortly.")
+    body = error_body(error.code, error.message)
+    head = response_head(503, [("Content-Type", "application/json"),
+                               ("Content-Length", str(len(body))), ("Retry-After", "1"),
+                               ("Connection", "close")])
+    try:
+        sock.settimeout(1.0)
+        sock.sendall(head + body)
+    except OSError:
+        pass
+    finally:
+        sock.close()
