@@ -109,13 +109,15 @@ class Connection:
     def _serve(self) -> None:
         """Answer requests until the connection should close."""
         while not self._server.stopping:
+            request: Request | None = None
             try:
                 request = self._read_head()
                 body = self._read_body(content_length(request))
                 self._identify(request)
                 reply = self._reply_for(request, body)
-            except HttpError as error:
-                self._send_reply(error_reply(error))
+            except HttpError as error:  # no body on an answer to HEAD (RFC 9110 §9.3.2)
+                head_only = request is not None and request.method == "HEAD"
+                self._send_reply(error_reply(error, head_only=head_only))
                 if error.close:
                     return
                 continue

@@ -124,7 +124,10 @@ def _split_target(target: str, method: str) -> tuple[str, str]:
         path, _, query = target.partition("?")
         return path, query
     if target.lower().startswith(("http://", "https://")):
-        parts = urlsplit(target)
+        try:
+            parts = urlsplit(target)
+        except ValueError as exc:  # e.g. "http://[::1/": an unclosed IPv6 literal
+            raise HttpError(400, "bad_request", "The request target is malformed.") from exc
         return parts.path or "/", parts.query
     if target == "*" and method == "OPTIONS":
         return "*", ""
@@ -138,7 +141,7 @@ def content_length(request: Request) -> int:
     raw = request.header("content-length")
     if raw is None:
         return 0
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # str.isdigit() takes '²' too
         raise HttpError(400, "bad_request", "Content-Length is not a number.")
     length = int(raw)
     if length > MAX_BODY_BYTES:

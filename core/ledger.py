@@ -78,6 +78,12 @@ def escape_text(text: str) -> str:
     )
 
 
+def escape_controls(text: str) -> str:
+    """Escape only non-printables (for free text on a terminal or in a window): no escape
+    code, line break or bidi override from the network reaches the screen raw."""
+    return "".join(ch if ch.isprintable() or ch == " " else _escape_char(ch) for ch in text)
+
+
 def _json_escape_char(ch: str) -> str:
     """One character as a JSON ``\\uXXXX`` escape (a surrogate pair above U+FFFF)."""
     code = ord(ch)

@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
@@ -228,8 +229,20 @@ def is_sha256_hex(value: object) -> bool:
 
 def content_disposition(name: str) -> str:
     """``attachment`` with an ASCII fallback ``filename`` and the exact UTF-8 ``filename*``."""
-    fallback = "".join(c if 0x20 <= ord(c) < 0x7F and c not in '"\\%' else "_" for c in name)
+    # Clients that ignore filename* (curl -J) get the closest ASCII: "résumé" -> "resume".
+    fallback = "".join(_ascii_fallback(c) for c in name)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+_DISPOSITION_PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
+
+
+def _ascii_fallback(char: str) -> str:
+    """One character of the plain ``filename``: its accent-free letter, else ``_``."""
+    plain = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode("ascii")
+    if len(plain) == 1 and 0x20 <= ord(plain) < 0x7F and plain not in '"\\%':
+        return plain
+    return "_"
 
 
 def parse_content_disposition(value: str | None) -> str | None:
@@ -237,11 +250,9 @@ def parse_content_disposition(value: str | None) -> str | None:
     if not value:
         return None
     plain: str | None = None
-    for part in value.split(";")[1:]:
-        key, sep, item = part.strip().partition("=")
-        key = key.strip().lower()
-        if not sep:
-            continue
+    # parameters one by one; a quoted value may itself hold ';' and '=' (RFC 6266 §4.1)
+    for key, item in _DISPOSITION_PARAM.findall(value):
+        key = key.lower()
         if key == "filename*":
             charset, _, rest = item.strip().partition("'")
             _, _, encoded = rest.partition("'")
@@ -296,11 +307,11 @@ def load_json(data: bytes) -> dict[str, Any]:
     """Decode a JSON object body and check its version; raise ProtocolError otherwise."""
     try:
         body = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ProtocolError("The other side sent a body that is not JSON.") from exc
     if not isinstance(body, dict):
         raise ProtocolError("The other side sent JSON that is not an object.")
-    if body.get("version") != PROTOCOL_VERSION:
+    if type(body.get("version")) is not int or body["version"] != PROTOCOL_VERSION:
         raise ProtocolError(
             f"The other side speaks Filecast protocol version {body.get('version')!r};"
             f" this program speaks version {PROTOCOL_VERSION}."

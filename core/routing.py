@@ -151,7 +151,7 @@ def _file_reply(request: Request, state: OfferState) -> Reply:
     headers = entity_headers(entry)
     inm = request.header("if-none-match")
     if inm is not None and etag_matches(inm, entry.etag):
-        return Reply(304, (*headers, ("Content-Length", "0")), subject=name)
+        return Reply(304, headers, subject=name)  # no Content-Length: RFC 9110 §8.6
     span = _range_for(request, entry)
     extra: Headers = ()
     if span is None:
@@ -195,9 +195,10 @@ def _json_body(body: bytes) -> dict[str, object]:
     """A request's JSON object with our version; 400 otherwise."""
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise HttpError(400, "bad_request", "The request body is not JSON.") from exc
-    if not isinstance(data, dict) or data.get("version") != 1:
+    if not isinstance(data, dict) or type(data.get("version")) is not int \
+            or data["version"] != 1:
         raise HttpError(400, "bad_request", "The request body is not a version 1 object.")
     return data
 

@@ -107,11 +107,22 @@ class FilecastServer:
         self._listen = self._bind()
         self.port = self._listen.getsockname()[1]
         self._stopping.clear()
+        self._drain_wake()
         self.offer.start()
         self._accept_thread = threading.Thread(target=self._accept_loop, name="filecast-accept",
                                                daemon=True)
         self._accept_thread.start()
         self.emit(ServerStarted(self.config.host, self.port, self.urls()))
+
+    def _drain_wake(self) -> None:
+        """Drop wake-up bytes left by a stop() while not running: a stale byte would keep
+        the next accept loop's select() ready forever (a busy loop)."""
+        self._wake_r.setblocking(False)
+        try:
+            while self._wake_r.recv(64):
+                pass
+        except BlockingIOError:
+            pass
 
     def _bind(self) -> socket.socket:
         """The listening socket, with a backlog deep enough for a burst of 1,000 connects."""
@@ -144,9 +155,10 @@ class FilecastServer:
         for sock, _ in workers:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+        # before joining: this also wakes workers waiting for a digest (a receipt)
+        self.offer.stop(max(0.0, deadline - time.monotonic()))
         for _, thread in workers:
             thread.join(max(0.0, deadline - time.monotonic()))
-        self.offer.stop(max(0.0, deadline - time.monotonic()))
         was_running = self._accept_thread is not None
         self._accept_thread = None
         if was_running:
