@@ -1,0 +1,262 @@
+"""The terminal front end: ``python -m core serve`` and ``python -m core get``.
+
+It keeps the original program's dialogue and lines ("SERVER WORKING", "Enter the filename:",
+"File Exists, 11 Bytes, download?(Y/N):", "Download Complete!") on top of the HTTP engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TextIO
+
+from . import DEFAULT_PORT, __version__
+from .client import FilecastClient, parse_server
+from .errors import CancelledError, FilecastError, NotOfferedError
+from .events import (
+    ClientConnected,
+    ClientDisconnected,
+    Declined,
+    DownloadProgress,
+    DownloadRetrying,
+    EngineError,
+    Event,
+    FileRequested,
+    OfferChanged,
+    OfferSent,
+    ReceiptReceived,
+    ServerStarted,
+    TransferFinished,
+)
+from .ledger import Ledger, escape_controls, escape_text
+from .offer import OfferTable
+from .server import FilecastServer, ServerConfig
+from .settings import client_id
+from .units import exact_bytes, human_duration, human_rate, human_size
+
+
+class ServerPrinter:
+    """Prints server events as the original program did. Called from worker threads."""
+
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+        self._announced: set[str] = set()
+
+    def _say(self, line: str) -> None:
+        with self._lock:
+            print(line, file=self._out, flush=True)
+
+    def on_event(self, event: Event) -> None:
+        """Print the line for ``event`` (names are escaped: they come from the network)."""
+        line = self.line_for(event)
+        if line is not None:
+            self._say(line)
+
+    def line_for(self, event: Event) -> str | None:
+        """The text for one event, or None for events the terminal does not show."""
+        if isinstance(event, ServerStarted):
+            urls = "\n".join(f"    {url}" for url in event.urls)
+            return f"SERVER WORKING\nClients can connect at:\n{urls}\nWaiting for connection..."
+        if isinstance(event, ClientConnected):
+            return f"Client connected {event.client.label}"
+        if isinstance(event, OfferSent):
+            return f"Message sent out to client {event.client.label}"
+        if isinstance(event, ClientDisconnected):
+            return f"Client: {event.client.label} disconnected!"
+        if isinstance(event, FileRequested) and not event.exists:
+            return f"Client: {event.client.label} asked for '{escape_text(event.file)}', " \
+                   "which does not exist"
+        if isinstance(event, Declined):
+            return f"Client: {event.client.label} did not download the file " \
+                   f"'{escape_text(event.file)}'"
+        if isinstance(event, TransferFinished):
+            return _transfer_line(event)
+        if isinstance(event, ReceiptReceived):
+            verdict = "verified" if event.verified else "reported a WRONG digest for"
+            return f"Client: {event.client.label} {verdict} '{escape_text(event.file)}'"
+        if isinstance(event, OfferChanged):
+            return self._offer_line(event)
+        if isinstance(event, EngineError):
+            return f"Error: {event.message}"
+        return None
+
+    def _offer_line(self, event: OfferChanged) -> str | None:
+        """Announce each offered file once it is hashed (once per version of it)."""
+        lines = []
+        for view in event.files:
+            if view.sha256 and view.etag not in self._announced:
+                self._announced.add(view.etag)
+                lines.append(f"Offering '{escape_text(view.name)}' ({exact_bytes(view.size)}), "
+                             f"SHA-256 {view.sha256}")
+        return "\n".join(lines) or None
+
+
+def _transfer_line(event: TransferFinished) -> str:
+    """downloaded / a range / did not finish, for one body."""
+    who, name = event.client.label, escape_text(event.file)
+    if not event.complete:
+        return f"Client: {who} did not finish downloading '{name}' " \
+               f"({event.start + event.sent} of {event.size} bytes)"
+    if event.start + event.length >= event.size:
+        return f"Client: {who} downloaded the file '{name}'"
+    return f"Client: {who} downloaded bytes {event.start}-{event.start + event.length - 1} " \
+           f"of the file '{name}'"
+
+
+class ProgressPrinter:
+    """A one-line progress display for downloads on a terminal. Called from worker threads."""
+
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        self._out = out
+        self._live = out.isatty()
+
+    def on_event(self, event: Event) -> None:
+        """Redraw the progress line, or report a retry."""
+        if isinstance(event, DownloadProgress) and self._live and event.size:
+            percent = 100 * event.received / event.size
+            self._out.write(f"\r{percent:5.1f}%  {human_size(event.received)} of "
+                            f"{human_size(event.size)}  {human_rate(event.bytes_per_second)}  "
+                            f"{human_duration(event.seconds_left)} left   ")
+            self._out.flush()
+        elif isinstance(event, DownloadRetrying):
+            self._out.write(f"\nConnection lost ({event.reason}); retrying in "
+                            f"{event.delay:.1f} s (attempt {event.attempt} of {event.limit})\n")
+
+    def end(self) -> None:
+        """Finish the live line."""
+        if self._live:
+            self._out.write("\n")
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Offer files until Ctrl-C."""
+    files = args.files or [input("Enter the file to distribute: ").strip()]
+    printer = ServerPrinter()
+    try:
+        offer = OfferTable(files, message=args.message, listener=printer)
+        ledger = Ledger(args.log_file)
+        server = FilecastServer(offer, ledger, printer,
+                                ServerConfig(host=args.host, port=args.port))
+        server.start()
+    except FilecastError as error:
+        print(error, file=sys.stderr)
+        return 1
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nStopping...")
+    finally:
+        server.close()
+        ledger.close()
+    return 0
+
+
+def get(args: argparse.Namespace) -> int:
+    """The original client dialogue: host, message, name, yes or no."""
+    host_text = args.host or input("Enter host ip address: ").strip()
+    try:
+        host, port = parse_server(host_text)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    progress = ProgressPrinter()
+    with FilecastClient(host, port, client_id=client_id(), name=getpass.getuser(),
+                        listener=progress) as client:
+        try:
+            return _visit(client, args, progress)
+        except CancelledError:
+            progress.end()
+            print("Download cancelled; the partial file is kept for a resume.")
+            return 130
+        except FilecastError as error:
+            progress.end()
+            print(error, file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            client.cancel()
+            progress.end()
+            print("Cancelled; the partial file is kept for a resume.")
+            return 130
+
+
+def _visit(client: FilecastClient, args: argparse.Namespace, progress: ProgressPrinter) -> int:
+    """Greeting, name, check, answer."""
+    offer = client.connect()
+    print(escape_controls(offer.message))
+    name = args.name or input("Enter the filename: ").strip()
+    try:
+        info = client.check(name)
+    except NotOfferedError:
+        print("File does not exist!")
+        return 1
+    if not _wants_it(args, info.size):
+        client.decline(name)
+        print(f"You did not download '{escape_text(name)}'; the server has recorded that.")
+        return 0
+    result = client.download(name, Path(args.output), info=info)
+    progress.end()
+    print("Download Complete!")
+    how = "SHA-256 verified" if result.verified else "SHA-256 not verified"
+    print(f"Saved {result.path} ({human_size(result.size)}, {how}).")
+    return 0
+
+
+def _wants_it(args: argparse.Namespace, size: int) -> bool:
+    """--yes / --no, or ask "download?(Y/N)" until the answer is Y or N."""
+    if args.yes or args.no:
+        print(f"File Exists, {size} Bytes, download?(Y/N): {'Y' if args.yes else 'N'}")
+        return bool(args.yes)
+    while True:
+        answer = input(f"File Exists, {size} Bytes, download?(Y/N): ").strip().lower()
+        if answer in ("y", "yes", "n", "no"):
+            return answer.startswith("y")
+        print("Please answer Y or N.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``serve`` and ``get`` commands and every option."""
+    parser = argparse.ArgumentParser(prog="python -m core", description=(
+        "Filecast: offer a file to everyone on the network, and fetch it."))
+    parser.add_argument("--version", action="version", version=f"Filecast {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    s = commands.add_parser("serve", help="offer files to clients",
+                            description="Offer FILE(s) over HTTP until Ctrl-C.")
+    s.add_argument("files", nargs="*", metavar="FILE", help="files to offer (asked when absent)")
+    s.add_argument("--host", default="0.0.0.0",
+                   help="address to listen on (default: all interfaces, 0.0.0.0)")
+    s.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"port to listen on (default: {DEFAULT_PORT}; 0 picks a free one)")
+    s.add_argument("--log-file", default="Clients.txt",
+                   help="ledger file; a .jsonl twin is written beside it (default: Clients.txt)")
+    s.add_argument("--message", help="what clients are told (default: \"Enter 'NAME' when "
+                   "prompted to download the document...\")")
+    s.set_defaults(run=serve)
+    g = commands.add_parser("get", help="download a file from a Filecast server",
+                            description="Connect, hear the server's message, ask for a file.")
+    g.add_argument("host", nargs="?", help=f"HOST or HOST:PORT (default port {DEFAULT_PORT}; "
+                   "asked when absent)")
+    g.add_argument("name", nargs="?", help="the file to ask for (asked when absent)")
+    answer = g.add_mutually_exclusive_group()
+    answer.add_argument("--yes", "-y", action="store_true", help="download without asking")
+    answer.add_argument("--no", "-n", action="store_true", help="decline without asking")
+    g.add_argument("--output", "-o", default=".",
+                   help="folder to save into (default: the current folder)")
+    g.set_defaults(run=get)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m core``."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except (EOFError, KeyboardInterrupt):
+        print()
+        return 130
+    return code

@@ -1,0 +1,129 @@
+"""The visit, client side: read the offer, ask about a file, decline it or download it.
+
+docs/PROTOCOL.md, The visit: a FilecastClient holds one keep-alive HTTP/1.1 connection
+(core.link) for all of this; a download runs in core.fetch and saves through core.download.
+Every failure a person sees is a core.errors sentence.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import TracebackType
+
+from . import DEFAULT_PORT
+from .download import PartFile
+from .errors import NotOfferedError, ProtocolError
+from .events import Listener, NullListener
+from .fetch import JSON_HEADERS, NOT_OFFERED, DownloadResult, Fetch, file_info
+from .link import Link, parse_server
+from .protocol import (
+    DECISIONS_PATH,
+    HEADER_CLIENT_ID,
+    HEADER_CLIENT_NAME,
+    OFFER_PATH,
+    FileInfo,
+    Offer,
+    clean_client_id,
+    decision_json,
+    encode_client_name,
+    error_message,
+    file_path,
+    parse_offer,
+)
+
+__all__ = ["DownloadResult", "FilecastClient", "parse_server"]
+
+
+class FilecastClient:
+    """One visit to one server over one keep-alive connection (docs/PROTOCOL.md, The visit).
+
+    Methods run in the caller's (worker) thread and raise core.errors sentences; only
+    :meth:`cancel` may be called from another thread. Events go to ``listener``.
+    """
+
+    def __init__(self, host: str, port: int = DEFAULT_PORT, *, client_id: str | None = None,
+                 name: str | None = None, listener: Listener | None = None,
+                 timeout: float = 10.0, retries: int = 5, backoff: float = 0.5) -> None:
+        """Remember the server; nothing is sent before the first request."""
+        headers = {}
+        if client_id is not None and clean_client_id(client_id) is not None:
+            headers[HEADER_CLIENT_ID] = client_id
+        if name:
+            headers[HEADER_CLIENT_NAME] = encode_client_name(name)
+        self._link = Link(host, port, headers, timeout)
+        self.address = self._link.address
+        self._listener: Listener = listener or NullListener()
+        self._retries, self._backoff = retries, backoff
+        self.offer: Offer | None = None
+
+    def __enter__(self) -> FilecastClient:
+        """Use as ``with FilecastClient(...) as client:``; the visit ends on exit."""
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        """End the visit."""
+        self.close()
+
+    def connect(self) -> Offer:
+        """Open the visit's connection and read the offer (the original greeting)."""
+        status, _, data = self._link.exchange("GET", OFFER_PATH)
+        if status != 200 and error_message(data) is not None:
+            raise self._link.status_error(status, data)  # a Filecast server, busy or unwell
+        try:
+            if status != 200:
+                raise ProtocolError(f"the offer answered {status}")
+            self.offer = parse_offer(data)
+        except ProtocolError as exc:
+            if _other_version(data):
+                raise  # its sentence names both protocol versions
+            raise ProtocolError(
+                f"{self.address} answers, but it is not a Filecast server. Check the address"
+                " and port."
+            ) from exc
+        return self.offer
+
+    def check(self, name: str) -> FileInfo:
+        """Ask whether ``name`` is offered (HEAD): its size, ETag and digest if known."""
+        status, headers, data = self._link.exchange("HEAD", file_path(name))
+        if status == 404:
+            raise NotOfferedError(NOT_OFFERED)
+        if status != 200:
+            raise self._link.status_error(status, data)
+        return file_info(self.address, name, headers, headers.get("Content-Length"))
+
+    def decline(self, name: str) -> None:
+        """Answer N for ``name`` (the original "did not download the file")."""
+        body = decision_json(name)
+        status, _, data = self._link.exchange("POST", DECISIONS_PATH, body, JSON_HEADERS)
+        if status == 404:
+            raise NotOfferedError(NOT_OFFERED)
+        if status != 200:
+            raise self._link.status_error(status, data)
+
+    def download(self, name: str, folder: Path, *, info: FileInfo | None = None
+                 ) -> DownloadResult:
+        """Download ``name`` into ``folder``, resuming a ``.part`` left by an earlier try."""
+        if info is None:
+            info = self.check(name)
+        fetch = Fetch(self._link, self._listener, PartFile(folder, name), info,
+                      retries=self._retries, backoff=self._backoff)
+        return fetch.run()
+
+    def cancel(self) -> None:
+        """From any thread: make the running (or next) operation raise CancelledError now."""
+        self._link.cancel()
+
+    def close(self) -> None:
+        """End the visit: the server logs the client as disconnected."""
+        self._link.drop()
+
+
+def _other_version(data: bytes) -> bool:
+    """Whether a body is a Filecast offer of another protocol version (keep its sentence)."""
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(body, dict) and "version" in body and "files" in body

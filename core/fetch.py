@@ -1,0 +1,320 @@
+"""One download over the visit's connection: resume, retries, streaming, verification, receipt.
+
+docs/PROTOCOL.md, Ranges and Saving: resume with ``Range`` + ``If-Range``, accept only the
+exact part asked for, verify against ``Repr-Digest`` (or a receipt while the server is
+still hashing), then commit under a name that overwrites nothing. The file side lives in
+core.download; the connection in core.link.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import http.client
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .download import PartFile, Sink, commit
+from .errors import (
+    CancelledError,
+    ConnectError,
+    DigestMismatchError,
+    FilecastError,
+    FileChangedError,
+    NotOfferedError,
+    ProtocolError,
+    ServerGoneError,
+)
+from .events import (
+    DownloadProgress,
+    DownloadRetrying,
+    DownloadStarted,
+    DownloadVerifying,
+    Event,
+    Listener,
+)
+from .link import Link, reason
+from .protocol import (
+    RECEIPTS_PATH,
+    FileInfo,
+    file_path,
+    iso_utc,
+    load_json,
+    parse_http_date,
+    parse_repr_digest,
+    receipt_json,
+)
+from .units import human_size
+
+log = logging.getLogger(__name__)
+
+NOT_OFFERED = "File does not exist!"  # the original program's sentence
+MIN_SLICE = 64 * 1024  # reads adapt to the speed: about one progress interval each
+PROGRESS_INTERVAL = 0.1  # at most ~10 DownloadProgress events per second
+SPEED_SMOOTHING = 0.2  # EWMA weight of the newest speed sample
+MAX_BACKOFF = 8.0
+JSON_HEADERS = {"Content-Type": "application/json"}
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+# A broken or timed-out connection as http.client reports it; StorageError is never an OSError.
+_INTERRUPTIONS = (OSError, http.client.HTTPException, ConnectError, ServerGoneError)
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """A saved file. ``resumed_from``: bytes already saved when download() began."""
+
+    path: Path
+    size: int
+    sha256: str
+    resumed_from: int
+    verified: bool
+
+
+def file_info(address: str, name: str, headers: http.client.HTTPMessage,
+              length: str | None, known: FileInfo | None = None) -> FileInfo:
+    """The FileInfo a 200's headers describe; ``known`` lends its digest to the same ETag."""
+    etag = headers.get("ETag")
+    if etag is None or length is None or not length.isdigit():
+        raise ProtocolError(
+            f"{address} sent '{name}' without a size or an ETag, which Filecast needs to"
+            " resume and verify downloads."
+        )
+    sha256 = parse_repr_digest(headers.get("Repr-Digest"))
+    if sha256 is None and known is not None and known.etag == etag:
+        sha256 = known.sha256
+    when = parse_http_date(headers.get("Last-Modified") or "")
+    modified = iso_utc(when) if when is not None else ""
+    return FileInfo(name=name, size=int(length), sha256=sha256, modified=modified, etag=etag)
+
+
+class _Meter:
+    """Throttled DownloadProgress events with an EWMA-smoothed speed."""
+
+    def __init__(self, emit: Callable[[Event], None], name: str, size: int) -> None:
+        """Start idle; ``restart`` before each response body."""
+        self._emit, self._name, self._size = emit, name, size
+        self._speed: float | None = None
+        self._last_time = time.monotonic()
+        self._last_bytes = 0
+
+    def restart(self, received: int, size: int) -> None:
+        """A new body begins at ``received`` (of a file that may have changed size)."""
+        self._size, self._last_time, self._last_bytes = size, time.monotonic(), received
+
+    def slice_size(self, limit: int) -> int:
+        """How much to read at once: ~0.1 s worth, since big reads are faster (≤ ``limit``)."""
+        return int(min(limit, max(MIN_SLICE, (self._speed or 0.0) * PROGRESS_INTERVAL)))
+
+    def update(self, received: int, *, final: bool = False) -> None:
+        """Note progress; emit when ~0.1 s passed since the last event (or when final)."""
+        now = time.monotonic()
+        elapsed = now - self._last_time
+        if elapsed < PROGRESS_INTERVAL and not final:
+            return
+        if elapsed > 0:
+            sample = (received - self._last_bytes) / elapsed
+            old = self._speed
+            self._speed = sample if old is None else old + SPEED_SMOOTHING * (sample - old)
+        self._last_time, self._last_bytes = now, received
+        speed = self._speed or 0.0
+        left = (self._size - received) / speed if speed > 0 else None
+        self._emit(DownloadProgress(self._name, received, self._size, speed, left))
+
+
+class Fetch:
+    """One download() call: attempts until the file is saved, cancelled or given up on."""
+
+    def __init__(self, link: Link, listener: Listener, part: PartFile, info: FileInfo, *,
+                 retries: int, backoff: float) -> None:
+        """Nothing is fetched before :meth:`run`."""
+        self.link, self.listener, self.part, self.info = link, listener, part, info
+        self.retries, self.backoff = retries, backoff
+        self.meter = _Meter(listener.on_event, info.name, info.size)
+        self.resumed_from: int | None = None
+        self.carry: Sink | None = None  # the last attempt's sink, whose hasher may go on
+
+    def run(self) -> DownloadResult:
+        """Retry broken connections with exponential backoff (``retries`` in a row without
+        progress); the part is kept whenever the download stops short."""
+        failures = 0
+        while True:
+            before = self.saved()
+            try:
+                result = self._attempt()
+                self.link.cancelled.clear()  # a cancel this late has nothing left to stop
+                return result
+            except _INTERRUPTIONS as exc:
+                self.link.drop()
+                if self.link.cancelled.is_set():
+                    raise self._cancelled() from exc
+                failures = 1 if self.saved() > before else failures + 1
+                if failures > self.retries:
+                    raise self._gone() from exc
+                delay = min(self.backoff * 2 ** (failures - 1), MAX_BACKOFF)
+                self.listener.on_event(
+                    DownloadRetrying(self.info.name, failures, self.retries, delay, reason(exc))
+                )
+                if self.link.cancelled.wait(delay):
+                    raise self._cancelled() from exc
+
+    def saved(self) -> int:
+        """Bytes in the part now (0 when there is none)."""
+        try:
+            return self.part.path.stat().st_size
+        except OSError:
+            return 0
+
+    def _cancelled(self) -> CancelledError:
+        """The sentence for a cancelled download (consuming the cancel request)."""
+        return self.link.cancel_error(
+            f"The download of '{self.info.name}' was cancelled; the partial download is kept,"
+            " so it can resume later."
+        )
+
+    def _gone(self) -> ServerGoneError:
+        """The sentence after the last retry, saying how far the download got."""
+        have, size = self.saved(), self.info.size
+        percent = have * 100 // size if size else 0
+        return ServerGoneError(
+            f"The server stopped sending '{self.info.name}' after {percent}%"
+            f" ({human_size(have)} of {human_size(size)}). The partial download is kept:"
+            " press Retry to resume."
+        )
+
+    def _hasher_for(self, start: int) -> hashlib._Hash | None:
+        """The last attempt's hasher when it saw exactly the ``start`` bytes in the part."""
+        sink, self.carry = self.carry, None
+        if sink is not None and sink.resumable and sink.written == start:
+            return sink.hasher
+        return None
+
+    def _attempt(self) -> DownloadResult:
+        """One GET: resume from the part when it holds this version, stream, verify, save."""
+        part, info = self.part, self.info
+        offset = part.resume_offset(info.etag, info.size, info.sha256)
+        if offset and offset >= info.size:
+            # A complete but unsaved part: fetch the last byte again, since a range starting
+            # at the end is 416 (RFC 9110 §14.1.1) and If-Range must still prove the version.
+            offset = info.size - 1
+        headers = {"Range": f"bytes={offset}-", "If-Range": info.etag} if offset else {}
+        resp = self.link.send("GET", file_path(info.name), headers=headers)
+        try:
+            return self._receive(resp, offset)
+        finally:
+            if not resp.isclosed():
+                self.link.drop()  # an unread body would garble the next exchange
+
+    def _receive(self, resp: http.client.HTTPResponse, offset: int) -> DownloadResult:
+        """Take one response: check it, stream its body into the part, verify, save."""
+        start, info = self._accept(resp, offset)
+        self.info = info
+        if self.resumed_from is None:
+            self.resumed_from = start
+        sink = self.part.open(info.etag, info.size, info.sha256, self.link.address, start,
+                              hasher=self._hasher_for(start))
+        try:
+            self.listener.on_event(DownloadStarted(info.name, info.size, start))
+            self._stream(resp, sink, start)
+        except BaseException:
+            sink.abort()
+            self.carry = sink
+            raise
+        self.listener.on_event(DownloadVerifying(info.name))
+        digest = sink.finish(info.size, info.sha256)
+        return self._conclude(digest)
+
+    def _accept(self, resp: http.client.HTTPResponse, offset: int) -> tuple[int, FileInfo]:
+        """Where the body starts and which version it is; anything unexpected raises."""
+        info = self.info
+        if resp.status == 200:  # the whole file: a new version, or the range was ignored
+            length = resp.getheader("Content-Length")
+            return 0, file_info(self.link.address, info.name, resp.msg, length, info)
+        if resp.status == 206:
+            match = _CONTENT_RANGE.fullmatch((resp.getheader("Content-Range") or "").strip())
+            etag = resp.getheader("ETag")
+            if (match is None or int(match[1]) != offset or int(match[2]) != info.size - 1
+                    or int(match[3]) != info.size or resp.length != info.size - offset
+                    or (etag is not None and etag != info.etag)):
+                raise ProtocolError(
+                    f"{self.link.address} sent a different part of '{info.name}' than was"
+                    " asked for. Nothing was saved; press Retry to try again."
+                )
+            sha256 = parse_repr_digest(resp.getheader("Repr-Digest")) or info.sha256
+            return offset, replace(info, sha256=sha256)
+        data = resp.read()
+        if resp.status == 404:
+            raise NotOfferedError(NOT_OFFERED)
+        if resp.status == 416:  # the part does not fit the file any more: retry from 0
+            self.part.discard()
+            raise ServerGoneError(f"{self.link.address} refused to resume '{info.name}'.")
+        raise self.link.status_error(resp.status, data)
+
+    def _stream(self, resp: http.client.HTTPResponse, sink: Sink, start: int) -> None:
+        """Read the body into the sink's large buffers in slices, reporting progress."""
+        size, received = self.info.size, start
+        self.meter.restart(start, size)
+        while received < size:
+            buf = sink.buffer()
+            view, filled, want = memoryview(buf), 0, min(len(buf), size - received)
+            step = self.meter.slice_size(want)
+            try:
+                while filled < want:
+                    if self.link.cancelled.is_set():  # a cancel that found no socket to shut
+                        raise ConnectionAbortedError(errno.ECONNABORTED, "cancelled")
+                    got = resp.readinto(view[filled : min(want, filled + step)])
+                    if not got:
+                        raise http.client.IncompleteRead(b"", size - received - filled)
+                    filled += got
+                    self.meter.update(received + filled)
+            finally:
+                sink.put(buf, filled)  # even after a cut: what arrived is good
+            received += filled
+        resp.read()  # completes the response so the connection can carry the next request
+        self.meter.update(size, final=True)
+
+    def _conclude(self, digest: str) -> DownloadResult:
+        """Verify by receipt when the server had no digest yet, save, then report."""
+        part, info = self.part, self.info
+        verified = info.sha256 is not None
+        if not verified:
+            verified = self._receipt(digest, deciding=True)
+        path = commit(part.path, part.folder, part.safe_name)
+        if info.sha256 is not None:
+            self._receipt(digest, deciding=False)
+        return DownloadResult(path, info.size, digest, self.resumed_from or 0, verified)
+
+    def _receipt(self, digest: str, *, deciding: bool) -> bool:
+        """POST the receipt; when ``deciding``, the answer is the verification."""
+        info = self.info
+        body = receipt_json(info.name, info.etag, info.size, digest)
+        try:
+            status, _, data = self.link.exchange("POST", RECEIPTS_PATH, body, JSON_HEADERS)
+            answer = load_json(data) if status in (200, 409) else {}
+        except FilecastError as exc:
+            if deciding and isinstance(exc, CancelledError):
+                raise  # the complete part stays; the next try fetches one byte and asks again
+            log.warning("receipt for %r not confirmed: %s", info.name, exc)
+            return False
+        if status == 200 and answer.get("verified") is True:
+            return True
+        if not deciding:
+            log.warning("receipt for %r answered %s: %s", info.name, status, answer)
+            return False
+        if status == 409:
+            self.part.discard()
+            raise FileChangedError(
+                f"'{info.name}' changed on the server while it was downloading. Download it"
+                " again to get the new version."
+            )
+        if status == 200:
+            self.part.discard()
+            raise DigestMismatchError(
+                f"'{info.name}' arrived damaged: the server's SHA-256 differs. Nothing was"
+                " saved; download it again."
+            )
+        log.warning("receipt for %r answered %s; saving unverified", info.name, status)
+        return False

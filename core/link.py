@@ -1,0 +1,243 @@
+"""The client's one keep-alive HTTP/1.1 connection to a server, and the words for its failures.
+
+docs/PROTOCOL.md (The visit): a client sends every request of a visit over one connection.
+:class:`Link` keeps that connection, reopens it when the server closed it while idle,
+lets another thread cancel whatever is in flight, and turns socket and HTTP failures into
+core.errors sentences. What the requests mean is core.client's business.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import logging
+import re
+import socket
+import threading
+from urllib.parse import urlsplit
+
+from . import DEFAULT_PORT, __version__
+from .errors import CancelledError, ConnectError, FilecastError, ProtocolError, ServerGoneError
+from .protocol import error_message
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"Filecast/{__version__}"
+CANCELLED = "Cancelled at your request."
+_HOST_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
+
+
+def parse_server(text: str) -> tuple[str, int]:
+    """``host``, ``host:5002``, ``[::1]:5002`` or ``http://host:5002/`` → (host, port)."""
+    bad = ValueError(
+        f"'{text}' is not a server address. Type a host name or IP address, optionally with"
+        f" a port, like 192.168.1.20:{DEFAULT_PORT}."
+    )
+    raw = text.strip()
+    if not raw or any(c.isspace() for c in raw):
+        raise bad
+    bare = "://" not in raw
+    if bare:
+        if raw.count(":") > 1 and not raw.startswith("["):
+            raw = f"[{raw}]"  # a bare IPv6 address has no port
+        raw = "http://" + raw
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:
+        raise bad from exc
+    if bare and parts.path not in ("", "/"):
+        raise bad  # "host/x" is a typo, not an address; a pasted URL may carry any path
+    if parts.scheme.lower() != "http":
+        raise ValueError(f"Filecast servers speak plain http://, not {parts.scheme}://.")
+    if port == 0:
+        raise ValueError("The port must be a number from 1 to 65535.")
+    host = parts.hostname
+    if not host or not _valid_host(host):
+        raise bad
+    return host, port or DEFAULT_PORT
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address or a (possibly international) DNS name."""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_name = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return _HOST_NAME.fullmatch(ascii_name) is not None
+
+
+def reason(exc: BaseException) -> str:
+    """A short description of a network failure, for DownloadRetrying and sentences."""
+    if isinstance(exc, http.client.IncompleteRead):
+        return "the connection closed in the middle of the file"
+    if isinstance(exc, TimeoutError):
+        return "no data arrived for a while"
+    if isinstance(exc, FilecastError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc) or type(exc).__name__
+
+
+class Link:
+    """The visit's connection: opened on first use, reused, reopened after an idle close."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str], timeout: float) -> None:
+        """Remember where to connect and what every request carries; opens nothing yet."""
+        self.host, self.port, self.timeout = host, port, timeout
+        self.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.headers = {"User-Agent": USER_AGENT, **headers}
+        self.cancelled = threading.Event()
+        self._conn: http.client.HTTPConnection | None = None
+        self._used = False  # the connection answered before: an EOF now is an idle close
+        self._lock = threading.Lock()  # guards _conn against cancel() from another thread
+
+    def _open(self) -> http.client.HTTPConnection:
+        """A fresh connection, or ConnectError with what to check."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            conn.connect()
+        except ConnectionRefusedError as exc:
+            raise ConnectError(
+                f"No Filecast server answers at {self.address}. Is it running, and is port"
+                f" {self.port} open in its firewall?"
+            ) from exc
+        except socket.gaierror as exc:
+            raise ConnectError(
+                f"The host name '{self.host}' could not be found. Check the spelling or use"
+                " the server's IP address."
+            ) from exc
+        except TimeoutError as exc:
+            raise ConnectError(
+                f"{self.address} did not answer within {self.timeout:g} seconds. Check the"
+                f" address, and that the server's firewall lets port {self.port} through."
+            ) from exc
+        except OSError as exc:
+            raise ConnectError(
+                f"Could not reach {self.address}: {exc.strerror or exc}. Check the network"
+                " connection and the address."
+            ) from exc
+        with self._lock:
+            self._conn, self._used = conn, False
+        if self.cancelled.is_set():  # cancel() came while connecting, before it could shut us
+            raise self.cancel_error(CANCELLED)
+        return conn
+
+    def _ready(self) -> http.client.HTTPConnection:
+        """The visit's connection, reopened when the server closed it while we were idle."""
+        conn = self._conn
+        if conn is not None and not _idle_closed(conn):
+            return conn
+        if conn is not None:
+            log.info("%s closed the idle connection; reconnecting", self.address)
+            self.drop()
+        return self._open()
+
+    def drop(self) -> None:
+        """Close the connection (after a cut, an unread body, or at the end of the visit)."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def cancel(self) -> None:
+        """From any thread: flag the cancel and wake a blocked read by shutting the socket."""
+        self.cancelled.set()
+        with self._lock:
+            conn = self._conn
+        sock = conn.sock if conn is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                log.debug("socket already closed when cancelling")
+
+    def cancel_error(self, sentence: str) -> CancelledError:
+        """Consume the cancel request (the next operation runs normally) and describe it."""
+        self.cancelled.clear()
+        self.drop()
+        return CancelledError(sentence)
+
+    def send(self, method: str, path: str, body: bytes | None = None,
+             headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
+        """Send one request and read the response head; reading the body is the caller's."""
+        if self.cancelled.is_set():
+            raise self.cancel_error(CANCELLED)
+        for attempt in (1, 2):
+            conn = self._ready()
+            reused = self._used
+            try:
+                conn.request(method, path, body=body, headers={**self.headers, **(headers or {})})
+                resp = conn.getresponse()
+            except (ConnectionResetError, BrokenPipeError):  # includes RemoteDisconnected
+                self.drop()
+                # RFC 9112 §9.3.1: a persistent connection may close just as we reuse it;
+                # nothing was answered, so sending the request again once is safe.
+                if reused and attempt == 1 and not self.cancelled.is_set():
+                    continue
+                raise
+            self._used = True
+            return resp
+        raise AssertionError("unreachable")
+
+    def exchange(self, method: str, path: str, body: bytes | None = None,
+                 headers: dict[str, str] | None = None
+                 ) -> tuple[int, http.client.HTTPMessage, bytes]:
+        """A whole small request and response, with failures turned into sentences."""
+        try:
+            resp = self.send(method, path, body, headers)
+            return resp.status, resp.msg, resp.read()
+        except (OSError, http.client.HTTPException) as exc:
+            self.drop()
+            if self.cancelled.is_set():
+                raise self.cancel_error(CANCELLED) from exc
+            if isinstance(exc, TimeoutError):
+                raise ConnectError(
+                    f"{self.address} did not answer within {self.timeout:g} seconds. Check that"
+                    " it is a Filecast server, then press Retry."
+                ) from exc
+            if isinstance(exc, http.client.HTTPException) and not isinstance(exc, OSError):
+                raise ProtocolError(
+                    f"{self.address} does not answer like a Filecast server. Check the address"
+                    " and port."
+                ) from exc
+            raise ServerGoneError(
+                f"The connection to {self.address} broke ({reason(exc)}). Press Retry."
+            ) from exc
+
+    def status_error(self, status: int, data: bytes) -> FilecastError:
+        """The sentence for an unexpected answer, with the server's own message when sent."""
+        message = error_message(data) or http.client.responses.get(status, "unknown status")
+        if status == 503:
+            return ServerGoneError(
+                f"{self.address} cannot serve this right now ({message}). Try again in a moment."
+            )
+        return ProtocolError(f"{self.address} refused the request ({status}: {message}).")
+
+
+def _idle_closed(conn: http.client.HTTPConnection) -> bool:
+    """Whether an idle keep-alive socket was closed by the server (EOF, or an unsolicited 408).
+
+    A non-blocking MSG_PEEK rather than select(): select fails on descriptors over 1023.
+    """
+    sock = conn.sock
+    if sock is None:
+        return True
+    try:
+        timeout = sock.gettimeout()
+        sock.settimeout(0)
+        try:
+            sock.recv(1, socket.MSG_PEEK)
+        finally:
+            sock.settimeout(timeout)
+    except BlockingIOError:
+        return False  # nothing to read: open and quiet, as an idle connection should be
+    except OSError:
+        return True
+    return True  # EOF, or bytes nobody asked for: unusable for the next request

@@ -1,0 +1,98 @@
+"""Turn a name a server proposes into one safe file name component (docs/PROTOCOL.md, Saving).
+
+Pure functions, no I/O: the name comes from the network, so it may try path traversal
+(``../../etc/passwd``), hide its extension behind bidi controls (``txt\u202eexe.pdf``) or
+name a Windows device (``CON``). What comes out is a single component that is safe to
+create inside the chosen folder on Windows, macOS and Linux.
+"""
+
+from __future__ import annotations
+
+import re
+
+FALLBACK_NAME = "download"
+PART_SUFFIX = ".part"
+META_SUFFIX = ".part.json"
+MAX_COMPONENT_BYTES = 255
+# Leave room for the longest sibling we create, NAME.part.json, within the 255-byte limit.
+MAX_NAME_BYTES = MAX_COMPONENT_BYTES - len(META_SUFFIX)
+# An extension longer than this is not worth keeping when the name must be shortened.
+_MAX_KEPT_EXTENSION_BYTES = 32
+
+_SEPARATORS = re.compile(r"[/\\]")
+# Characters Windows refuses in names (Win32 naming conventions); replaced, not dropped,
+# so "a:b" and "ab" stay different names.
+_REPLACED = str.maketrans({c: "_" for c in '<>:"|?*'})
+# Bidi controls (Unicode TR9: embeddings, overrides, isolates, marks) and the line and
+# paragraph separators: they make "exe.txt" display as "txt.exe" (CVE-2021-42574 class).
+_BIDI = frozenset(
+    [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C, 0x2028, 0x2029]
+)
+_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"{port}{n}" for port in ("COM", "LPT") for n in [*"123456789", "¹", "²", "³"]]
+)
+
+
+def _dropped(char: str) -> bool:
+    """Whether a character must vanish: C0/C1 controls, DEL, bidi controls, lone surrogates."""
+    code = ord(char)
+    return code < 0x20 or 0x7F <= code <= 0x9F or code in _BIDI or 0xD800 <= code <= 0xDFFF
+
+
+def _strip(text: str) -> str:
+    """Drop trailing dots and spaces (Windows silently removes them) and leading spaces."""
+    return text.rstrip(". ").lstrip(" ")
+
+
+def _is_device(text: str) -> bool:
+    """Whether Windows treats the name as a device, extension or not (``con.txt``, ``NUL .``)."""
+    base = text.split(".", 1)[0].rstrip(" ")
+    return base.upper() in _DEVICES
+
+
+def split_extension(name: str) -> tuple[str, str]:
+    """``report.pdf`` → (``report``, ``.pdf``); a leading dot is no extension (``.bashrc``)."""
+    dot = name.rfind(".")
+    if dot <= 0:
+        return name, ""
+    return name[:dot], name[dot:]
+
+
+def _cut(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` whose UTF-8 fits in ``limit`` bytes, never half a char."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+def _cap(text: str, limit: int) -> str:
+    """Shorten to ``limit`` UTF-8 bytes, keeping a short extension when there is one."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    stem, ext = split_extension(text)
+    ext_bytes = len(ext.encode("utf-8"))
+    if ext and ext_bytes <= _MAX_KEPT_EXTENSION_BYTES:
+        stem = _strip(_cut(stem, limit - ext_bytes))
+        if stem:
+            return stem + ext
+    return _cut(text, limit)
+
+
+def safe_filename(name: str) -> str:
+    """A single, safe file name component for ``name``; ``download`` when nothing is left."""
+    last = _SEPARATORS.split(name)[-1]
+    text = "".join(c for c in last if not _dropped(c)).translate(_REPLACED)
+    text = _strip(text)
+    if _is_device(text):
+        text = "_" + text
+    # Capping can leave trailing dots/spaces, and stripping those can expose a device name
+    # ("CON" + 300 spaces + "x" → "CON"); the result is then short, so one more pass is enough.
+    text = _strip(_cap(text, MAX_NAME_BYTES))
+    if _is_device(text):
+        text = "_" + text
+    return text or FALLBACK_NAME
+
+
+def numbered(name: str, n: int) -> str:
+    """The ``n``-th alternative to an existing name: ``report.pdf`` → ``report (1).pdf``."""
+    stem, ext = split_extension(name)
+    return f"{stem} ({n}){ext}"

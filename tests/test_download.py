@@ -1,0 +1,222 @@
+"""The file side of a download: .part and its metadata, hashing, writing, the final rename."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from core.download import BUFFER_COUNT, PartFile, Sink, commit
+from core.errors import DigestMismatchError, DiskFullError, ProtocolError, StorageError
+
+ETAG = '"b-1858a2f0c7e3c400"'
+DATA = os.urandom(300_000)
+SHA = hashlib.sha256(DATA).hexdigest()
+
+
+def feed(sink: Sink, data: bytes, step: int = 70_000) -> None:
+    """Hand ``data`` to the sink in buffers of ``step`` bytes, as the client does."""
+    for at in range(0, len(data), step):
+        chunk = data[at : at + step]
+        buf = sink.buffer()
+        buf[: len(chunk)] = chunk
+        sink.put(buf, len(chunk))
+
+
+def start(part: PartFile, offset: int = 0, **kwargs: object) -> Sink:
+    """Open the part for DATA at ``offset``."""
+    return part.open(ETAG, len(DATA), SHA, "127.0.0.1:5001", offset, **kwargs)  # type: ignore[arg-type]
+
+
+def names(folder: Path) -> list[str]:
+    """The sorted file names in a folder."""
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_whole_download_and_commit(tmp_path: Path) -> None:
+    part = PartFile(tmp_path, "../evil/report.pdf")
+    assert part.path == tmp_path / "report.pdf.part"
+    sink = start(part)
+    meta = json.loads(part.meta_path.read_text())
+    assert meta == {"version": 1, "name": "../evil/report.pdf", "etag": ETAG,
+                    "size": len(DATA), "sha256": SHA, "server": "127.0.0.1:5001"}
+    feed(sink, DATA)
+    assert sink.finish(len(DATA), SHA) == SHA
+    final = commit(part.path, tmp_path, part.safe_name)
+    assert final == tmp_path.resolve() / "report.pdf"
+    assert final.read_bytes() == DATA
+    assert names(tmp_path) == ["report.pdf"]
+
+
+def test_resume_offset_rules(tmp_path: Path) -> None:
+    part = PartFile(tmp_path, "f.bin")
+    assert part.resume_offset(ETAG, len(DATA)) == 0  # nothing there
+    sink = start(part)
+    feed(sink, DATA[:100_000])
+    sink.abort()
+    assert part.resume_offset(ETAG, len(DATA), SHA) == 100_000
+    assert part.resume_offset(ETAG, len(DATA), None) == 100_000
+    assert names(tmp_path) == ["f.bin.part", "f.bin.part.json"]
+    for etag, size, sha in [('"other"', len(DATA), SHA), (ETAG, len(DATA) + 1, SHA),
+                            (ETAG, len(DATA), "0" * 64), (ETAG, 99_999, SHA)]:
+        sink = start(part)
+        feed(sink, DATA[:100_000])
+        sink.abort()
+        assert part.resume_offset(etag, size, sha) == 0  # stale: deleted
+        assert names(tmp_path) == []
+
+
+def test_damaged_meta_is_stale(tmp_path: Path) -> None:
+    part = PartFile(tmp_path, "f.bin")
+    part.path.write_bytes(DATA[:10])
+    part.meta_path.write_text("{half a meta")
+    assert part.resume_offset(ETAG, len(DATA)) == 0
+    assert names(tmp_path) == []
+
+
+def test_a_foreign_part_is_left_alone(tmp_path: Path) -> None:
+    part = PartFile(tmp_path, "f.bin")
+    part.path.write_bytes(b"a browser's half download")
+    with pytest.raises(StorageError, match="belongs to another program"):
+        part.resume_offset(ETAG, len(DATA))
+    assert part.path.read_bytes() == b"a browser's half download"
+
+
+def test_resume_hashes_the_prefix(tmp_path: Path) -> None:
+    part = PartFile(tmp_path, "f.bin")
+    first = start(part)
+    feed(first, DATA[:123_457])
+    first.abort()
+    offset = part.resume_offset(ETAG, len(DATA), SHA)
+    second = start(part, offset)
+    feed(second, DATA[offset:])
+    assert second.finish(len(DATA), SHA) == SHA
+    assert part.path.read_bytes() == DATA
+
+
+def test_resume_may_carry_the_hasher(tmp_path: Path) -> None:
+    part = PartFile(tmp_path, "f.bin")
+    first = start(part)
+    feed(first, DATA[:50_000])
+    first.abort()
+    assert first.resumable and first.written == 50_000
+    second = start(part, 50_000, hasher=first.hasher)
+    feed(second, DATA[50_000:])
+    assert second.finish(len(DATA), SHA) == SHA
+
+
+def test_digest_mismatch_leaves_nothing(tmp_path: Path) -> None:
+    part = PartFile(tmp_path, "f.bin")
+    sink = start(part)
+    feed(sink, DATA[:-1] + b"!")
+    with pytest.raises(DigestMismatchError, match="damaged"):
+        sink.finish(len(DATA), SHA)
+    assert names(tmp_path) == []
+
+
+def test_wrong_length_leaves_nothing(tmp_path: Path) -> None:
+    part = PartFile(tmp_path, "f.bin")
+    sink = start(part)
+    feed(sink, DATA + b"more")
+    with pytest.raises(ProtocolError, match="instead of"):
+        sink.finish(len(DATA), None)
+    assert names(tmp_path) == []
+
+
+def test_short_writes_are_completed(tmp_path: Path) -> None:
+    part = PartFile(tmp_path, "f.bin")
+    sink = start(part, write=lambda fd, view: os.write(fd, view[:1000]))
+    feed(sink, DATA)
+    assert sink.finish(len(DATA), SHA) == SHA
+    assert part.path.read_bytes() == DATA
+
+
+def test_disk_full_keeps_the_part(tmp_path: Path) -> None:
+    written = [0]
+
+    def full_after_100k(fd: int, view: memoryview) -> int:
+        if written[0] >= 100_000:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        done = os.write(fd, view[: 100_000 - written[0]])
+        written[0] += done
+        return done
+
+    part = PartFile(tmp_path, "movie.mkv")
+    sink = start(part, write=full_after_100k)
+    with pytest.raises(DiskFullError) as full:
+        feed(sink, DATA)
+        sink.finish(len(DATA), SHA)
+    message = str(full.value)
+    assert message.startswith("The disk is full:") and "'movie.mkv'" in message
+    assert "Retry" in message and "kept" in message
+    sink.close()
+    assert names(tmp_path) == ["movie.mkv.part", "movie.mkv.part.json"]
+    assert part.resume_offset(ETAG, len(DATA), SHA) == 100_000
+
+
+def test_other_write_errors_name_the_folder(tmp_path: Path) -> None:
+    def broken(fd: int, view: memoryview) -> int:
+        raise OSError(errno.EIO, "Input/output error")
+
+    part = PartFile(tmp_path, "f.bin")
+    sink = start(part, write=broken)
+    feed(sink, DATA[:10])
+    with pytest.raises(StorageError, match=str(tmp_path)) as error:
+        sink.finish(len(DATA), SHA)
+    assert not isinstance(error.value, DiskFullError)
+
+
+def test_memory_is_bounded(tmp_path: Path) -> None:
+    gate = threading.Event()
+
+    def slow(fd: int, view: memoryview) -> int:
+        gate.wait(5)
+        return os.write(fd, view)
+
+    sink = start(PartFile(tmp_path, "f.bin"), write=slow)
+    for _ in range(BUFFER_COUNT):
+        sink.put(sink.buffer(), 1)
+    blocked = threading.Thread(target=sink.buffer, daemon=True)
+    blocked.start()
+    blocked.join(0.2)
+    assert blocked.is_alive()  # no fifth buffer while the writer is stuck
+    gate.set()
+    blocked.join(5)
+    assert not blocked.is_alive()
+    sink.close()
+
+
+def test_commit_never_overwrites(tmp_path: Path) -> None:
+    (tmp_path / "report.pdf").write_bytes(b"mine")
+    (tmp_path / "report (1).pdf").write_bytes(b"mine too")
+    for expected in ("report (2).pdf", "report (3).pdf"):
+        part = PartFile(tmp_path, "report.pdf")
+        sink = start(part)
+        feed(sink, DATA)
+        sink.finish(len(DATA), SHA)
+        assert commit(part.path, tmp_path, part.safe_name).name == expected
+    assert (tmp_path / "report.pdf").read_bytes() == b"mine"
+    assert (tmp_path / "report (1).pdf").read_bytes() == b"mine too"
+    assert (tmp_path / "report (3).pdf").read_bytes() == DATA
+    assert not part.path.exists() and not part.meta_path.exists()
+
+
+def test_commit_without_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(src: object, dst: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    (tmp_path / "a.txt").write_bytes(b"mine")
+    part = PartFile(tmp_path, "a.txt")
+    sink = start(part)
+    feed(sink, DATA)
+    sink.finish(len(DATA), SHA)
+    final = commit(part.path, tmp_path, part.safe_name)
+    assert final.name == "a (1).txt" and final.read_bytes() == DATA
+    assert (tmp_path / "a.txt").read_bytes() == b"mine"
+    assert names(tmp_path) == ["a (1).txt", "a.txt"]

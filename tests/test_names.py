@@ -1,0 +1,93 @@
+"""Names a server proposes become one safe file name component (docs/PROTOCOL.md, Saving)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.names import MAX_NAME_BYTES, numbered, safe_filename
+
+
+@pytest.mark.parametrize(
+    ("proposed", "expected"),
+    [
+        ("report.pdf", "report.pdf"),
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\x", "x"),
+        ("/abs/path", "path"),
+        ("C:\\x", "x"),
+        ("C:", "C_"),
+        ("dir/", "download"),
+        ("..", "download"),
+        (".", "download"),
+        ("", "download"),
+        ("...", "download"),
+        ("a\x00b", "ab"),
+        ("bell\x07\x1b[31m.txt", "bell[31m.txt"),
+        ("c1\x85\x9f.txt", "c1.txt"),
+        ("del\x7f.txt", "del.txt"),
+        ("invoice\u202egpj.exe", "invoicegpj.exe"),
+        ("a\u2066b\u2069c\u200f\u2028.txt", "abc.txt"),
+        ('what<>:"|?*.txt', "what_______.txt"),
+        ("  spaced name . . ", "spaced name"),
+        ("trailing.", "trailing"),
+        (".bashrc", ".bashrc"),
+        ("CON", "_CON"),
+        ("con.txt", "_con.txt"),
+        ("Nul .tar.gz", "_Nul .tar.gz"),
+        ("lpt9", "_lpt9"),
+        ("COM1. ", "_COM1"),
+        ("COM0", "COM0"),
+        ("CONSOLE.txt", "CONSOLE.txt"),
+        ("Résumé 2026 ✓.pdf", "Résumé 2026 ✓.pdf"),
+        ("\ud800lone.txt", "lone.txt"),
+    ],
+)
+def test_safe_filename(proposed: str, expected: str) -> None:
+    assert safe_filename(proposed) == expected
+
+
+def test_long_multibyte_name_keeps_extension_and_whole_characters() -> None:
+    name = "é" * 150 + ".pdf"  # 304 bytes
+    safe = safe_filename(name)
+    raw = safe.encode("utf-8")
+    assert len(raw) <= MAX_NAME_BYTES == 245
+    assert safe.endswith(".pdf") and set(safe[:-4]) == {"é"}
+    assert len((safe + ".part.json").encode("utf-8")) <= 255
+
+
+def test_long_name_with_a_long_extension_is_cut() -> None:
+    safe = safe_filename("x." + "€" * 200)
+    assert len(safe.encode("utf-8")) <= MAX_NAME_BYTES
+    assert safe.startswith("x.€")
+
+
+def test_capping_cannot_expose_a_device_name() -> None:
+    assert safe_filename("CON" + " " * 300 + "x") == "_CON"
+
+
+@pytest.mark.parametrize(
+    ("name", "n", "expected"),
+    [
+        ("report.pdf", 1, "report (1).pdf"),
+        ("archive.tar.gz", 2, "archive.tar (2).gz"),
+        (".bashrc", 1, ".bashrc (1)"),
+        ("README", 3, "README (3)"),
+    ],
+)
+def test_numbered(name: str, n: int, expected: str) -> None:
+    assert numbered(name, n) == expected
+
+
+@given(st.text(max_size=400))
+def test_any_text_gives_one_safe_component(name: str) -> None:
+    safe = safe_filename(name)
+    raw = safe.encode("utf-8")  # no lone surrogates: it encodes
+    assert 0 < len(raw) <= MAX_NAME_BYTES
+    assert "/" not in safe and "\\" not in safe and "\x00" not in safe
+    assert safe not in (".", "..")
+    assert not safe.endswith((".", " ")) and not safe.startswith(" ")
+    assert all(ord(c) >= 0x20 and not 0x7F <= ord(c) <= 0x9F for c in safe)
+    assert safe_filename(safe) == safe  # idempotent: a safe name stays as it is
+    assert len(numbered(safe, 99999).encode("utf-8")) <= 255
