@@ -27,7 +27,7 @@ def human_duration(seconds: float | None) -> str:
     """``45 s``, ``3 min 5 s``, ``1 h 2 min``; an em dash when unknown."""
     if seconds is None or math.isinf(seconds) or math.isnan(seconds):
         return "—"
-    whole = max(0, int(round(seconds)))
+    whole = max(0, round(seconds))
     if whole < 60:
         return f"{whole} s"
     minutes, secs = divmod(whole, 60)
