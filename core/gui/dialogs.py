@@ -1,0 +1,58 @@
+"""The one seam through which windows open dialogs or hand things to the desktop.
+
+Windows receive a :class:`Dialogs` and never call tkinter's dialog modules themselves, so a
+test passes a scripted stand-in and no real modal dialog can hang a run (as IDLE's
+``askyesno`` method does).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tkinter as tk
+from tkinter import filedialog, messagebox
+
+
+class Dialogs:
+    """Real dialogs, parented to ``parent``. Main thread only."""
+
+    def __init__(self, parent: tk.Misc) -> None:
+        self.parent = parent
+
+    def choose_file(self, title: str, initial_dir: str | None = None) -> str | None:
+        """A file picker; None when cancelled."""
+        path = filedialog.askopenfilename(parent=self.parent, title=title,
+                                          initialdir=initial_dir or os.getcwd())
+        return path or None
+
+    def choose_folder(self, title: str, initial_dir: str | None = None) -> str | None:
+        """A folder picker; None when cancelled."""
+        path = filedialog.askdirectory(parent=self.parent, title=title,
+                                       initialdir=initial_dir or os.getcwd(), mustexist=True)
+        return path or None
+
+    def ask_yes_no(self, title: str, message: str) -> bool:
+        """A yes/no question; True for yes."""
+        return bool(messagebox.askyesno(title, message, parent=self.parent))
+
+    def show_error(self, title: str, message: str) -> None:
+        """An error the person must see even when the window is busy."""
+        messagebox.showerror(title, message, parent=self.parent)
+
+    def open_path(self, path: str) -> None:
+        """Open a file or folder with the platform's own program, without waiting for it."""
+        if sys.platform.startswith("win"):
+            os.startfile(path)  # type: ignore[attr-defined]  # Windows only
+            return
+        opener = "open" if sys.platform == "darwin" else "xdg-open"
+        try:
+            subprocess.Popen([opener, path], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError:
+            self.show_error("Cannot open", f"No program is set up to open {path}.")
+
+    def copy_text(self, text: str) -> None:
+        """Put ``text`` on the clipboard."""
+        self.parent.clipboard_clear()
+        self.parent.clipboard_append(text)

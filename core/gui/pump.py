@@ -1,0 +1,143 @@
+"""The one queue from engine threads to a window, drained on the Tk main thread.
+
+Worker threads only ``put``; the main thread drains with ``after()`` in capped batches.
+Progress events are coalesced per subject (only the newest survives a batch), so a flood
+from hundreds of clients costs the window one redraw per tick, at most ~20 a second.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+import tkinter as tk
+from collections import deque
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from ..events import DownloadProgress, Event, HashProgress, TransferProgress
+
+TICK_MS = 50
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class MainThreadCall:
+    """A function a worker wants run on the main thread (e.g. a finished job's result)."""
+
+    fn: Callable[[], None]
+
+
+def coalesce_key(item: object) -> Hashable | None:
+    """Items with the same key in one batch are redundant but for the newest."""
+    if isinstance(item, TransferProgress):
+        return ("transfer", item.client.key)
+    if isinstance(item, DownloadProgress):
+        return ("download", item.file)
+    if isinstance(item, HashProgress):
+        return ("hash", item.file)
+    return None
+
+
+def coalesce(items: list[object]) -> list[object]:
+    """Drop every keyed item that a later item with the same key supersedes."""
+    last: dict[Hashable, int] = {}
+    for index, item in enumerate(items):
+        key = coalesce_key(item)
+        if key is not None:
+            last[key] = index
+    return [item for index, item in enumerate(items)
+            if (key := coalesce_key(item)) is None or last[key] == index]
+
+
+class EventPump:
+    """Owns a window's queue and its ``after()`` drain loop; also measures the loop's lag."""
+
+    def __init__(self, root: tk.Misc, handle: Callable[[Any], None], *,
+                 tick_ms: int = TICK_MS, batch: int = BATCH,
+                 after_batch: Callable[[], None] | None = None) -> None:
+        self._root = root
+        self._handle = handle
+        self._after_batch = after_batch
+        self._active = False
+        self._tick_ms = tick_ms
+        self._batch = batch
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._job: str | None = None
+        self._due = 0.0
+        self.lags: deque[float] = deque(maxlen=10000)
+
+    def put(self, item: object) -> None:
+        """Queue an item. Safe from any thread; never touches Tk."""
+        self._queue.put(item)
+
+    def on_event(self, event: Event) -> None:
+        """The engine listener: called from worker threads, only queues the event."""
+        self._queue.put(event)
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the main thread at the next drain. Safe from any thread."""
+        self._queue.put(MainThreadCall(fn))
+
+    def start(self) -> None:
+        """Begin draining (main thread)."""
+        self._active = True
+        if self._job is None:
+            self._schedule()
+
+    def stop(self) -> None:
+        """Stop draining (main thread); queued items stay queued. Also works from inside a
+        handled item (e.g. a result that destroys the window): no further tick is scheduled."""
+        self._active = False
+        if self._job is not None:
+            self._root.after_cancel(self._job)
+            self._job = None
+
+    def _schedule(self) -> None:
+        self._due = time.monotonic() + self._tick_ms / 1000
+        self._job = self._root.after(self._tick_ms, self._drain)
+
+    def _drain(self) -> None:
+        """Handle up to one batch, coalesced; record how late this tick ran.
+
+        ``after_batch`` (when given) runs once after a non-empty batch, so a window can redraw
+        what the batch changed once instead of once per event.
+        """
+        self._job = None
+        self.lags.append(max(0.0, time.monotonic() - self._due))
+        items: list[object] = []
+        try:
+            while len(items) < self._batch:
+                items.append(self._queue.get_nowait())
+        except queue.Empty:
+            pass
+        try:
+            for item in coalesce(items):
+                if isinstance(item, MainThreadCall):
+                    item.fn()
+                else:
+                    self._handle(item)
+            if items and self._after_batch is not None:
+                self._after_batch()
+        finally:
+            if self._active:
+                self._schedule()
+
+    def drain_now(self) -> None:
+        """Handle everything queued right now (tests and shutdown); a started pump goes on."""
+        if self._job is not None:
+            self._root.after_cancel(self._job)
+            self._job = None
+        self._drain()
+
+    def lag_stats(self) -> dict[str, float]:
+        """p50, p99 and max lag of the drain loop in milliseconds."""
+        data = sorted(self.lags)
+        if not data:
+            return {"p50": 0.0, "p99": 0.0, "max": 0.0, "ticks": 0}
+
+        def pick(q: float) -> float:
+            return data[min(len(data) - 1, int(q * len(data)))] * 1000
+
+        return {"p50": pick(0.5), "p99": pick(0.99), "max": data[-1] * 1000,
+                "ticks": float(len(data))}

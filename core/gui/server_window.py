@@ -1,0 +1,466 @@
+"""The server window: offers a file, shows where to connect, who took it, and what happened.
+
+It owns the engine objects (OfferTable, Ledger, FilecastServer) and the window's plumbing
+(EventPump, ClientTable), wires the four panels, and runs the lifecycle. It holds no protocol
+or file logic: it calls the engine (always off the main thread, one job at a time) and
+renders the engine's events, which arrive through the pump.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import logging
+import os
+import time
+import tkinter as tk
+from collections.abc import Callable
+from pathlib import Path
+from tkinter import ttk
+from typing import Any, TypeVar
+
+from .. import DEFAULT_PORT
+from ..cli import ServerPrinter
+from ..errors import FilecastError
+from ..events import (
+    EngineError,
+    HashProgress,
+    OfferChanged,
+    OfferedFileView,
+    ServerStarted,
+    ServerStopped,
+)
+from ..ledger import Ledger
+from ..offer import OfferTable
+from ..server import FilecastServer, ServerConfig
+from ..settings import load_settings, save_settings
+from .dialogs import Dialogs
+from .pump import EventPump
+from .server_address_panel import AddressPanel, Serving
+from .server_clients_panel import ClientsPanel, StatusBar
+from .server_log_panel import LogPanel
+from .server_model import ClientTable
+from .server_offer_panel import OfferPanel
+from .style import PAD, SMALL_PAD, clip
+from .worker import run_in_background
+
+T = TypeVar("T")
+log = logging.getLogger("filecast.gui.server")
+
+TITLE = "Filecast Server"
+CHOOSE_TITLE = "Choose a file to distribute"
+PORT_KEY = "server_port"
+FOLDER_KEY = "server_folder"
+MIN_SIZE = (940, 600)
+START_SIZE = (1120, 760)
+DEFAULT_LEDGER = "Clients.txt"
+
+
+def saved_port(settings: dict[str, Any] | None = None) -> int:
+    """The port of the last run (settings), else the default 5001."""
+    value = (settings if settings is not None else load_settings()).get(PORT_KEY)
+    if isinstance(value, int) and 0 < value <= 65535:
+        return value
+    return DEFAULT_PORT
+
+
+def remember(**values: Any) -> None:
+    """Merge ``values`` into the settings file (worker thread)."""
+    settings = load_settings()
+    settings.update(values)
+    save_settings(settings)
+
+
+@dataclasses.dataclass
+class _Job:
+    name: str
+    work: Callable[[], Any]
+    on_done: Callable[[Any], None]
+    on_error: Callable[[FilecastError], None]
+
+
+class ServerWindow:
+    """The whole server window inside ``master`` (a Tk or a Toplevel)."""
+
+    def __init__(self, master: tk.Misc, files: list[str], port: int | None,
+                 log_file: str | None, dialogs: Dialogs | None = None,
+                 host: str = "0.0.0.0") -> None:
+        self.master = master
+        self.top = master.winfo_toplevel()
+        self.dialogs = dialogs if dialogs is not None else Dialogs(master)
+        self.host = host
+        self.ledger_path = Path(log_file or DEFAULT_LEDGER).expanduser().resolve()
+        self.pump = EventPump(master, self._handle, after_batch=self._redraw)
+        self.table = ClientTable()
+        self.printer = ServerPrinter()
+        self.offer = OfferTable(listener=self.pump)
+        self.ledger: Ledger | None = None
+        self.server: FilecastServer | None = None
+        self._settings = load_settings()
+        self._port = port if port is not None else saved_port(self._settings)
+        self._jobs: collections.deque[_Job] = collections.deque()
+        self._busy = False
+        self._closing = False
+        self.closed = False
+        self._dirty: set[int] = set()
+        self._log: list[tuple[float, str]] = []
+        self._shown: OfferedFileView | None = None
+        self._note_job: str | None = None
+        self._engine_down = False
+
+        self._build()
+        self.pump.start()
+        self.top.protocol("WM_DELETE_WINDOW", self.close)
+        for key in ("<Control-o>", "<Control-O>"):
+            self.top.bind(key, self._key(self.choose_file))
+        for key in ("<Control-q>", "<Control-Q>", "<Control-w>", "<Control-W>"):
+            self.top.bind(key, self._key(self.close))
+        if files:
+            self.offer_files(files)
+        else:
+            self.master.after_idle(self._first_pick, 40)
+
+    # --- building --------------------------------------------------------------------
+
+    def _build(self) -> None:
+        """Offer and address side by side; the client table over the log; a status bar."""
+        self.top.title(TITLE)
+        scale = float(self.top.tk.call("tk", "scaling")) / (96 / 72)
+        scale = max(1.0, scale)
+        self.top.minsize(int(MIN_SIZE[0] * scale), int(MIN_SIZE[1] * scale))
+        width = min(int(START_SIZE[0] * scale), self.top.winfo_screenwidth())
+        height = min(int(START_SIZE[1] * scale), self.top.winfo_screenheight() - 40)
+        self.top.geometry(f"{width}x{height}")
+
+        self.status_bar = StatusBar(self.master)
+        self.status_bar.pack(fill="x", side="bottom")
+        ttk.Separator(self.master, orient="horizontal").pack(fill="x", side="bottom")
+        self.frame = ttk.Frame(self.master, padding=(PAD, PAD, PAD, 0))
+        self.frame.pack(fill="both", expand=True, side="top")
+        self.frame.columnconfigure(0, weight=1)
+        self.frame.rowconfigure(1, weight=1)
+
+        top = ttk.Frame(self.frame)
+        top.grid(row=0, column=0, sticky="ew")
+        top.columnconfigure(0, weight=2, uniform="top")
+        top.columnconfigure(1, weight=1, uniform="top")
+        offer_box = ttk.LabelFrame(top, text="Offered file", padding=(PAD, SMALL_PAD),
+                                   style="Section.TLabelframe")
+        offer_box.grid(row=0, column=0, sticky="nsew")
+        offer_box.columnconfigure(0, weight=1)
+        offer_box.rowconfigure(0, weight=1)
+        self.offer_panel = OfferPanel(offer_box, on_choose=self.choose_file,
+                                      on_message=self.set_message)
+        self.offer_panel.grid(row=0, column=0, sticky="nsew")
+        address_box = ttk.LabelFrame(top, text="Clients connect at", padding=(PAD, SMALL_PAD),
+                                     style="Section.TLabelframe")
+        address_box.grid(row=0, column=1, sticky="nsew", padx=(PAD, 0))
+        address_box.columnconfigure(0, weight=1, minsize=int(290 * scale))
+        self.address_panel = AddressPanel(address_box, port=self._port,
+                                          on_toggle=self.toggle_serving,
+                                          on_copy=self.copy_url)
+        self.address_panel.grid(row=0, column=0, sticky="nsew")
+
+        self.panes = ttk.Panedwindow(self.frame, orient="vertical")
+        self.panes.grid(row=1, column=0, sticky="nsew", pady=(PAD, 0))
+        self.clients_panel = ClientsPanel(self.panes)
+        self.log_panel = LogPanel(self.panes, on_open_ledger=self.open_ledger,
+                                  on_open_folder=self.open_folder)
+        self.log_panel.show_ledger(str(self.ledger_path))
+        self.panes.add(self.clients_panel, weight=3)
+        self.panes.add(self.log_panel, weight=2)
+        self.frame.bind("<Destroy>", self._on_destroy, add="+")
+
+    @staticmethod
+    def _key(action: Callable[[], None]) -> Callable[[tk.Event[tk.Misc]], str]:
+        def handler(_event: tk.Event[tk.Misc]) -> str:
+            action()
+            return "break"
+        return handler
+
+    # --- jobs: engine calls, one at a time, off the main thread -----------------------
+
+    def _job(self, name: str, work: Callable[[], T], on_done: Callable[[T], None],
+             on_error: Callable[[FilecastError], None]) -> None:
+        """Queue ``work`` for a worker thread; its result comes back on the main thread."""
+        self._jobs.append(_Job(name, work, on_done, on_error))
+        if not self._busy:
+            self._next_job()
+
+    def _next_job(self) -> None:
+        if self.closed or not self._jobs:
+            self._busy = False
+            return
+        self._busy = True
+        job = self._jobs.popleft()
+
+        def finish(callback: Callable[[Any], None], value: Any) -> None:
+            if self.closed:
+                return
+            try:
+                callback(value)
+            finally:
+                self._next_job()
+
+        run_in_background(self.pump, job.work, on_done=lambda r: finish(job.on_done, r),
+                          on_error=lambda e: finish(job.on_error, e),
+                          name=f"filecast-gui-{job.name}")
+
+    @property
+    def busy(self) -> bool:
+        """True while an engine call runs or waits its turn."""
+        return self._busy
+
+    # --- the offered file ------------------------------------------------------------
+
+    def choose_file(self) -> None:
+        """"Choose file…": the picker, then offer what was picked (Ctrl+O)."""
+        if self._closing:
+            return
+        folder = self._settings.get(FOLDER_KEY)
+        path = self.dialogs.choose_file(
+            CHOOSE_TITLE, folder if isinstance(folder, str) and os.path.isdir(folder) else None)
+        if path:
+            self.offer_files([path])
+        elif self._shown is None:
+            self.offer_panel.show_empty()
+
+    def _first_pick(self, tries: int) -> None:
+        """Open the picker at start, once the window is on screen (so the dialog has a
+        parent to sit over and the window shows its "Choose a file" state behind it)."""
+        if self.closed or self._shown is not None or self._busy:
+            return
+        if not self.top.winfo_viewable() and tries > 0:
+            self.master.after(50, self._first_pick, tries - 1)
+            return
+        self.choose_file()
+
+    def offer_files(self, paths: list[str]) -> None:
+        """Offer ``paths`` instead of what is offered now; serving starts with the first."""
+        def done(_result: None) -> None:
+            self.offer_panel.show_error(None)
+            folder = str(Path(paths[0]).resolve().parent)
+            self._settings[FOLDER_KEY] = folder
+            self._save(**{FOLDER_KEY: folder})
+            if self.address_panel.serving is Serving.NO_FILE:
+                self.start_serving()
+
+        def failed(error: FilecastError) -> None:
+            self.offer_panel.show_error(str(error))
+            self._note_log(f"Error: {error}")
+
+        def work() -> None:
+            self.offer.set_files(paths)
+            self.offer.start()  # hash now, even while the port is still being sorted out
+
+        self._job("offer", work, done, failed)
+
+    def set_message(self, text: str) -> None:
+        """The clients' message was edited (Enter / focus-out); empty restores the default."""
+        self.offer.set_message(text or None)
+
+    # --- serving ---------------------------------------------------------------------
+
+    def toggle_serving(self) -> None:
+        """The Start/Stop button."""
+        if self._closing:
+            return
+        if self.address_panel.serving is Serving.SERVING:
+            self.stop_serving()
+        elif self.address_panel.serving is Serving.STOPPED:
+            self.start_serving()
+
+    def start_serving(self) -> None:
+        """Bind the port in the field and serve; a taken port is shown as a sentence."""
+        try:
+            port = self.address_panel.port()
+        except ValueError as error:
+            self.address_panel.show(Serving.STOPPED, error=str(error))
+            return
+        self.address_panel.show(Serving.STARTING, busy=True)
+
+        def work() -> int:
+            if self.ledger is None:
+                self.ledger = Ledger(self.ledger_path)
+            config = ServerConfig(host=self.host, port=port)
+            if self.server is None:
+                self.server = FilecastServer(self.offer, self.ledger, self.pump, config)
+            else:
+                self.server.config = config  # the same server: client keys stay unique
+            self.server.start()
+            return self.server.port
+
+        def done(bound: int) -> None:
+            if port:
+                self._save(**{PORT_KEY: port})
+            self.address_panel.show(Serving.SERVING, port=bound)  # enables Stop
+
+        def failed(error: FilecastError) -> None:
+            self.address_panel.show(Serving.STOPPED, error=str(error))
+            self._note_log(f"Error: {error}")
+
+        self._job("start", work, done, failed)
+
+    def stop_serving(self) -> None:
+        """Stop accepting and cut every connection (up to ~2 s, in a worker)."""
+        server = self.server
+        if server is None:
+            return
+        self.address_panel.show(Serving.STOPPING, busy=True)
+
+        def done(_result: None) -> None:
+            self.address_panel.show(Serving.STOPPED)
+
+        def failed(error: FilecastError) -> None:
+            self.address_panel.show(Serving.STOPPED, error=str(error))
+
+        self._job("stop", server.stop, done, failed)
+
+    def copy_url(self, url: str) -> None:
+        """A Copy button: the URL to the clipboard, and a short note saying so."""
+        self.dialogs.copy_text(url)
+        self.note(f"Copied {url} to the clipboard.")
+
+    def note(self, text: str, seconds: float = 4.0) -> None:
+        """A passing remark at the right of the status bar."""
+        self.status_bar.show_detail(text)
+        if self._note_job is not None:
+            self.master.after_cancel(self._note_job)
+        self._note_job = self.master.after(int(seconds * 1000), self._clear_note)
+
+    def _clear_note(self) -> None:
+        self._note_job = None
+        self.status_bar.show_detail("")
+
+    # --- the ledger ------------------------------------------------------------------
+
+    def open_ledger(self) -> None:
+        """Open Clients.txt with the desktop's program."""
+        if not self.ledger_path.exists():
+            self.note("The ledger is created when serving starts.")
+            return
+        self.dialogs.open_path(str(self.ledger_path))
+
+    def open_folder(self) -> None:
+        """Open the folder holding the ledger."""
+        folder = self.ledger_path.parent
+        if not folder.is_dir():
+            self.note(f"{folder} does not exist yet; it is created when serving starts.")
+            return
+        self.dialogs.open_path(str(folder))
+
+    # --- settings --------------------------------------------------------------------
+
+    def _save(self, **values: Any) -> None:
+        """Remember ``values`` in the settings file, in a worker; a failure is logged."""
+        def failed(error: FilecastError) -> None:
+            self._note_log(f"Error: {error}")
+
+        run_in_background(self.pump, lambda: remember(**values), on_done=lambda _r: None,
+                          on_error=failed, name="filecast-gui-settings")
+
+    # --- events ----------------------------------------------------------------------
+
+    def _handle(self, event: Any) -> None:
+        """One engine event (main thread): fold it into state; drawing waits for _redraw."""
+        if self.closed:
+            return
+        if isinstance(event, HashProgress):
+            shown = self._shown
+            if shown is not None and shown.name == event.file and shown.sha256 is None:
+                self.offer_panel.show_hash_progress(event.done, event.total)
+        elif isinstance(event, OfferChanged):
+            self._show_offer(event.files)
+        elif isinstance(event, ServerStarted):
+            self.address_panel.show(Serving.SERVING, port=event.port, busy=True)
+            self.address_panel.show_urls(event.urls)
+            self.address_panel.set_port(event.port)  # Start after Stop keeps the address
+        elif isinstance(event, ServerStopped):
+            self._log.append((time.time(), "Stopped serving; the port is free again."))
+            if not self._closing:
+                self.address_panel.show(Serving.STOPPED, busy=self._busy)
+        else:
+            key = self.table.apply(event)
+            if key is not None:
+                self._dirty.add(key)
+        line = self.printer.line_for(event)
+        if line is not None:
+            self._log.append((time.time(), line))
+        if isinstance(event, EngineError):
+            log.warning("engine: %s", event.message)
+
+    def _show_offer(self, files: tuple[OfferedFileView, ...]) -> None:
+        """A new offer or digest: the panel, the message and the title."""
+        self._shown = files[0] if files else None
+        self.offer_panel.show_files(files)
+        self.offer_panel.show_message(self.offer.state.message)
+        names = ", ".join(clip(f.name, 60) for f in files)
+        self.top.title(f"{TITLE} — {names}" if names else TITLE)
+
+    def _note_log(self, line: str) -> None:
+        """A line of the window's own (errors of its jobs) into the log."""
+        self._log.append((time.time(), line))
+        self._redraw()
+
+    def _redraw(self) -> None:
+        """Once per pump batch: changed rows, the status bar and new log lines."""
+        if self.closed:
+            return
+        if self._dirty:
+            rows = self.table.rows
+            self.clients_panel.refresh((k, rows[k]) for k in sorted(self._dirty) if k in rows)
+            self._dirty.clear()
+        self.status_bar.show(self.table.counts)
+        self.address_panel.show_connected(self.table.counts.connected)
+        if self._log:
+            self.log_panel.add(self._log)
+            self._log = []
+
+    # --- closing ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Ask first when clients are downloading; then stop the engine and destroy."""
+        if self._closing or self.closed:
+            return
+        downloading = self.table.counts.downloading
+        if downloading:
+            who = "1 client is" if downloading == 1 else f"{downloading} clients are"
+            if not self.dialogs.ask_yes_no("Stop serving?",
+                                           f"{who} downloading. Stop serving and close?"):
+                return
+        self._closing = True
+        self._jobs.clear()
+        if self.server is not None and self.server.running:
+            self.address_panel.show(Serving.STOPPING, busy=True)
+        self._job("close", self._shut_down, lambda _r: self._destroy(),
+                  lambda _e: self._destroy())
+
+    def _shut_down(self) -> None:
+        """Worker: stop serving (cuts downloads, frees the port) and close the files."""
+        if self._engine_down:
+            return
+        self._engine_down = True
+        if self.server is not None:
+            self.server.close()
+        self.offer.stop()
+        if self.ledger is not None:
+            self.ledger.close()
+
+    def _destroy(self) -> None:
+        """Main thread: the engine is down; take the window away."""
+        self.closed = True
+        self.pump.stop()
+        if self._note_job is not None:
+            self.master.after_cancel(self._note_job)
+        with contextlib.suppress(tk.TclError):
+            self.top.destroy()
+
+    def _on_destroy(self, event: tk.Event[tk.Misc]) -> None:
+        """Destroyed without close() (its master went away): still free the port."""
+        if event.widget is not self.frame or self.closed:
+            return
+        self.closed = True
+        self.pump.stop()
+        run_in_background(self.pump, self._shut_down, on_done=lambda _r: None,
+                          on_error=lambda _e: None, name="filecast-gui-shutdown")

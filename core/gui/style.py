@@ -1,0 +1,127 @@
+"""How both windows look: ttk theme, spacing, fonts that follow the screen's DPI, icons."""
+
+from __future__ import annotations
+
+import tkinter as tk
+from pathlib import Path
+from tkinter import font as tkfont
+from tkinter import ttk
+
+from ..ledger import escape_text
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+PAD = 8
+SMALL_PAD = 4
+ICON_SIZES = (16, 32, 48, 64, 128)
+
+GOOD = "#1b7f3b"
+BAD = "#b3261e"
+MUTED = "#5f6368"
+BAR = "#3d7bd9"
+TROUGH = "#ebe9e4"
+
+
+def _bigger(size: int) -> int:
+    """One step larger: Tk sizes are points when positive and pixels when negative."""
+    return size + 1 if size > 0 else size - 1
+
+
+def apply_style(root: tk.Tk) -> ttk.Style:
+    """A clean theme and named styles; scales with the screen's DPI (high-DPI screens)."""
+    dpi = root.winfo_fpixels("1i")
+    if dpi > 100:
+        root.tk.call("tk", "scaling", dpi / 72.0)
+    style = ttk.Style(root)
+    if "clam" in style.theme_names() and root.tk.call("tk", "windowingsystem") == "x11":
+        style.theme_use("clam")
+    base = tkfont.nametofont("TkDefaultFont")
+    heading = base.copy()
+    heading.configure(weight="bold", size=_bigger(base.cget("size")))
+    style.configure("Heading.TLabel", font=heading)
+    style.configure("Muted.TLabel", foreground=MUTED)
+    style.configure("Good.TLabel", foreground=GOOD)
+    style.configure("Bad.TLabel", foreground=BAD)
+    style.configure("Status.TLabel", padding=(PAD, SMALL_PAD))
+    # Named styles of the server window (other windows may use them too).
+    style.configure("Section.TLabelframe.Label", font=heading)
+    url = base.copy()
+    url.configure(weight="bold", size=_bigger(base.cget("size")))
+    style.configure("Url.TLabel", font=url)
+    bold = base.copy()
+    bold.configure(weight="bold")
+    style.configure("Accent.TButton", font=bold, padding=(PAD * 2, SMALL_PAD))
+    style.configure("Treeview", rowheight=int(tkfont.nametofont("TkDefaultFont")
+                                                  .metrics("linespace") * 1.5))
+    # Progress bars people can read: clam's default bar is lighter than its trough.
+    style.configure("Filecast.Horizontal.TProgressbar", background=BAR, troughcolor=TROUGH,
+                    bordercolor="#a9a49a", lightcolor=BAR, darkcolor=BAR)
+    # A tkinter Font deletes its Tk font when garbage-collected, and the styles above would
+    # silently fall back to the default font: keep every one alive as long as the root.
+    root._filecast_fonts = [heading, url, bold]  # type: ignore[attr-defined]
+    root.option_add("*tearOff", False)
+    return style
+
+
+def font_spec(bigger: int = 0, weight: str = "normal") -> tuple[str, int, str]:
+    """TkDefaultFont's family, ``bigger`` points larger, as a font description.
+
+    A description, not a ``tkinter.font.Font``: a Font deletes its Tk font in ``__del__``,
+    and when a window's reference cycle is collected on a worker thread, that Tcl call comes
+    from the wrong thread (seen to abort the process under pytest).
+    """
+    actual = tkfont.nametofont("TkDefaultFont").actual()
+    size = int(actual["size"])
+    size = size + bigger if size >= 0 else size - bigger  # negative sizes are pixels
+    return (str(actual["family"]), size, weight)
+
+
+def set_icon(root: tk.Tk, kind: str) -> None:
+    """Window icons drawn for this project (assets/filecast-KIND-SIZE.png), when present."""
+    images = []
+    for size in ICON_SIZES:
+        path = ASSETS / f"filecast-{kind}-{size}.png"
+        if path.exists():
+            images.append(tk.PhotoImage(master=root, file=str(path)))
+    if images:
+        root.iconphoto(True, *images)
+        root._filecast_icons = images  # type: ignore[attr-defined]  # keep them alive
+
+
+def mono_font() -> tkfont.Font:
+    """The fixed-width font for digests and logs."""
+    return tkfont.nametofont("TkFixedFont")
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """Make an untrusted name safe to show: controls and bidi marks escaped, long ones cut.
+
+    Guards the layout against hostile names (newlines, right-to-left overrides, 10 KB names).
+    """
+    shown = escape_text(text).replace("\\'", "'")
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def clip_message(text: str, limit: int = 2000, lines: int = 20) -> str:
+    """Like :func:`clip` for a long message meant to wrap: its line breaks are kept.
+
+    Each line is escaped as :func:`clip` does; the whole is cut at ``limit`` characters and
+    ``lines`` lines, so a hostile server cannot push the window's controls off the screen.
+    """
+    kept = [clip(line, limit) for line in text.splitlines()[:lines]]
+    shown = "\n".join(kept)
+    if len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    elif len(text.splitlines()) > lines:
+        shown += "\n…"
+    return shown
+
+
+def wrap_to_width(label: ttk.Label, margin: int = 0) -> None:
+    """Make ``label`` wrap its text at its current width whenever it is resized."""
+
+    def follow(event: tk.Event) -> None:
+        width = max(40, event.width - margin)
+        if str(label.cget("wraplength")) != str(width):
+            label.configure(wraplength=width)
+
+    label.bind("<Configure>", follow, add="+")
