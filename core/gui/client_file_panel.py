@@ -1,0 +1,123 @@
+"""The client window's second step: the server's message, a file name, Check, then Yes or No."""
+
+from __future__ import annotations
+
+import tkinter as tk
+from collections.abc import Callable
+from tkinter import ttk
+
+from ..units import exact_bytes, human_size
+from .style import PAD, SMALL_PAD, clip, clip_message, wrap_to_width
+
+NOT_CONNECTED = "Connect to a server to see its message and ask for a file."
+NOT_FOUND = "File does not exist!"
+
+
+def question(size: int) -> str:
+    """``File exists, 11 bytes (11 B). Download?``"""
+    return f"File exists, {exact_bytes(size)} ({human_size(size)}). Download?"
+
+
+class FilePanel(ttk.LabelFrame):
+    """The greeting, the name field with Check, and the answer line with Yes and No."""
+
+    def __init__(self, master: tk.Misc, *, on_check: Callable[[str], None],
+                 on_yes: Callable[[], None], on_no: Callable[[], None]) -> None:
+        super().__init__(master, text="2. File", padding=PAD, style="Section.TLabelframe")
+        self._on_check = on_check
+        self.message_label = ttk.Label(self, text=NOT_CONNECTED, style="Muted.TLabel",
+                                       wraplength=560, justify="left")
+        self.name_label = ttk.Label(self, text="File name:")
+        self.name_entry = ttk.Entry(self, width=36)
+        self.check_button = ttk.Button(self, text="Check", command=self._check)
+        answer = ttk.Frame(self)
+        self.answer_label = ttk.Label(answer, text="", wraplength=400, justify="left")
+        self.yes_button = ttk.Button(answer, text="Yes", underline=0, command=on_yes)
+        self.no_button = ttk.Button(answer, text="No", underline=0, command=on_no)
+
+        self.message_label.grid(row=0, column=0, columnspan=3, sticky="ew", pady=(0, PAD))
+        self.name_label.grid(row=1, column=0, sticky="w", padx=(0, SMALL_PAD))
+        self.name_entry.grid(row=1, column=1, sticky="ew")
+        self.check_button.grid(row=1, column=2, padx=(PAD, 0))
+        answer.grid(row=2, column=0, columnspan=3, sticky="ew", pady=(PAD, 0))
+        self.answer_label.grid(row=0, column=0, sticky="ew")
+        self.yes_button.grid(row=0, column=1, padx=(PAD, 0))
+        self.no_button.grid(row=0, column=2, padx=(SMALL_PAD, 0))
+        answer.columnconfigure(0, weight=1)
+        self.columnconfigure(1, weight=1)
+        wrap_to_width(self.message_label)
+        wrap_to_width(self.answer_label)
+        self._show_buttons(False)
+
+        self.name_entry.bind("<Return>", self._on_return)
+        self.name_entry.bind("<KP_Enter>", self._on_return)
+        self.enable(False)
+
+    @property
+    def file_name(self) -> str:
+        """The name typed, without surrounding spaces."""
+        return self.name_entry.get().strip()
+
+    @property
+    def answer(self) -> str:
+        """The text of the answer line."""
+        return str(self.answer_label.cget("text"))
+
+    def enable(self, name: bool, *, asking: bool = False) -> None:
+        """Whether the name can be typed and checked; whether Yes and No are live."""
+        self.name_entry.configure(state="normal" if name else "disabled")
+        self.check_button.configure(state="normal" if name else "disabled")
+        self._show_buttons(asking)
+
+    def show_offer(self, message: str) -> None:
+        """The server's greeting (the original "Enter 'test.txt' when prompted...")."""
+        text = clip_message(message) if message.strip() else "The server sent no message."
+        self.message_label.configure(text=text, style="TLabel")
+        self.say("")
+
+    def show_disconnected(self) -> None:
+        """Back to the state before any visit."""
+        self.message_label.configure(text=NOT_CONNECTED, style="Muted.TLabel")
+        self.say("")
+        self.enable(False)
+
+    def focus_name(self) -> None:
+        """Put the cursor in the name field with its text selected."""
+        self.name_entry.focus_set()
+        self.name_entry.selection_range(0, "end")
+        self.name_entry.icursor("end")
+
+    def checking(self, name: str) -> None:
+        """A question is on its way."""
+        self.say(f"Asking the server about '{clip(name)}'…", "Muted.TLabel")
+
+    def ask(self, size: int) -> None:
+        """The file exists: ask whether to download it; Yes has the focus."""
+        self.say(question(size), "Heading.TLabel")
+        self._show_buttons(True)
+        self.yes_button.focus_set()
+
+    def not_found(self) -> None:
+        """The original answer, inline and red."""
+        self.say(NOT_FOUND, "Bad.TLabel")
+
+    def say(self, text: str, style: str = "TLabel") -> None:
+        """Show ``text`` on the answer line; Yes and No go away."""
+        self.answer_label.configure(text=text, style=style)
+        self._show_buttons(False)
+
+    def _show_buttons(self, shown: bool) -> None:
+        for button in (self.yes_button, self.no_button):
+            if shown:
+                button.grid()
+                button.configure(state="normal")
+            else:
+                button.grid_remove()
+
+    def _check(self) -> None:
+        self._on_check(self.file_name)
+
+    def _on_return(self, _event: tk.Event) -> str:
+        if str(self.check_button.cget("state")) != "disabled":
+            self._check()
+        return "break"

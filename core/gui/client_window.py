@@ -1,0 +1,491 @@
+"""The client window: visit a server, ask for a file by name, answer yes or no, download it.
+
+A state machine over the engine's :class:`~core.client.FilecastClient`. It holds no protocol
+or file logic: every engine call runs in a worker thread (``run_in_background``), download
+events arrive through the window's one :class:`~core.gui.pump.EventPump`, and the panels only
+render. Keyboard: Enter connects, Enter checks, then y/Enter says yes and n/Escape says no;
+Escape cancels a download.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import tkinter as tk
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from tkinter import ttk
+from typing import Any
+
+from ..client import DownloadResult, FilecastClient, parse_server
+from ..errors import FilecastError, NotOfferedError, StorageError
+from ..events import (
+    DownloadProgress,
+    DownloadRetrying,
+    DownloadStarted,
+    DownloadVerifying,
+    Listener,
+)
+from ..names import safe_filename
+from ..protocol import FileInfo, Offer
+from ..settings import client_id, load_settings, save_settings
+from .client_connect_panel import ConnectPanel
+from .client_download_panel import DownloadPanel
+from .client_file_panel import FilePanel
+from .dialogs import Dialogs
+from .pump import EventPump
+from .style import PAD, clip, wrap_to_width
+from .worker import run_in_background
+
+log = logging.getLogger("filecast.gui")
+
+TITLE = "Filecast Client"
+RECENT_KEY = "client_recent_servers"
+FOLDER_KEY = "client_download_folder"
+MAX_RECENT = 10
+
+DISCONNECTED = "disconnected"
+CONNECTING = "connecting"
+READY = "ready"  # connected, asking for a file name
+CHECKING = "checking"
+ASKING = "asking"  # "File exists ... Download?" with Yes and No
+DECLINING = "declining"
+DOWNLOADING = "downloading"
+CANCELLING = "cancelling"
+BUSY = (DOWNLOADING, CANCELLING)
+
+ClientFactory = Callable[[str, int, Listener], FilecastClient]
+TEXT_ENTRIES = (tk.Entry, ttk.Entry, tk.Text, tk.Spinbox)  # ttk.Combobox is a ttk.Entry
+
+
+def _user_name() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+def default_folder() -> Path:
+    """~/Downloads when it exists, else the current folder."""
+    downloads = Path.home() / "Downloads"
+    return downloads if downloads.is_dir() else Path.cwd()
+
+
+class ClientWindow(ttk.Frame):
+    """Fills ``master`` (a Tk or a Toplevel) with the whole client; ``stage`` is its state."""
+
+    def __init__(self, master: tk.Misc, host: str | None = None,
+                 dialogs: Dialogs | None = None, *,
+                 client_factory: ClientFactory | None = None) -> None:
+        super().__init__(master, padding=PAD)
+        self.top = self.winfo_toplevel()
+        self.dialogs = dialogs if dialogs is not None else Dialogs(self.top)
+        self.pump = EventPump(self, self._on_event)
+        self._factory = client_factory or self._make_client
+        self.client: FilecastClient | None = None
+        self.stage = DISCONNECTED
+        self.offer: Offer | None = None
+        self.result: DownloadResult | None = None
+        self._asking: tuple[str, FileInfo] | None = None
+        self._resume: tuple[str, Path] | None = None  # a download that stopped short
+        self._alive = True
+        settings = load_settings()
+        self.recent_hosts = self._clean_recent(settings.get(RECENT_KEY))
+        self.folder = self._initial_folder(settings.get(FOLDER_KEY))
+
+        self.connect_panel = ConnectPanel(self, on_connect=self.connect,
+                                          on_disconnect=self.disconnect)
+        self.file_panel = FilePanel(self, on_check=self.check, on_yes=self.yes, on_no=self.no)
+        self.download_panel = DownloadPanel(
+            self, on_change_folder=self.change_folder, on_cancel=self.cancel,
+            on_retry=self.retry, on_open_folder=self.open_folder)
+        self.error_label = ttk.Label(self, text="", style="Bad.TLabel", wraplength=560,
+                                     justify="left")
+        self._layout()
+
+        self.connect_panel.set_recent(self.recent_hosts)
+        self.download_panel.set_folder(self.folder)
+        self.top.title(TITLE)
+        self.top.minsize(640, 480)
+        self.top.protocol("WM_DELETE_WINDOW", self.request_close)
+        self._bind_keys()
+        self.bind("<Destroy>", self._on_destroy, add="+")
+        self.pump.start()
+        self._set_state(DISCONNECTED)
+        if host:
+            self.connect_panel.set_host(host)
+            self.connect()
+        else:
+            if self.recent_hosts:
+                self.connect_panel.set_host(self.recent_hosts[0])
+            self.connect_panel.focus_host()
+
+    # --- layout and keys ----------------------------------------------------------------
+
+    def _layout(self) -> None:
+        self.pack(fill="both", expand=True)
+        self.connect_panel.grid(row=0, column=0, sticky="ew")
+        self.file_panel.grid(row=1, column=0, sticky="ew", pady=(PAD, 0))
+        self.download_panel.grid(row=2, column=0, sticky="ew", pady=(PAD, 0))
+        self.error_label.grid(row=3, column=0, sticky="new", pady=(PAD, 0), padx=PAD)
+        self.columnconfigure(0, weight=1)
+        self.rowconfigure(3, weight=1)
+        wrap_to_width(self.error_label)
+
+    def _bind_keys(self) -> None:
+        keys: dict[str, Callable[[tk.Event[Any]], str | None]] = {
+            "<KeyPress-y>": self._key_yes, "<KeyPress-Y>": self._key_yes,
+            "<KeyPress-n>": self._key_no, "<KeyPress-N>": self._key_no,
+            "<Return>": self._key_return, "<KP_Enter>": self._key_return,
+            "<Escape>": self._key_escape,
+        }
+        for sequence, handler in keys.items():
+            self.top.bind(sequence, handler, add="+")
+
+    def _typing(self) -> bool:
+        """Whether the keyboard focus is in a text field (where y and n are letters)."""
+        try:
+            focus = self.focus_get()
+        except (KeyError, tk.TclError):  # focus in a combobox's drop-down list
+            return True
+        return isinstance(focus, TEXT_ENTRIES)
+
+    def _key_yes(self, _event: tk.Event[Any]) -> str | None:
+        if not self._alive or self.stage != ASKING or self._typing():
+            return None
+        self.yes()
+        return "break"
+
+    def _key_no(self, _event: tk.Event[Any]) -> str | None:
+        if not self._alive or self.stage != ASKING or self._typing():
+            return None
+        self.no()
+        return "break"
+
+    def _key_return(self, _event: tk.Event[Any]) -> str | None:
+        """Enter presses the focused button; while asking, anything else means yes."""
+        if not self._alive or self._typing():
+            return None  # the address and name fields handle their own Enter
+        focus = self.focus_get()
+        if isinstance(focus, ttk.Button) and focus is not self.file_panel.yes_button:
+            focus.invoke()
+        elif self.stage == ASKING:
+            self.yes()
+        else:
+            return None
+        return "break"
+
+    def _key_escape(self, _event: tk.Event[Any]) -> str | None:
+        if not self._alive:
+            return None
+        if self.stage == ASKING:
+            self.no()
+        elif self.stage == DOWNLOADING:
+            self.cancel()
+        else:
+            return None
+        return "break"
+
+    # --- state --------------------------------------------------------------------------
+
+    def _set_state(self, state: str) -> None:
+        """Enter ``state`` and make every control agree with it."""
+        self.stage = state
+        address = self.client.address if self.client is not None else None
+        self.connect_panel.show(
+            connecting=address if state == CONNECTING else None,
+            connected=address if state not in (DISCONNECTED, CONNECTING) else None,
+            server_name=self.offer.name if self.offer is not None else None,
+            busy=state in BUSY)
+        self.file_panel.enable(state in (READY, ASKING), asking=state == ASKING)
+        self.download_panel.change_button.configure(
+            state="disabled" if state in BUSY else "normal")
+        self.download_panel.show_retry(
+            self._resume is not None and state not in BUSY,
+            enabled=state == READY and self.client is not None)
+        connected = state not in (DISCONNECTED, CONNECTING) and address is not None
+        self.top.title(f"{TITLE} — {address}" if connected else TITLE)
+
+    @property
+    def error(self) -> str:
+        """The sentence in the error area ("" when there is none)."""
+        return str(self.error_label.cget("text"))
+
+    def show_error(self, text: str) -> None:
+        """Show a sentence the person can act on, in red, in the window."""
+        self.error_label.configure(text=text)
+
+    def clear_error(self) -> None:
+        """Empty the error area."""
+        self.error_label.configure(text="")
+
+    # --- connecting ---------------------------------------------------------------------
+
+    def _make_client(self, host: str, port: int, listener: Listener) -> FilecastClient:
+        return FilecastClient(host, port, client_id=client_id(), name=_user_name(),
+                              listener=listener)
+
+    def connect(self, text: str | None = None) -> None:
+        """Visit the server in the address field (or ``text``), leaving any current visit."""
+        if self.stage in BUSY:
+            return
+        text = self.connect_panel.host_text if text is None else text
+        try:
+            host, port = parse_server(text)
+        except ValueError as exc:
+            self.show_error(str(exc))
+            self.connect_panel.focus_host()
+            return
+        self._leave()
+        client = self._factory(host, port, self.pump)
+        self.client = client
+        self.clear_error()
+        self.file_panel.show_disconnected()
+        self._set_state(CONNECTING)
+        run_in_background(self.pump, client.connect,
+                          on_done=partial(self._connected, client),
+                          on_error=partial(self._connect_failed, client))
+
+    def _connected(self, client: FilecastClient, offer: Offer) -> None:
+        if client is not self.client:
+            self._close_later(client)  # the person went elsewhere meanwhile
+            return
+        self.offer = offer
+        self._remember_host(client.address)
+        self.file_panel.show_offer(offer.message)
+        self._set_state(READY)
+        if self._resume is not None:
+            self.file_panel.say(f"The download of '{clip(self._resume[0])}' stopped short;"
+                                " Retry resumes it.", "Muted.TLabel")
+        self.file_panel.focus_name()
+
+    def _connect_failed(self, client: FilecastClient, error: FilecastError) -> None:
+        if client is not self.client:
+            return
+        self.client = None
+        self._set_state(DISCONNECTED)
+        self.show_error(str(error))
+        self.connect_panel.focus_host()
+
+    def disconnect(self) -> None:
+        """End the visit (the server records the client as gone)."""
+        if self.stage in BUSY:
+            return
+        self._leave()
+        self.clear_error()
+        self.file_panel.show_disconnected()
+        self._set_state(DISCONNECTED)
+        self.connect_panel.focus_host()
+
+    def _leave(self) -> None:
+        """Forget the current visit and close it in a worker."""
+        client, self.client, self.offer, self._asking = self.client, None, None, None
+        if client is not None:
+            client.cancel()  # a connect still under way gives up at once
+            self._close_later(client)
+
+    def _close_later(self, client: FilecastClient) -> None:
+        run_in_background(self.pump, client.close, on_done=lambda _: None,
+                          on_error=lambda _: None)
+
+    # --- asking -------------------------------------------------------------------------
+
+    def check(self, name: str | None = None) -> None:
+        """Ask the server whether it offers ``name`` (the name field by default)."""
+        if self.stage not in (READY, ASKING) or self.client is None:
+            return
+        name = self.file_panel.file_name if name is None else name
+        if not name:
+            self.file_panel.say("Type the name of a file the server offers.", "Bad.TLabel")
+            self.file_panel.focus_name()
+            return
+        client = self.client
+        self._asking = None
+        self.clear_error()
+        self._set_state(CHECKING)
+        self.file_panel.checking(name)
+        run_in_background(self.pump, lambda: client.check(name),
+                          on_done=partial(self._checked, client, name),
+                          on_error=partial(self._check_failed, client))
+
+    def _checked(self, client: FilecastClient, name: str, info: FileInfo) -> None:
+        if client is not self.client:
+            return
+        self._asking = (name, info)
+        self._set_state(ASKING)
+        self.file_panel.ask(info.size)
+
+    def _check_failed(self, client: FilecastClient, error: FilecastError) -> None:
+        if client is not self.client:
+            return
+        self._set_state(READY)
+        if isinstance(error, NotOfferedError):
+            self.file_panel.not_found()
+        else:
+            self.file_panel.say("")
+            self.show_error(str(error))
+        self.file_panel.focus_name()
+
+    def yes(self) -> None:
+        """Download the file asked about into the download folder."""
+        if self.stage != ASKING or self._asking is None:
+            return
+        name, info = self._asking
+        self._asking = None
+        self._download(name, self.folder, info)
+
+    def no(self) -> None:
+        """Decline: the server records that this client did not download the file."""
+        if self.stage != ASKING or self._asking is None or self.client is None:
+            return
+        name, _ = self._asking
+        self._asking = None
+        client = self.client
+        self._set_state(DECLINING)
+        self.file_panel.say("Telling the server…", "Muted.TLabel")
+        run_in_background(self.pump, lambda: client.decline(name),
+                          on_done=lambda _: self._declined(client, name),
+                          on_error=partial(self._check_failed, client))
+
+    def _declined(self, client: FilecastClient, name: str) -> None:
+        if client is not self.client:
+            return
+        self._set_state(READY)
+        self.file_panel.say(f"You declined '{clip(name)}'; the server has recorded it.")
+        self.file_panel.focus_name()
+
+    # --- downloading --------------------------------------------------------------------
+
+    def _download(self, name: str, folder: Path, info: FileInfo | None) -> None:
+        client = self.client
+        if client is None:
+            return
+        self._resume = (name, folder)
+        self.result = None
+        self.clear_error()
+        self._set_state(DOWNLOADING)
+        self.file_panel.say(f"Downloading '{clip(name)}'…", "Muted.TLabel")
+        self.download_panel.start(name)
+        self.download_panel.cancel_button.focus_set()
+        run_in_background(self.pump, lambda: client.download(name, folder, info=info),
+                          on_done=partial(self._downloaded, client, name),
+                          on_error=partial(self._download_failed, client))
+
+    def _on_event(self, event: object) -> None:
+        """Engine events from the pump (main thread): render the running download."""
+        if self.stage != DOWNLOADING:
+            return
+        panel = self.download_panel
+        if isinstance(event, DownloadProgress):
+            panel.progress(event)
+        elif isinstance(event, DownloadStarted):
+            panel.started(event)
+        elif isinstance(event, DownloadRetrying):
+            panel.retrying(event)
+        elif isinstance(event, DownloadVerifying):
+            panel.verifying()
+
+    def _downloaded(self, client: FilecastClient, name: str, result: DownloadResult) -> None:
+        self._resume = None
+        self.result = result
+        self._set_state(READY if client is self.client else DISCONNECTED)
+        self.download_panel.done(result.path, result.size, result.verified,
+                                 safe_filename(name))
+        self.file_panel.say(f"Downloaded '{clip(name)}'. Type another name to check another"
+                            " file.", "Muted.TLabel")
+        self.file_panel.focus_name()
+
+    def _download_failed(self, client: FilecastClient, error: FilecastError) -> None:
+        missing = isinstance(error, NotOfferedError)
+        if missing:
+            self._resume = None
+        self._set_state(READY if client is self.client else DISCONNECTED)
+        self.download_panel.stopped(resumable=not missing)
+        self.show_error(str(error))
+        self.file_panel.say("")
+        if missing:
+            self.file_panel.not_found()
+            self.file_panel.focus_name()
+        else:
+            self.download_panel.retry_button.focus_set()
+
+    def cancel(self) -> None:
+        """Stop the running download; its partial file is kept for a resume."""
+        if self.stage != DOWNLOADING or self.client is None:
+            return
+        self.client.cancel()  # thread-safe: wakes the worker at once
+        self._set_state(CANCELLING)
+        self.download_panel.cancelling()
+
+    def retry(self) -> None:
+        """Download the stopped file again into the same folder: the engine resumes it."""
+        if self.stage != READY or self._resume is None or self.client is None:
+            return
+        name, folder = self._resume
+        self._download(name, folder, None)
+
+    # --- folder and settings ------------------------------------------------------------
+
+    def change_folder(self) -> None:
+        """Pick another download folder; it is remembered."""
+        chosen = self.dialogs.choose_folder("Save downloads in", str(self.folder))
+        if not chosen:
+            return
+        self.folder = Path(chosen)
+        self.download_panel.set_folder(self.folder)
+        self._save({FOLDER_KEY: str(self.folder)})
+
+    def open_folder(self) -> None:
+        """Show the folder of the downloaded file (or the download folder)."""
+        folder = self.result.path.parent if self.result is not None else self.folder
+        self.dialogs.open_path(str(folder))
+
+    def _remember_host(self, address: str) -> None:
+        hosts = [address, *(h for h in self.recent_hosts if h != address)][:MAX_RECENT]
+        self.recent_hosts = hosts
+        self.connect_panel.set_recent(hosts)
+        self._save({RECENT_KEY: hosts})
+
+    @staticmethod
+    def _clean_recent(value: object) -> list[str]:
+        if not isinstance(value, list):
+            return []
+        return [h for h in value if isinstance(h, str) and h.strip()][:MAX_RECENT]
+
+    @staticmethod
+    def _initial_folder(value: object) -> Path:
+        if isinstance(value, str) and value and Path(value).is_dir():
+            return Path(value)
+        return default_folder()
+
+    @staticmethod
+    def _save(changes: dict[str, Any]) -> None:
+        try:
+            settings = load_settings()
+            settings.update(changes)
+            save_settings(settings)
+        except StorageError as exc:  # not worth interrupting the person for
+            log.warning("%s", exc)
+
+    # --- closing ------------------------------------------------------------------------
+
+    def request_close(self) -> None:
+        """The window's close button: ask first during a download, then cancel and close."""
+        if self.stage == DOWNLOADING and self._resume is not None:
+            name = clip(self._resume[0])
+            if not self.dialogs.ask_yes_no(
+                    "Stop the download?",
+                    f"'{name}' is still downloading. Stop it and close Filecast? The partial"
+                    " download is kept, so it can resume next time."):
+                return
+        if self.client is not None:
+            self.client.cancel()
+        self._leave()
+        self.pump.stop()
+        self.top.destroy()
+
+    def _on_destroy(self, event: tk.Event[Any]) -> None:
+        if event.widget is self:
+            self._alive = False
+            self.pump.stop()
