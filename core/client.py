@@ -124,6 +124,6 @@ def _other_version(data: bytes) -> bool:
     """Whether a body is a Filecast offer of another protocol version (keep its sentence)."""
     try:
         body = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." escaped here (issue 5)
         return False
     return isinstance(body, dict) and "version" in body and "files" in body

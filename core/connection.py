@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from .errors import StorageError
 from .events import (
     ClientConnected,
     ClientDisconnected,
@@ -302,22 +301,21 @@ class Connection:
             event = LedgerEvent.DOWNLOADED if to_end else LedgerEvent.PARTIAL
             self._record(event, transfer.file, bytes=transfer.length, size=transfer.size,
                          start=transfer.start)
-        else:
+        else:  # cut by our own stop(): the server's doing, never folded as client noise
             self._record(LedgerEvent.INTERRUPTED, transfer.file,
                          bytes=transfer.start + transfer.sent, size=transfer.size,
-                         start=transfer.start)
+                         start=transfer.start, fold=not self._server.stopping)
         self._emit(TransferFinished(self.client, transfer.file, transfer.start, transfer.sent,
                                     transfer.length, transfer.size, complete))
 
-    def _record(self, event: LedgerEvent, file: str, **fields: object) -> None:
-        """Write one ledger line; a ledger that cannot be written is reported, not fatal."""
+    def _record(self, event: LedgerEvent, file: str, *, fold: bool = True,
+                **fields: object) -> None:
+        """Write one ledger line (repeats may fold, core.fold); a ledger that cannot be
+        written is reported, not fatal."""
         entry = LedgerEntry(event, self.client.address, file, client_id=self.client.client_id,
                             name=self.client.name, user_agent=self.client.user_agent,
                             **fields)  # type: ignore[arg-type]
-        try:
-            self._server.ledger.record(entry)
-        except StorageError as error:
-            self._emit(EngineError(str(error)))
+        self._server.record(entry, fold=fold)
 
 
 def _unavailable(exc: OSError | None) -> Reply:

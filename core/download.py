@@ -75,9 +75,17 @@ class PartFile:
         """Bytes already saved for this exact version of the file; 0 (and no leftovers) else."""
         meta = self._read_meta()
         try:
-            have = self.path.stat().st_size
+            stat = self.path.stat()
         except OSError:
-            have = -1
+            have, links = -1, 0
+        else:
+            have, links = stat.st_size, stat.st_nlink
+        if links > 1 and self.meta_path.exists():
+            # A kill between commit()'s link and unlink left the part as a second name of
+            # the saved, verified file: writing into it would truncate that file (issue 5,
+            # found by the SIGKILL runs). Finish the commit: drop the part's names only.
+            self.discard()
+            return 0
         if have >= 0 and not self.meta_path.exists():
             # We write the meta before the part, so this part is another program's (browsers
             # also use NAME.part): never delete or truncate it.

@@ -35,6 +35,10 @@ class DigestMismatchError(FilecastError):
     """The bytes received do not have the SHA-256 the server promised."""
 
 
+class UnverifiedError(FilecastError):
+    """The file arrived whole, but no SHA-256 confirmed it: kept as ``.part``, not saved."""
+
+
 class StorageError(FilecastError):
     """Saving failed on this computer: disk full, no permission, folder gone."""
 

@@ -28,6 +28,7 @@ from .errors import (
     NotOfferedError,
     ProtocolError,
     ServerGoneError,
+    UnverifiedError,
 )
 from .events import (
     DownloadProgress,
@@ -37,7 +38,7 @@ from .events import (
     Event,
     Listener,
 )
-from .link import Link, reason
+from .link import Link, read_answer, reason
 from .protocol import (
     RECEIPTS_PATH,
     FileInfo,
@@ -65,7 +66,10 @@ _INTERRUPTIONS = (OSError, http.client.HTTPException, ConnectError, ServerGoneEr
 
 @dataclass(frozen=True)
 class DownloadResult:
-    """A saved file. ``resumed_from``: bytes already saved when download() began."""
+    """A saved file. ``resumed_from``: bytes already saved when download() began.
+
+    ``verified`` is always True now: an unverified file is never saved (UnverifiedError);
+    the field stays for the front ends that show it."""
 
     path: Path
     size: int
@@ -139,10 +143,13 @@ class Fetch:
 
     def run(self) -> DownloadResult:
         """Retry broken connections with exponential backoff (``retries`` in a row without
-        progress); the part is kept whenever the download stops short."""
-        failures = 0
+        progress); the part is kept whenever the download stops short.
+
+        Progress means more bytes of this version than ever before in this call, not just
+        more than the last attempt: a server whose Content-Length promised more than it
+        sent once made the client cycle (cut, 416, start over) forever (issue 5)."""
+        failures, best, version = 0, 0, self.info.etag
         while True:
-            before = self.saved()
             try:
                 result = self._attempt()
                 self.link.cancelled.clear()  # a cancel this late has nothing left to stop
@@ -151,7 +158,11 @@ class Fetch:
                 self.link.drop()
                 if self.link.cancelled.is_set():
                     raise self._cancelled() from exc
-                failures = 1 if self.saved() > before else failures + 1
+                if self.info.etag != version:  # a new version's bytes count from zero
+                    best, version = 0, self.info.etag
+                saved = self.saved()
+                failures = 1 if saved > best else failures + 1
+                best = max(best, saved)
                 if failures > self.retries:
                     raise self._gone() from exc
                 delay = min(self.backoff * 2 ** (failures - 1), MAX_BACKOFF)
@@ -245,7 +256,7 @@ class Fetch:
                 )
             sha256 = parse_repr_digest(resp.getheader("Repr-Digest")) or info.sha256
             return offset, replace(info, sha256=sha256)
-        data = resp.read()
+        data = read_answer(resp, self.link.address)
         if resp.status == 404:
             raise NotOfferedError(NOT_OFFERED)
         if resp.status == 416:  # the part does not fit the file any more: retry from 0
@@ -277,15 +288,22 @@ class Fetch:
         self.meter.update(size, final=True)
 
     def _conclude(self, digest: str) -> DownloadResult:
-        """Verify by receipt when the server had no digest yet, save, then report."""
+        """Verify by receipt when the server had no digest yet, save, then report.
+
+        Nothing unverified is saved under the final name (issue 5): when no digest and no
+        receipt confirms the bytes, the complete part stays, and Retry fetches its last
+        byte again to verify it then."""
         part, info = self.part, self.info
-        verified = info.sha256 is not None
-        if not verified:
-            verified = self._receipt(digest, deciding=True)
+        if info.sha256 is None and not self._receipt(digest, deciding=True):
+            raise UnverifiedError(
+                f"'{info.name}' arrived complete, but {self.link.address} has not confirmed"
+                " its SHA-256 yet (it may still be computing it), so it was not saved under"
+                " its name. The download is kept: press Retry in a moment to verify it."
+            )
         path = commit(part.path, part.folder, part.safe_name)
         if info.sha256 is not None:
             self._receipt(digest, deciding=False)
-        return DownloadResult(path, info.size, digest, self.resumed_from or 0, verified)
+        return DownloadResult(path, info.size, digest, self.resumed_from or 0, True)
 
     def _receipt(self, digest: str, *, deciding: bool) -> bool:
         """POST the receipt; when ``deciding``, the answer is the verification."""
@@ -316,5 +334,5 @@ class Fetch:
                 f"'{info.name}' arrived damaged: the server's SHA-256 differs. Nothing was"
                 " saved; download it again."
             )
-        log.warning("receipt for %r answered %s; saving unverified", info.name, status)
+        log.warning("receipt for %r answered %s; not verified", info.name, status)
         return False

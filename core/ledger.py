@@ -4,8 +4,13 @@ The ledger is the record of who took the file, so each line is written whole wit
 ``os.write`` to a file opened with ``O_APPEND`` and then ``os.fsync``-ed before ``record``
 returns: the server reports an event as done only after that, so a crash can neither lose a
 line it already reported nor leave a torn one in the middle of the file. Lines are never
-rewritten. File names, client names and user agents come from the network, so every
-character that could start a new line or disguise the text is escaped in both files.
+rewritten. Clients.txt is appended before Clients.jsonl, so a crash between the two appends
+can leave that one (never reported) event in Clients.txt alone. File names, client names and
+user agents come from the network, so every character that could start a new line or
+disguise the text is escaped in both files.
+
+A line with ``repeats`` > 0 is a folded line (core.fold): it stands for that many repeats of
+an event written in full earlier by the same client, so a loop cannot flood the ledger.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ class LedgerEntry:
     start: int | None = None
     sha256: str | None = None
     time: datetime | None = None
+    repeats: int = 0  # > 0: a folded line standing for this many repeats (core.fold)
 
 
 def _escape_char(ch: str) -> str:
@@ -112,10 +118,18 @@ _SENTENCES = {
     LedgerEvent.PARTIAL: "{who} downloaded bytes {start}-{last} of the file {file}",
 }
 _NEEDS = {LedgerEvent.INTERRUPTED: ("bytes", "size"), LedgerEvent.PARTIAL: ("start", "bytes")}
+# Folded lines (core.fold): the events that may repeat in a flood, said with a count.
+_FOLDED_SENTENCES = {
+    LedgerEvent.NOT_OFFERED: "{who} asked for {file}, which does not exist (repeated {times})",
+    LedgerEvent.INTERRUPTED: "{who} did not finish downloading {file} (repeated {times})",
+    LedgerEvent.PARTIAL: "{who} downloaded {ranges} of the file {file} ({bytes} bytes)",
+}
 
 
 def sentence(entry: LedgerEntry) -> str:
     """The Clients.txt text after the timestamp; the first two are the original program's."""
+    if entry.repeats:
+        return _folded_sentence(entry)
     for field in _NEEDS.get(entry.event, ()):
         if getattr(entry, field) is None:
             raise ValueError(f"a {entry.event.value} ledger entry needs {field!r}")
@@ -130,6 +144,21 @@ def sentence(entry: LedgerEntry) -> str:
     )
 
 
+def _folded_sentence(entry: LedgerEntry) -> str:
+    """The text of a folded line: the repeated event and how often it came again."""
+    template = _FOLDED_SENTENCES.get(entry.event)
+    if template is None:
+        raise ValueError(f"{entry.event.value} ledger entries are never folded")
+    n = entry.repeats
+    return template.format(
+        who=f"Client: {format_address(entry.address)}",
+        file=f"'{escape_text(entry.file)}'",
+        times="1 more time" if n == 1 else f"{n} more times",
+        ranges="1 more range" if n == 1 else f"{n} more ranges",
+        bytes=entry.bytes or 0,
+    )
+
+
 def timestamp(moment: datetime) -> str:
     """ISO 8601 UTC to the second with 'Z' (naive times are taken as UTC already)."""
     if moment.tzinfo is None:
@@ -137,7 +166,8 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_JSON_FIELDS = ("client_id", "name", "user_agent", "file", "bytes", "size", "start", "sha256")
+_JSON_FIELDS = ("client_id", "name", "user_agent", "file", "bytes", "size", "start", "sha256",
+                "repeats")
 
 
 def _json_record(entry: LedgerEntry, stamp: str, text: str) -> dict[str, Any]:

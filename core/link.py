@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"Filecast/{__version__}"
 CANCELLED = "Cancelled at your request."
+# Answers other than file bodies are small JSON; a server that sends more is not read to
+# the end (a hostile one once made the client swallow a 512 MiB "offer", issue 5).
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 _HOST_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
 
 
@@ -70,6 +73,20 @@ def _valid_host(host: str) -> bool:
     except UnicodeError:
         return False
     return _HOST_NAME.fullmatch(ascii_name) is not None
+
+
+def read_answer(resp: http.client.HTTPResponse, address: str) -> bytes:
+    """The body of a small (non-file) answer; ProtocolError past MAX_ANSWER_BYTES, after
+    which the caller must drop the connection (the rest is unread)."""
+    data = resp.read(MAX_ANSWER_BYTES + 1)
+    if len(data) > MAX_ANSWER_BYTES:
+        raise ProtocolError(
+            f"{address} sent an answer far larger than a Filecast server would. Check the"
+            " address and port."
+        )
+    if not resp.isclosed():
+        resp.read()  # Content-Length said no more; this only completes the response
+    return data
 
 
 def reason(exc: BaseException) -> str:
@@ -192,7 +209,10 @@ class Link:
         """A whole small request and response, with failures turned into sentences."""
         try:
             resp = self.send(method, path, body, headers)
-            return resp.status, resp.msg, resp.read()
+            return resp.status, resp.msg, read_answer(resp, self.address)
+        except ProtocolError:
+            self.drop()  # the rest of an oversize answer is unread
+            raise
         except (OSError, http.client.HTTPException) as exc:
             self.drop()
             if self.cancelled.is_set():

@@ -195,7 +195,9 @@ def _json_body(body: bytes) -> dict[str, object]:
     """A request's JSON object with our version; 400 otherwise."""
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    # ValueError covers JSONDecodeError and an integer over Python's 4300-digit limit,
+    # which once crashed the worker (issue 5, found by fuzzing).
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise HttpError(400, "bad_request", "The request body is not JSON.") from exc
     if not isinstance(data, dict) or type(data.get("version")) is not int \
             or data["version"] != 1:

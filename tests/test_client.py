@@ -22,6 +22,7 @@ from core.errors import (
     NotOfferedError,
     ProtocolError,
     ServerGoneError,
+    UnverifiedError,
 )
 from core.events import DownloadProgress, DownloadRetrying, DownloadVerifying, Event
 
@@ -177,12 +178,17 @@ def test_no_digest_verifies_by_receipt(stub: StubServer, tmp_path: Path) -> None
     assert receipt.path == "/api/v1/receipts" and b'"sha256"' in receipt.body
 
 
-def test_no_digest_and_no_confirmation_is_unverified(stub: StubServer, tmp_path: Path) -> None:
+def test_no_digest_and_no_confirmation_is_not_saved(stub: StubServer, tmp_path: Path) -> None:
+    # issue 5: nothing unverified under the final name; the complete part waits for Retry
     stub.knobs.omit_digest = True
     stub.knobs.receipt_status = 503
+    with make_client(stub) as client, pytest.raises(UnverifiedError, match="Retry"):
+        client.download("test.txt", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.txt.part", "test.txt.part.json"]
+    stub.knobs.receipt_status = 200
     with make_client(stub) as client:
         result = client.download("test.txt", tmp_path)
-    assert not result.verified and result.path.read_bytes() == b"hello world"
+    assert result.verified and result.path.read_bytes() == b"hello world"
 
 
 def test_wrong_content_range_saves_nothing(stub: StubServer, tmp_path: Path) -> None:

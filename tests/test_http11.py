@@ -166,7 +166,8 @@ def post(*fields: str) -> Request:
 @pytest.mark.parametrize(
     ("fields", "length"),
     [((), 0), (("Content-Length: 0",), 0), (("Content-Length: 42",), 42),
-     ((f"Content-Length: {MAX_BODY_BYTES}",), MAX_BODY_BYTES)],
+     ((f"Content-Length: {MAX_BODY_BYTES}",), MAX_BODY_BYTES),
+     (("Content-Length: " + "0" * 5000 + "42",), 42)],
 )
 def test_content_length(fields: tuple[str, ...], length: int) -> None:
     assert content_length(post(*fields)) == length
@@ -188,6 +189,7 @@ def test_content_length(fields: tuple[str, ...], length: int) -> None:
         (f"Content-Length: {MAX_BODY_BYTES + 1}", 413),
         ("Content-Length: 10000000", 413),
         (f"Content-Length: {10**40}", 413),
+        ("Content-Length: " + "9" * 5000, 413),  # once a ValueError from int() (issue 5)
     ],
 )
 def test_content_length_refused(field: str, status: int) -> None:

@@ -119,6 +119,7 @@ def test_name_id_and_agent_go_to_jsonl_only(led: Ledger) -> None:
             "size": None,
             "start": None,
             "sha256": None,
+            "repeats": 0,
             "text": "Client: ('127.0.0.1', 53552) downloaded the file 'test.txt'",
         }
     ]

@@ -263,6 +263,7 @@ def test_decision(state: OfferState) -> None:
         (b"\xff\xfe", 400),
         (b"[1, 2]", 400),
         (b"[" * 5000, 400),  # nested too deep for the JSON parser
+        (b'{"version": 1' + b"0" * 5000 + b"}", 400),  # an int() ValueError once (issue 5)
         (body(version=2, file=NAME, decision="declined"), 400),
         (body(file=NAME), 400),
         (body(file=NAME, decision="accepted"), 400),

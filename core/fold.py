@@ -1,0 +1,142 @@
+"""Ledger folding: repeated identical events from one client become one line with a count.
+
+A client that asks for a missing file in a loop, or a download manager that fetches a file
+in hundreds of ranges, would otherwise write hundreds of ledger lines that say nothing new
+(issue 5). Events are *identical* when address (IP, not port: a loop opens new
+connections), client id, event and file are the same.
+
+- The **first** event of a run is written at once, in full, as before: nothing a single
+  request causes is ever delayed or lost, even if the server is killed a moment later.
+- **Repeats** within ``window`` seconds of that line are only counted. When the window
+  closes (the server's accept loop wakes for it) or the server stops, one more line says
+  how many there were: "... asked for 'x', which does not exist (repeated 56 more times)".
+  A flood that goes on gets one such line per window; a quiet window ends the run, and
+  the next event is written in full again.
+- Every event is accounted for exactly once: as its own line, or in one folded line's
+  ``repeats`` (Clients.jsonl), so ``sum(repeats or 1)`` is the number of events.
+
+Which events fold, and why:
+
+- ``not_offered``: the typo'd name in a shell loop or a misconfigured script; the noise the
+  issue is about.
+- ``partial``: a download manager's many ranges of one file; the folded line totals them.
+- ``interrupted``: the same manager's aborted connections, or a client retrying in a loop.
+
+Never folded: ``downloaded``, ``verified``, ``declined`` and ``digest_mismatch``. They are
+the decisions the ledger exists to record, each one worth its line. Nor is a transfer the
+server itself cut short by stopping (``fold=False``): five students cut off are five lines.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .ledger import Ledger, LedgerEntry, LedgerEvent
+
+FOLDED_EVENTS = frozenset({LedgerEvent.NOT_OFFERED, LedgerEvent.PARTIAL,
+                           LedgerEvent.INTERRUPTED})
+MAX_OPEN_WINDOWS = 10_000  # memory bound: a flood of distinct names closes the oldest early
+
+_Key = tuple[str, "str | None", LedgerEvent, str]
+
+
+@dataclass
+class _Window:
+    """One run of identical events: when its window opened, and the repeats since."""
+
+    opened: float
+    repeats: int = 0
+    bytes: int = 0
+    last: LedgerEntry | None = None
+
+
+class LedgerFolder:
+    """Writes ledger entries through ``ledger``, folding repeats (see the module docstring).
+
+    Thread-safe. ``window`` <= 0 turns folding off. StorageError from the ledger passes to
+    the caller, which reports it.
+    """
+
+    def __init__(self, ledger: Ledger, window: float, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 max_open: int = MAX_OPEN_WINDOWS,
+                 on_open: Callable[[], None] | None = None) -> None:
+        """``on_open`` is called (outside the lock) when a first window opens, so the owner
+        can schedule its :meth:`flush_due`."""
+        self._ledger, self._window, self._clock = ledger, window, clock
+        self._max_open, self._on_open = max_open, on_open
+        self._lock = threading.Lock()
+        # Insertion order is opening order (a reopened window goes to the end), so the
+        # first window is always the next to close: checks stop there, O(1) per record.
+        self._open: dict[_Key, _Window] = {}
+
+    def record(self, entry: LedgerEntry, *, fold: bool = True) -> None:
+        """Write ``entry``, or count it as a repeat of an open run."""
+        opened_first = False
+        with self._lock:
+            self._flush(due_only=True)
+            if not fold or self._window <= 0 or entry.event not in FOLDED_EVENTS:
+                self._ledger.record(entry)
+                return
+            key = (entry.address[0], entry.client_id, entry.event, entry.file)
+            window = self._open.get(key)
+            if window is not None:
+                window.repeats += 1
+                window.bytes += entry.bytes or 0
+                window.last = entry
+                return
+            self._ledger.record(entry)  # the first of a run: in full, at once
+            opened_first = not self._open
+            self._open[key] = _Window(self._clock())
+            while len(self._open) > self._max_open:
+                self._close(next(iter(self._open)))
+        if opened_first and self._on_open is not None:
+            self._on_open()
+
+    def next_due(self) -> float | None:
+        """Seconds until the oldest open window closes; None when none is open."""
+        with self._lock:
+            oldest = next(iter(self._open.values()), None)
+        if oldest is None:
+            return None
+        return max(0.0, oldest.opened + self._window - self._clock())
+
+    def open_windows(self) -> int:
+        """How many runs are open (for tests and diagnostics)."""
+        with self._lock:
+            return len(self._open)
+
+    def flush_due(self) -> None:
+        """Write the folded lines of every window that has closed."""
+        with self._lock:
+            self._flush(due_only=True)
+
+    def flush_all(self) -> None:
+        """Write every pending folded line now (at stop)."""
+        with self._lock:
+            self._flush(due_only=False)
+
+    def _flush(self, *, due_only: bool) -> None:
+        """Close due (or all) windows; a window with repeats is reopened when only due, so
+        a flood that goes on keeps folding. Called with the lock held."""
+        now = self._clock()
+        for key, window in list(self._open.items()):
+            if due_only and now < window.opened + self._window:
+                break  # the rest opened later still
+            had_repeats = window.repeats > 0
+            self._close(key)
+            if due_only and had_repeats:
+                self._open[key] = _Window(now)
+
+    def _close(self, key: _Key) -> None:
+        """Drop one window, writing its folded line if it counted repeats."""
+        window = self._open.pop(key)
+        if window.repeats and window.last is not None:
+            last = window.last
+            self._ledger.record(dataclasses.replace(
+                last, repeats=window.repeats, time=None, start=None,
+                bytes=window.bytes if last.event is LedgerEvent.PARTIAL else None))

@@ -1,0 +1,228 @@
+"""Load and limits: idle and slowloris connections, the connection caps, a burst of connects.
+
+- 500 connections that send nothing or one byte a second do not stop a new client from
+  downloading within seconds, and the head time-out closes them all.
+- Above ``max_connections`` the server answers 503 with ``Retry-After`` at once (it never
+  queues forever), and a client gets in as soon as slots free up.
+- The per-address cap is off by default; when set, one address cannot take every slot.
+- A burst of 1,000 connects is accepted without a refused connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from serverkit import Running, read_response, serving, sha256, wait_until, write_file
+
+from core.client import FilecastClient
+from core.errors import ServerGoneError
+from core.events import ClientConnected, ClientDisconnected
+from core.server import ServerConfig
+
+MIB = 1024 * 1024
+DATA = os.urandom(MIB)
+
+
+@contextlib.contextmanager
+def sockets(port: int, count: int, source: str = "127.0.0.1") -> Iterator[list[socket.socket]]:
+    """``count`` connected sockets from ``source``; all closed afterwards."""
+    opened: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            opened.append(socket.create_connection(("127.0.0.1", port), timeout=10,
+                                                   source_address=(source, 0)))
+        yield opened
+    finally:
+        for sock in opened:
+            sock.close()
+
+
+def fetch(running: Running, folder: Path) -> float:
+    """Download the test file with Filecast's client; seconds it took."""
+    began = time.monotonic()
+    with FilecastClient("127.0.0.1", running.port, timeout=5.0) as client:
+        result = client.download("data.bin", folder)
+    assert result.verified and result.path.read_bytes() == DATA
+    return time.monotonic() - began
+
+
+class Trickle:
+    """Sends one byte a second on each socket (slowloris) until stopped."""
+
+    def __init__(self, socks: list[socket.socket]) -> None:
+        self.socks = socks
+        self.stop = threading.Event()
+        self.cut = 0
+        for sock in socks:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        self.thread = threading.Thread(target=self._run, name="test-trickle", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        alive = list(self.socks)
+        while alive and not self.stop.wait(1.0):  # the slowloris pace: a byte a second
+            for sock in list(alive):
+                try:
+                    sock.send(b"a")
+                except OSError:
+                    alive.remove(sock)
+                    self.cut += 1
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
+def test_idle_and_slowloris_do_not_block_a_new_client(tmp_path: Path) -> None:
+    path = write_file(tmp_path, "data.bin", DATA)
+    with serving(tmp_path, [path], head_timeout=3.0) as running, \
+            sockets(running.port, 250) as silent, sockets(running.port, 250) as slow:
+        trickle = Trickle(slow)
+        try:
+            running.recorder.wait_count(ClientConnected, 500)
+            folder = tmp_path / "downloads"
+            folder.mkdir()
+            took = fetch(running, folder)
+            assert took < 5.0, f"a new client waited {took:.1f} s behind 500 idle ones"
+            # the head time-out ends all 500: silent ones are closed, tricklers get a 408
+            running.recorder.wait_count(ClientDisconnected, 501, timeout=15)
+            answers = {read_response(sock, timeout=5).status for sock in silent[:20]}
+            assert answers == {None}
+            answers = {read_response(sock, timeout=5).status for sock in slow[:20]}
+            assert answers <= {408, None}
+        finally:
+            trickle.close()
+    print(f"\n500 idle/slowloris connections: a new client downloaded 1 MiB in {took:.2f} s")
+
+
+def test_over_the_cap_503_with_retry_after_then_room(tmp_path: Path) -> None:
+    path = write_file(tmp_path, "data.bin", DATA)
+    with serving(tmp_path, [path], max_connections=100, head_timeout=1.0) as running, \
+            sockets(running.port, 150) as idle:
+        # the first 100 are served (silently waiting for a head); the rest hear 503 at once
+        refused = [read_response(sock, timeout=5) for sock in idle[100:]]
+        assert {r.status for r in refused} == {503}
+        assert {r.headers["retry-after"] for r in refused} == {"1"}
+        began = time.monotonic()
+        with FilecastClient("127.0.0.1", running.port) as client, \
+                pytest.raises(ServerGoneError, match="too many clients"):
+            client.connect()
+        # a person presses Retry after a second, as Retry-After says; the head time-out
+        # has freed the idle slots by then
+        folder = tmp_path / "downloads"
+        folder.mkdir()
+        wait_until(lambda: _try(running, folder), timeout=10, what="room for the client")
+        assert time.monotonic() - began < 5.0
+
+
+def _try(running: Running, folder: Path) -> bool:
+    try:
+        fetch(running, folder)
+    except ServerGoneError:
+        time.sleep(1.0)  # Retry-After: 1
+        return False
+    return True
+
+
+def test_per_address_cap_is_off_by_default(tmp_path: Path) -> None:
+    assert ServerConfig().max_per_address == 0
+    path = write_file(tmp_path, "data.bin", DATA)
+    with serving(tmp_path, [path]) as running, sockets(running.port, 300):
+        running.recorder.wait_count(ClientConnected, 300)  # a classroom behind one NAT
+        folder = tmp_path / "downloads"
+        folder.mkdir()
+        fetch(running, folder)
+
+
+def test_per_address_cap_when_set(tmp_path: Path) -> None:
+    path = write_file(tmp_path, "data.bin", DATA)
+    with serving(tmp_path, [path], max_per_address=20) as running, \
+            sockets(running.port, 40, source="127.0.0.2") as hog:
+        refused = [read_response(sock, timeout=5).status for sock in hog[20:]]
+        assert refused == [503] * 20
+        running.recorder.wait_count(ClientConnected, 20)
+        folder = tmp_path / "downloads"
+        folder.mkdir()
+        fetch(running, folder)  # another address still gets in
+        connected = running.recorder.of(ClientConnected)
+        assert sum(e.client.address[0] == "127.0.0.2" for e in connected) == 20
+
+
+def _vm_rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_burst_of_1000_connects(tmp_path: Path) -> None:
+    with open("/proc/sys/net/core/somaxconn") as handle:
+        somaxconn = int(handle.read())
+    assert ServerConfig().backlog >= 1000
+    path = write_file(tmp_path, "data.bin", b"x")
+    count = 1000
+    with serving(tmp_path, [path]) as running:
+        rss_before = _vm_rss_kib()
+        socks = [socket.socket() for _ in range(count)]
+        try:
+            for sock in socks:  # all at once: non-blocking connects, then wait for each
+                sock.setblocking(False)
+                sock.connect_ex(("127.0.0.1", running.port))
+            poller = select.poll()
+            for sock in socks:
+                poller.register(sock, select.POLLOUT)
+            pending = {sock.fileno() for sock in socks}
+            deadline = time.monotonic() + 30
+            while pending and time.monotonic() < deadline:
+                for fd, _ in poller.poll(1000):
+                    if fd in pending:
+                        pending.discard(fd)
+                        poller.unregister(fd)
+            assert not pending, f"{len(pending)} connects never completed"
+            errors = [sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) for sock in socks]
+            assert errors == [0] * count, f"{sum(map(bool, errors))} refused or failed"
+            running.recorder.wait_count(ClientConnected, count, timeout=30)
+            workers = sum(t.name.startswith("filecast-client-") for t in threading.enumerate())
+            rss_held = _vm_rss_kib()
+            for sock in socks:  # every one of them is served
+                sock.setblocking(True)
+                sock.settimeout(10)
+                sock.sendall(b"GET /api/v1/offer HTTP/1.1\r\nHost: x\r\nConnection: close"
+                             b"\r\n\r\n")
+            statuses = {read_response(sock, timeout=10).status for sock in socks}
+            assert statuses == {200}
+        finally:
+            for sock in socks:
+                sock.close()
+        running.recorder.wait_count(ClientDisconnected, count, timeout=30)
+        assert sha256(path.read_bytes())
+    print(f"\nburst of {count} connects: none refused (somaxconn {somaxconn}, backlog "
+          f"{ServerConfig().backlog}); {workers} worker threads; RSS +"
+          f"{(rss_held - rss_before) / 1024:.0f} MiB while they were held")
+
+
+def test_small_bodies_are_not_held_back(tmp_path: Path) -> None:
+    # A download manager fetching many small ranges over one connection: each answer's
+    # head and body go out in two sends, and Nagle's algorithm held the body back until
+    # the head was acknowledged, ~40 ms (the peer's delayed ACK) per answer.
+    path = write_file(tmp_path, "data.bin", DATA)
+    with serving(tmp_path, [path]) as running:
+        conn = running.connect()
+        began = time.monotonic()
+        for n in range(100):
+            conn.request("GET", "/files/data.bin",
+                         headers={"Range": f"bytes={n * 1000}-{n * 1000 + 999}"})
+            response = conn.getresponse()
+            assert response.read() == DATA[n * 1000 : n * 1000 + 1000]
+        took = time.monotonic() - began
+        conn.close()
+    assert took < 2.0, f"100 small ranges took {took:.1f} s"
