@@ -139,7 +139,7 @@ class Connection:
         """The next request head; 408 when it trickles in slower than the head time-out."""
         config = self._server.config
         if not self._buffer:
-            first_wait = config.idle_timeout if self._served else config.head_timeout
+            first_wait = self._idle_wait() if self._served else config.head_timeout
             try:
                 self._recv_some(first_wait)
             except TimeoutError as exc:
@@ -155,6 +155,11 @@ class Connection:
         head = bytes(self._buffer[:end])
         del self._buffer[:end]
         return parse_request_head(head)
+
+    def _idle_wait(self) -> float:
+        """How long a kept-alive connection may sit silent between requests."""
+        config = self._server.config
+        return config.visit_timeout if self.client.client_id else config.idle_timeout
 
     def _read_body(self, length: int) -> bytes:
         """Exactly ``length`` body bytes, within the head time-out."""

@@ -49,7 +49,7 @@ from .protocol import (
     parse_repr_digest,
     receipt_json,
 )
-from .units import human_size
+from .units import human_size, percent
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +189,9 @@ class Fetch:
     def _gone(self) -> ServerGoneError:
         """The sentence after the last retry, saying how far the download got."""
         have, size = self.saved(), self.info.size
-        percent = have * 100 // size if size else 0
         return ServerGoneError(
-            f"The server stopped sending '{self.info.name}' after {percent}%"
-            f" ({human_size(have)} of {human_size(size)}). The partial download is kept:"
+            f"The server stopped sending '{self.info.name}' after {human_size(have)} of"
+            f" {human_size(size)} ({percent(have, size)}). The partial download is kept:"
             " press Retry to resume."
         )
 

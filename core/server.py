@@ -53,6 +53,9 @@ class ServerConfig:
     max_per_address: int = 0
     head_timeout: float = 10.0
     idle_timeout: float = 120.0
+    # A client that sent X-Filecast-Client-Id holds one connection for its whole visit
+    # (docs/PROTOCOL.md, The visit): the person may think at "Download?" for minutes.
+    visit_timeout: float = 900.0
     stall_timeout: float = 30.0
     backlog: int = 4096
     body_mode: str = "sendfile"

@@ -40,3 +40,11 @@ def human_duration(seconds: float | None) -> str:
 def exact_bytes(count: int) -> str:
     """``1,048,576 bytes`` (``1 byte`` for one)."""
     return "1 byte" if count == 1 else f"{count:,} bytes"
+
+
+def percent(done: int, total: int) -> str:
+    """``33%``; one decimal below 10% so an early stop does not read as ``0%``."""
+    if total <= 0:
+        return "100%"
+    value = 100 * done / total
+    return f"{value:.1f}%" if value < 10 else f"{int(value)}%"

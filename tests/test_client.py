@@ -144,7 +144,7 @@ def test_resume_in_a_later_visit(stub: StubServer, tmp_path: Path) -> None:
     stub.knobs.cuts = [MIB + 5]
     with make_client(stub, retries=0) as client, pytest.raises(ServerGoneError) as gone:
         client.download("big.bin", tmp_path)
-    assert "33% (1.0 MB of 3.1 MB)" in str(gone.value) and "Retry" in str(gone.value)
+    assert "after 1.0 MB of 3.1 MB (33%)" in str(gone.value) and "Retry" in str(gone.value)
     assert (tmp_path / "big.bin.part").stat().st_size == MIB + 5
     with make_client(stub) as client:
         result = client.download("big.bin", tmp_path)

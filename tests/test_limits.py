@@ -226,3 +226,21 @@ def test_small_bodies_are_not_held_back(tmp_path: Path) -> None:
         took = time.monotonic() - began
         conn.close()
     assert took < 2.0, f"100 small ranges took {took:.1f} s"
+
+
+def test_a_filecast_visit_outlives_the_anonymous_idle_timeout(tmp_path: Path) -> None:
+    """The person at "Download?(Y/N)" may think for minutes: a client that said who it is
+    keeps its one connection (its visit) past the idle time-out that frees anonymous ones."""
+    offered = write_file(tmp_path, "test.txt", b"hello world")
+    with serving(tmp_path, [offered], idle_timeout=0.3, visit_timeout=30.0) as running:
+        visitor, anonymous = running.connect(), running.connect()
+        visitor.request("GET", "/api/v1/offer", headers={"X-Filecast-Client-Id": "a" * 16})
+        visitor.getresponse().read()
+        anonymous.request("GET", "/api/v1/offer")
+        anonymous.getresponse().read()
+        running.recorder.wait_count(ClientDisconnected, 1)  # the anonymous one, after 0.3 s
+        visitor.request("HEAD", "/files/test.txt")
+        assert visitor.getresponse().status == 200
+        disconnected = running.recorder.of(ClientDisconnected)
+        assert len(disconnected) == 1
+        assert len(running.recorder.of(ClientConnected)) == 2  # no reconnect: one visit
