@@ -11,6 +11,8 @@ from .style import PAD, SMALL_PAD, clip, clip_message, wrap_to_width
 
 NOT_CONNECTED = "Connect to a server to see its message and ask for a file."
 NOT_FOUND = "File does not exist!"
+MESSAGE_LIMIT = 400  # characters of the server's greeting shown
+MESSAGE_LINES = 6
 
 
 def question(size: int) -> str:
@@ -71,7 +73,9 @@ class FilePanel(ttk.LabelFrame):
 
     def show_offer(self, message: str) -> None:
         """The server's greeting (the original "Enter 'test.txt' when prompted...")."""
-        text = clip_message(message) if message.strip() else "The server sent no message."
+        # A greeting is a line or a few sentences; more would push the controls off screen.
+        text = (clip_message(message, MESSAGE_LIMIT, MESSAGE_LINES) if message.strip()
+                else "The server sent no message.")
         self.message_label.configure(text=text, style="TLabel")
         self.say("")
 

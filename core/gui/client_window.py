@@ -35,7 +35,7 @@ from .client_download_panel import DownloadPanel
 from .client_file_panel import FilePanel
 from .dialogs import Dialogs
 from .pump import EventPump
-from .style import PAD, clip, wrap_to_width
+from .style import PAD, clip, clip_sentence, wrap_to_width
 from .worker import run_in_background
 
 log = logging.getLogger("filecast.gui")
@@ -44,6 +44,7 @@ TITLE = "Filecast Client"
 RECENT_KEY = "client_recent_servers"
 FOLDER_KEY = "client_download_folder"
 MAX_RECENT = 10
+CONTENT_WIDTH = 720  # pixels at 96 dpi
 
 DISCONNECTED = "disconnected"
 CONNECTING = "connecting"
@@ -129,7 +130,11 @@ class ClientWindow(ttk.Frame):
         self.file_panel.grid(row=1, column=0, sticky="ew", pady=(PAD, 0))
         self.download_panel.grid(row=2, column=0, sticky="ew", pady=(PAD, 0))
         self.error_label.grid(row=3, column=0, sticky="new", pady=(PAD, 0), padx=PAD)
-        self.columnconfigure(0, weight=1)
+        # The texts wrap to the width the window has (style.wrap_to_width) instead of
+        # widening it, so the width is set here: room for the question and Yes/No on one
+        # line, and for a download folder's path.
+        scale = max(1.0, float(self.tk.call("tk", "scaling")) / (96 / 72))
+        self.columnconfigure(0, weight=1, minsize=int(CONTENT_WIDTH * scale))
         self.rowconfigure(3, weight=1)
         wrap_to_width(self.error_label)
 
@@ -213,8 +218,9 @@ class ClientWindow(ttk.Frame):
         return str(self.error_label.cget("text"))
 
     def show_error(self, text: str) -> None:
-        """Show a sentence the person can act on, in red, in the window."""
-        self.error_label.configure(text=text)
+        """Show a sentence the person can act on, in red, in the window. It may quote the
+        server (its error message), so control characters are escaped and it is capped."""
+        self.error_label.configure(text=clip_sentence(text))
 
     def clear_error(self) -> None:
         """Empty the error area."""

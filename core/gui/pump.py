@@ -66,6 +66,7 @@ class EventPump:
         self._job: str | None = None
         self._due = 0.0
         self.lags: deque[float] = deque(maxlen=10000)
+        self.drains: deque[float] = deque(maxlen=10000)  # how long each non-empty tick took
 
     def put(self, item: object) -> None:
         """Queue an item. Safe from any thread; never touches Tk."""
@@ -104,7 +105,8 @@ class EventPump:
         what the batch changed once instead of once per event.
         """
         self._job = None
-        self.lags.append(max(0.0, time.monotonic() - self._due))
+        began = time.monotonic()
+        self.lags.append(max(0.0, began - self._due))
         items: list[object] = []
         try:
             while len(items) < self._batch:
@@ -120,6 +122,8 @@ class EventPump:
             if items and self._after_batch is not None:
                 self._after_batch()
         finally:
+            if items:
+                self.drains.append(time.monotonic() - began)
             if self._active:
                 self._schedule()
 
@@ -130,14 +134,25 @@ class EventPump:
             self._job = None
         self._drain()
 
+    def reset_stats(self) -> None:
+        """Forget the lags and drain times measured so far (start of a measurement)."""
+        self.lags.clear()
+        self.drains.clear()
+
     def lag_stats(self) -> dict[str, float]:
-        """p50, p99 and max lag of the drain loop in milliseconds."""
+        """p50, p99 and max lag of the drain loop in milliseconds, and how many ticks.
+
+        The lag is how late a tick started; the time a tick itself took (handling a batch
+        and redrawing, during which the window answers nothing either) is ``drain_p99`` and
+        ``drain_max``, over the ticks that had something to do.
+        """
         data = sorted(self.lags)
-        if not data:
-            return {"p50": 0.0, "p99": 0.0, "max": 0.0, "ticks": 0}
+        drains = sorted(self.drains)
 
-        def pick(q: float) -> float:
-            return data[min(len(data) - 1, int(q * len(data)))] * 1000
+        def pick(values: list[float], q: float) -> float:
+            return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else 0.0
 
-        return {"p50": pick(0.5), "p99": pick(0.99), "max": data[-1] * 1000,
-                "ticks": float(len(data))}
+        return {"p50": pick(data, 0.5), "p99": pick(data, 0.99),
+                "max": data[-1] * 1000 if data else 0.0, "ticks": float(len(data)),
+                "drain_p99": pick(drains, 0.99),
+                "drain_max": drains[-1] * 1000 if drains else 0.0}

@@ -23,6 +23,18 @@ COLUMNS = (
     ("sent", "Sent", 85, False),
 )
 BUSY = "#1a5fb4"
+UPSERT_PROC = "::filecast_treeview_upsert"
+UPSERT_SCRIPT = """
+proc ::filecast_treeview_upsert {tree rows} {
+    foreach {iid values tags} $rows {
+        if {[$tree exists $iid]} {
+            $tree item $iid -values $values -tags $tags
+        } else {
+            $tree insert {} end -id $iid -values $values -tags $tags
+        }
+    }
+}
+"""
 DECLINED = "#8a5300"
 
 _TAG_OF_STATE = {
@@ -85,26 +97,44 @@ class ClientsPanel(ttk.Frame):
         self.tree.tag_configure("gone", foreground=MUTED)
         self.scrollbar = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
         self.tree.configure(yscrollcommand=self.scrollbar.set)
+        self._shown: dict[str, tuple[tuple[str, ...], tuple[str]]] = {}
         self.tree.grid(row=1, column=0, sticky="nsew")
         self.scrollbar.grid(row=1, column=1, sticky="ns")
 
     def refresh(self, rows: Iterable[tuple[int, Row]]) -> None:
-        """Insert or update these rows; follows new rows when the view is at the bottom."""
-        at_bottom = self.tree.yview()[1] >= 0.999
+        """Insert or update these rows; follows new rows when the view is at the bottom.
+
+        Rows whose text and colour did not change are skipped, and the rest go to Tk in ONE
+        call (a small Tcl procedure): every Tcl call gives up the GIL and, with hundreds of
+        engine threads busy in this process, waits to get it back. One call per row froze
+        the window for seconds with 300 clients downloading (tests/test_gui_load.py).
+        """
+        batch: list[object] = []
         newest = None
         for key, row in rows:
             iid = str(key)
-            values = row_values(row)
-            tags = (row_tag(row),)
-            if self.tree.exists(iid):
-                self.tree.item(iid, values=values, tags=tags)
-            else:
-                self.tree.insert("", "end", iid=iid, values=values, tags=tags)
+            shown = (row_values(row), (row_tag(row),))
+            before = self._shown.get(iid)
+            if before == shown:
+                continue
+            if before is None:
                 newest = iid
+            self._shown[iid] = shown
+            batch.extend((iid, *shown))
+        if not batch:
+            return
+        at_bottom = newest is not None and self.tree.yview()[1] >= 0.999
+        self.tk.call(self._upsert(), self.tree, tuple(batch))
         if newest is not None:
             self.hint.configure(text="One row per visit, kept after the client leaves.")
             if at_bottom:
                 self.tree.see(newest)
+
+    def _upsert(self) -> str:
+        """The Tcl procedure that inserts or updates ``iid values tags`` triples."""
+        if not self.tk.call("info", "commands", UPSERT_PROC):
+            self.tk.eval(UPSERT_SCRIPT)
+        return UPSERT_PROC
 
     def state_of(self, key: int) -> str:
         """The State column of one row (for tests and accessibility)."""

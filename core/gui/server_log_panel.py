@@ -88,11 +88,15 @@ class LogPanel(ttk.Frame):
         follow = self._at_end()
         self.text.configure(state="normal")
         try:
+            # One insert for the whole batch (text, tags, text, tags...): each Tcl call
+            # waits for the GIL when hundreds of engine threads run (see ClientsPanel).
+            parts: list[str | tuple[str, ...]] = []
             for when, line in entries:
                 stamped = stamp_lines(line, when)
                 tag = "error" if line.startswith("Error:") else ""
-                self.text.insert("end", stamped[:8], ("stamp",))
-                self.text.insert("end", stamped[8:] + "\n", ("body", tag) if tag else ("body",))
+                parts += [stamped[:8], ("stamp",),
+                          stamped[8:] + "\n", ("body", tag) if tag else ("body",)]
+            self.text.insert("end", "", (), *parts)
             lines = int(self.text.index("end-1c").split(".")[0]) - 1
             if lines > self.max_lines:
                 self.text.delete("1.0", f"{lines - self.max_lines + 1}.0")

@@ -126,6 +126,7 @@ class ClientTable:
             if row.state not in (State.DOWNLOADED, State.VERIFIED):
                 row.state = State.ASKED if event.exists else State.MISSING
         elif isinstance(event, Declined):
+            row.asked = event.file  # a client may decline without asking first
             self._leave(row, State.DECLINED)
         elif isinstance(event, TransferStarted):
             self._start(row, event, now)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import tkinter as tk
+from collections.abc import Callable
 from pathlib import Path
 from tkinter import font as tkfont
 from tkinter import ttk
 
-from ..ledger import escape_text
+from ..ledger import escape_controls, escape_text
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 PAD = 8
@@ -107,17 +108,37 @@ def clip_message(text: str, limit: int = 2000, lines: int = 20) -> str:
     Each line is escaped as :func:`clip` does; the whole is cut at ``limit`` characters and
     ``lines`` lines, so a hostile server cannot push the window's controls off the screen.
     """
-    kept = [clip(line, limit) for line in text.splitlines()[:lines]]
-    shown = "\n".join(kept)
+    return _clip_lines(text, limit, lines, lambda line: clip(line, limit))
+
+
+def clip_sentence(text: str, limit: int = 400, lines: int = 5) -> str:
+    """Like :func:`clip_message` for the program's own sentences, which may quote what a
+    server said: only non-printable characters are escaped, so a Windows path keeps its
+    backslashes, and a hostile quote cannot make the sentence a wall of text."""
+    return _clip_lines(text, limit, lines, escape_controls)
+
+
+def _clip_lines(text: str, limit: int, lines: int, escape: Callable[[str], str]) -> str:
+    all_lines = text.splitlines()
+    shown = "\n".join(escape(line) for line in all_lines[:lines])
     if len(shown) > limit:
         shown = shown[: limit - 1] + "…"
-    elif len(text.splitlines()) > lines:
+    elif len(all_lines) > lines:
         shown += "\n…"
     return shown
 
 
 def wrap_to_width(label: ttk.Label, margin: int = 0) -> None:
-    """Make ``label`` wrap its text at its current width whenever it is resized."""
+    """Make ``label`` wrap its text at whatever width its column gives it.
+
+    The label asks for almost no width of its own (``width=1``): the other widgets and the
+    window decide the width, and the label only follows with its wrap (and its height).
+    Asking for its text's width instead made a loop: a long unbroken run (a hostile
+    server's error message) wrapped at the label's width asked for a pixel more, the
+    window grew to give it, the label was resized and wrapped again — a window that
+    widened for a minute, frozen.
+    """
+    label.configure(width=1)
 
     def follow(event: tk.Event) -> None:
         width = max(40, event.width - margin)
