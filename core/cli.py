@@ -144,7 +144,7 @@ def serve(args: argparse.Namespace) -> int:
                                 ServerConfig(host=args.host, port=args.port))
         server.start()
     except FilecastError as error:
-        print(error, file=sys.stderr)
+        print(escape_controls(str(error)), file=sys.stderr)
         return 1
     try:
         while True:
@@ -163,7 +163,7 @@ def get(args: argparse.Namespace) -> int:
     try:
         host, port = parse_server(host_text)
     except ValueError as error:
-        print(error, file=sys.stderr)
+        print(escape_controls(str(error)), file=sys.stderr)
         return 2
     progress = ProgressPrinter()
     with FilecastClient(host, port, client_id=client_id(), name=getpass.getuser(),
@@ -176,7 +176,7 @@ def get(args: argparse.Namespace) -> int:
             return 130
         except FilecastError as error:
             progress.end()
-            print(error, file=sys.stderr)
+            print(escape_controls(str(error)), file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             client.cancel()

@@ -18,7 +18,10 @@ from urllib.parse import urlsplit
 
 from . import DEFAULT_PORT, __version__
 from .errors import CancelledError, ConnectError, FilecastError, ProtocolError, ServerGoneError
+from .ledger import escape_controls
 from .protocol import error_message
+
+MAX_SERVER_MESSAGE = 200  # characters of a server error message shown to a person
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +237,8 @@ class Link:
     def status_error(self, status: int, data: bytes) -> FilecastError:
         """The sentence for an unexpected answer, with the server's own message when sent."""
         message = error_message(data) or http.client.responses.get(status, "unknown status")
+        # The server's words are untrusted: no escape codes or line breaks, and not a book.
+        message = escape_controls(message[:MAX_SERVER_MESSAGE])
         if status == 503:
             return ServerGoneError(
                 f"{self.address} cannot serve this right now ({message}). Try again in a moment."

@@ -244,3 +244,17 @@ def test_size_in_offer_and_head_disagree(hostile: HostileServer, folder: Path) -
         result = client.download(NAME, folder)  # HEAD and GET describe the true file
     assert result.verified and result.path.read_bytes() == DATA
     check_folder(folder, {NAME: DATA})
+
+
+def test_a_servers_error_message_reaches_the_person_defanged() -> None:
+    """A hostile server's error text must not clear the terminal or flood the window."""
+    from core.link import Link
+    from core.protocol import error_body
+
+    hostile = "\x1b[2J\x1b[31mYOU ARE HACKED\n" * 50 + "\u202eevil"
+    for status in (404, 503):
+        sentence = str(Link("127.0.0.1", 1, {}, 1.0).status_error(status,
+                                                                  error_body("x", hostile)))
+        assert "\x1b" not in sentence and "\n" not in sentence
+        assert "\u202e" not in sentence
+        assert len(sentence) < 400
