@@ -161,7 +161,7 @@ class WindowPair:
 
     def close(self) -> None:
         """Cancel the client window's visit, stop the engine (here, on the main thread)."""
-        if self.client._alive:
+        if self.client.alive:
             if self.client.client is not None:
                 self.client.client.cancel()
             self.client._leave()

@@ -25,11 +25,12 @@ from guikit import FakeDialogs, pump_until
 from core.client import FilecastClient
 from core.errors import NotOfferedError
 from core.events import HashProgress, OfferChanged, OfferedFileView
+from core.gui.prefs import PORT_KEY, saved_port
 from core.gui.server_address_panel import Serving
 from core.gui.server_log_panel import LogPanel
 from core.gui.server_model import Row
 from core.gui.server_offer_panel import EMPTY_TEXT
-from core.gui.server_window import PORT_KEY, ServerWindow, saved_port
+from core.gui.server_window import ServerWindow
 from core.gui.style import apply_style
 from core.settings import load_settings
 
@@ -357,7 +358,7 @@ def test_stop_then_start_serves_again_and_remembers_the_port(harness: Harness) -
     assert get_json(new_port, "/api/v1/offer")["files"][0]["name"] == "test.txt"
     pump_until(harness.root, lambda: load_settings().get(PORT_KEY) == port,
                what="the port saved")
-    assert saved_port() == port
+    assert saved_port(load_settings()) == port
 
 
 def test_copy_open_ledger_open_folder_and_ctrl_o(harness: Harness) -> None:

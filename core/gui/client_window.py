@@ -19,7 +19,7 @@ from tkinter import ttk
 from typing import Any
 
 from ..client import DownloadResult, FilecastClient, parse_server
-from ..errors import FilecastError, NotOfferedError, StorageError
+from ..errors import FilecastError, NotOfferedError
 from ..events import (
     DownloadProgress,
     DownloadRetrying,
@@ -29,11 +29,31 @@ from ..events import (
 )
 from ..names import safe_filename
 from ..protocol import FileInfo, Offer
-from ..settings import client_id, load_settings, save_settings
+from ..settings import client_id, load_settings
 from .client_connect_panel import ConnectPanel
 from .client_download_panel import DownloadPanel
 from .client_file_panel import FilePanel
+from .client_keys import KeyboardFlow
+from .client_stages import (
+    ASKING,
+    BUSY,
+    CANCELLING,
+    CHECKING,
+    CONNECTING,
+    DECLINING,
+    DISCONNECTED,
+    DOWNLOADING,
+    READY,
+)
 from .dialogs import Dialogs
+from .prefs import (
+    DOWNLOAD_FOLDER_KEY,
+    RECENT_KEY,
+    download_folder,
+    recent_hosts,
+    remember_quietly,
+    with_recent,
+)
 from .pump import EventPump
 from .style import PAD, clip, clip_sentence, wrap_to_width
 from .worker import run_in_background
@@ -41,23 +61,10 @@ from .worker import run_in_background
 log = logging.getLogger("filecast.gui")
 
 TITLE = "Filecast Client"
-RECENT_KEY = "client_recent_servers"
-FOLDER_KEY = "client_download_folder"
-MAX_RECENT = 10
 CONTENT_WIDTH = 720  # pixels at 96 dpi
 
-DISCONNECTED = "disconnected"
-CONNECTING = "connecting"
-READY = "ready"  # connected, asking for a file name
-CHECKING = "checking"
-ASKING = "asking"  # "File exists ... Download?" with Yes and No
-DECLINING = "declining"
-DOWNLOADING = "downloading"
-CANCELLING = "cancelling"
-BUSY = (DOWNLOADING, CANCELLING)
 
 ClientFactory = Callable[[str, int, Listener], FilecastClient]
-TEXT_ENTRIES = (tk.Entry, ttk.Entry, tk.Text, tk.Spinbox)  # ttk.Combobox is a ttk.Entry
 
 
 def _user_name() -> str | None:
@@ -65,12 +72,6 @@ def _user_name() -> str | None:
         return getpass.getuser()
     except (KeyError, OSError):
         return None
-
-
-def default_folder() -> Path:
-    """~/Downloads when it exists, else the current folder."""
-    downloads = Path.home() / "Downloads"
-    return downloads if downloads.is_dir() else Path.cwd()
 
 
 class ClientWindow(ttk.Frame):
@@ -90,10 +91,10 @@ class ClientWindow(ttk.Frame):
         self.result: DownloadResult | None = None
         self._asking: tuple[str, FileInfo] | None = None
         self._resume: tuple[str, Path] | None = None  # a download that stopped short
-        self._alive = True
+        self.alive = True
         settings = load_settings()
-        self.recent_hosts = self._clean_recent(settings.get(RECENT_KEY))
-        self.folder = self._initial_folder(settings.get(FOLDER_KEY))
+        self.recent_hosts = recent_hosts(settings)
+        self.folder = download_folder(settings)
 
         self.connect_panel = ConnectPanel(self, on_connect=self.connect,
                                           on_disconnect=self.disconnect)
@@ -110,7 +111,7 @@ class ClientWindow(ttk.Frame):
         self.top.title(TITLE)
         self.top.minsize(640, 480)
         self.top.protocol("WM_DELETE_WINDOW", self.request_close)
-        self._bind_keys()
+        self.keyboard = KeyboardFlow(self)
         self.bind("<Destroy>", self._on_destroy, add="+")
         self.pump.start()
         self._set_state(DISCONNECTED)
@@ -137,60 +138,6 @@ class ClientWindow(ttk.Frame):
         self.columnconfigure(0, weight=1, minsize=int(CONTENT_WIDTH * scale))
         self.rowconfigure(3, weight=1)
         wrap_to_width(self.error_label)
-
-    def _bind_keys(self) -> None:
-        keys: dict[str, Callable[[tk.Event[Any]], str | None]] = {
-            "<KeyPress-y>": self._key_yes, "<KeyPress-Y>": self._key_yes,
-            "<KeyPress-n>": self._key_no, "<KeyPress-N>": self._key_no,
-            "<Return>": self._key_return, "<KP_Enter>": self._key_return,
-            "<Escape>": self._key_escape,
-        }
-        for sequence, handler in keys.items():
-            self.top.bind(sequence, handler, add="+")
-
-    def _typing(self) -> bool:
-        """Whether the keyboard focus is in a text field (where y and n are letters)."""
-        try:
-            focus = self.focus_get()
-        except (KeyError, tk.TclError):  # focus in a combobox's drop-down list
-            return True
-        return isinstance(focus, TEXT_ENTRIES)
-
-    def _key_yes(self, _event: tk.Event[Any]) -> str | None:
-        if not self._alive or self.stage != ASKING or self._typing():
-            return None
-        self.yes()
-        return "break"
-
-    def _key_no(self, _event: tk.Event[Any]) -> str | None:
-        if not self._alive or self.stage != ASKING or self._typing():
-            return None
-        self.no()
-        return "break"
-
-    def _key_return(self, _event: tk.Event[Any]) -> str | None:
-        """Enter presses the focused button; while asking, anything else means yes."""
-        if not self._alive or self._typing():
-            return None  # the address and name fields handle their own Enter
-        focus = self.focus_get()
-        if isinstance(focus, ttk.Button) and focus is not self.file_panel.yes_button:
-            focus.invoke()
-        elif self.stage == ASKING:
-            self.yes()
-        else:
-            return None
-        return "break"
-
-    def _key_escape(self, _event: tk.Event[Any]) -> str | None:
-        if not self._alive:
-            return None
-        if self.stage == ASKING:
-            self.no()
-        elif self.stage == DOWNLOADING:
-            self.cancel()
-        else:
-            return None
-        return "break"
 
     # --- state --------------------------------------------------------------------------
 
@@ -440,7 +387,7 @@ class ClientWindow(ttk.Frame):
             return
         self.folder = Path(chosen)
         self.download_panel.set_folder(self.folder)
-        self._save({FOLDER_KEY: str(self.folder)})
+        remember_quietly(**{DOWNLOAD_FOLDER_KEY: str(self.folder)})
 
     def open_folder(self) -> None:
         """Show the folder of the downloaded file (or the download folder)."""
@@ -448,31 +395,9 @@ class ClientWindow(ttk.Frame):
         self.dialogs.open_path(str(folder))
 
     def _remember_host(self, address: str) -> None:
-        hosts = [address, *(h for h in self.recent_hosts if h != address)][:MAX_RECENT]
-        self.recent_hosts = hosts
-        self.connect_panel.set_recent(hosts)
-        self._save({RECENT_KEY: hosts})
-
-    @staticmethod
-    def _clean_recent(value: object) -> list[str]:
-        if not isinstance(value, list):
-            return []
-        return [h for h in value if isinstance(h, str) and h.strip()][:MAX_RECENT]
-
-    @staticmethod
-    def _initial_folder(value: object) -> Path:
-        if isinstance(value, str) and value and Path(value).is_dir():
-            return Path(value)
-        return default_folder()
-
-    @staticmethod
-    def _save(changes: dict[str, Any]) -> None:
-        try:
-            settings = load_settings()
-            settings.update(changes)
-            save_settings(settings)
-        except StorageError as exc:  # not worth interrupting the person for
-            log.warning("%s", exc)
+        self.recent_hosts = with_recent(self.recent_hosts, address)
+        self.connect_panel.set_recent(self.recent_hosts)
+        remember_quietly(**{RECENT_KEY: self.recent_hosts})
 
     # --- closing ------------------------------------------------------------------------
 
@@ -493,5 +418,5 @@ class ClientWindow(ttk.Frame):
 
     def _on_destroy(self, event: tk.Event[Any]) -> None:
         if event.widget is self:
-            self._alive = False
+            self.alive = False
             self.pump.stop()

@@ -20,7 +20,6 @@ from pathlib import Path
 from tkinter import ttk
 from typing import Any, TypeVar
 
-from .. import DEFAULT_PORT
 from ..cli import ServerPrinter
 from ..errors import FilecastError
 from ..events import (
@@ -34,8 +33,9 @@ from ..events import (
 from ..ledger import Ledger
 from ..offer import OfferTable
 from ..server import FilecastServer, ServerConfig
-from ..settings import load_settings, save_settings
+from ..settings import load_settings
 from .dialogs import Dialogs
+from .prefs import PORT_KEY, SERVER_FOLDER_KEY, remember, saved_port
 from .pump import EventPump
 from .server_address_panel import AddressPanel, Serving
 from .server_clients_panel import ClientsPanel, StatusBar
@@ -50,26 +50,9 @@ log = logging.getLogger("filecast.gui.server")
 
 TITLE = "Filecast Server"
 CHOOSE_TITLE = "Choose a file to distribute"
-PORT_KEY = "server_port"
-FOLDER_KEY = "server_folder"
 MIN_SIZE = (940, 600)
 START_SIZE = (1120, 760)
 DEFAULT_LEDGER = "Clients.txt"
-
-
-def saved_port(settings: dict[str, Any] | None = None) -> int:
-    """The port of the last run (settings), else the default 5001."""
-    value = (settings if settings is not None else load_settings()).get(PORT_KEY)
-    if isinstance(value, int) and 0 < value <= 65535:
-        return value
-    return DEFAULT_PORT
-
-
-def remember(**values: Any) -> None:
-    """Merge ``values`` into the settings file (worker thread)."""
-    settings = load_settings()
-    settings.update(values)
-    save_settings(settings)
 
 
 @dataclasses.dataclass
@@ -218,7 +201,7 @@ class ServerWindow:
         """"Choose file…": the picker, then offer what was picked (Ctrl+O)."""
         if self._closing:
             return
-        folder = self._settings.get(FOLDER_KEY)
+        folder = self._settings.get(SERVER_FOLDER_KEY)
         path = self.dialogs.choose_file(
             CHOOSE_TITLE, folder if isinstance(folder, str) and os.path.isdir(folder) else None)
         if path:
@@ -241,8 +224,8 @@ class ServerWindow:
         def done(_result: None) -> None:
             self.offer_panel.show_error(None)
             folder = str(Path(paths[0]).resolve().parent)
-            self._settings[FOLDER_KEY] = folder
-            self._save(**{FOLDER_KEY: folder})
+            self._settings[SERVER_FOLDER_KEY] = folder
+            self._save(**{SERVER_FOLDER_KEY: folder})
             if self.address_panel.serving is Serving.NO_FILE:
                 self.start_serving()
 

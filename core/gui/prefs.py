@@ -1,0 +1,73 @@
+"""What the windows remember between runs (recent servers, download folder, last port).
+
+Kept in the platform's per-user config folder by core.settings; every value read back is
+checked, since the file may be old, hand-edited or damaged.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from .. import DEFAULT_PORT
+from ..errors import StorageError
+from ..settings import load_settings, save_settings
+
+log = logging.getLogger("filecast.gui")
+
+PORT_KEY = "server_port"
+SERVER_FOLDER_KEY = "server_folder"
+RECENT_KEY = "client_recent_servers"
+DOWNLOAD_FOLDER_KEY = "client_download_folder"
+MAX_RECENT = 10
+
+
+def remember(**values: Any) -> None:
+    """Merge ``values`` into the settings file; raises StorageError when it cannot."""
+    settings = load_settings()
+    settings.update(values)
+    save_settings(settings)
+
+
+def remember_quietly(**values: Any) -> None:
+    """Like remember(), but a failure is only logged: not worth interrupting the person."""
+    try:
+        remember(**values)
+    except StorageError as exc:
+        log.warning("%s", exc)
+
+
+def saved_port(settings: dict[str, Any]) -> int:
+    """The port of the last run, else the default 5001."""
+    value = settings.get(PORT_KEY)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 65535:
+        return value
+    return DEFAULT_PORT
+
+
+def recent_hosts(settings: dict[str, Any]) -> list[str]:
+    """The remembered servers, most recent first."""
+    value = settings.get(RECENT_KEY)
+    if not isinstance(value, list):
+        return []
+    return [h for h in value if isinstance(h, str) and h.strip()][:MAX_RECENT]
+
+
+def with_recent(hosts: list[str], address: str) -> list[str]:
+    """``hosts`` with ``address`` moved to the front, capped."""
+    return [address, *(h for h in hosts if h != address)][:MAX_RECENT]
+
+
+def default_folder() -> Path:
+    """~/Downloads when it exists, else the current folder."""
+    downloads = Path.home() / "Downloads"
+    return downloads if downloads.is_dir() else Path.cwd()
+
+
+def download_folder(settings: dict[str, Any]) -> Path:
+    """The remembered download folder if it still exists, else the default."""
+    value = settings.get(DOWNLOAD_FOLDER_KEY)
+    if isinstance(value, str) and value and Path(value).is_dir():
+        return Path(value)
+    return default_folder()
