@@ -140,6 +140,8 @@ def content_length(request: Request) -> int:
         raise HttpError(501, "not_implemented", "Chunked request bodies are not supported.")
     raw = request.header("content-length")
     if raw is None:
+        if request.method == "POST":  # RFC 9110 §15.5.12: we need the length up front
+            raise HttpError(411, "length_required", "A POST needs a Content-Length.")
         return 0
     if not (raw.isascii() and raw.isdigit()):  # str.isdigit() takes '²' too
         raise HttpError(400, "bad_request", "Content-Length is not a number.")

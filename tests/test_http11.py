@@ -158,6 +158,17 @@ def test_identical_content_lengths_are_one() -> None:
     assert content_length(request) == 5
 
 
+def test_a_post_without_a_length_is_411() -> None:
+    with pytest.raises(HttpError) as refused:
+        content_length(post())
+    assert refused.value.status == 411
+
+
+def test_a_get_without_a_length_has_no_body() -> None:
+    request = parse_request_head(head("GET /api/v1/offer HTTP/1.1", "Host: x"))
+    assert content_length(request) == 0
+
+
 def post(*fields: str) -> Request:
     """A parsed POST with the given header fields."""
     return parse_request_head(head("POST /api/v1/decisions HTTP/1.1", "Host: x", *fields))
@@ -165,7 +176,7 @@ def post(*fields: str) -> Request:
 
 @pytest.mark.parametrize(
     ("fields", "length"),
-    [((), 0), (("Content-Length: 0",), 0), (("Content-Length: 42",), 42),
+    [(("Content-Length: 0",), 0), (("Content-Length: 42",), 42),
      ((f"Content-Length: {MAX_BODY_BYTES}",), MAX_BODY_BYTES),
      (("Content-Length: " + "0" * 5000 + "42",), 42)],
 )
