@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .download import PartFile, Sink, commit
+from .download import PartFile, commit
 from .errors import (
     CancelledError,
     ConnectError,
@@ -49,6 +49,7 @@ from .protocol import (
     parse_repr_digest,
     receipt_json,
 )
+from .sink import Sink
 from .units import human_size, percent
 
 log = logging.getLogger(__name__)

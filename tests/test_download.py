@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from core.download import BUFFER_COUNT, PartFile, Sink, commit
+from core.download import PartFile, commit
 from core.errors import DigestMismatchError, DiskFullError, ProtocolError, StorageError
+from core.sink import BUFFER_COUNT, Sink
 
 ETAG = '"b-1858a2f0c7e3c400"'
 DATA = os.urandom(300_000)

@@ -31,9 +31,10 @@ from hostile_server import HostileServer
 from serverkit import Running, serving, sha256, wait_until
 
 from core.client import FilecastClient
-from core.download import PartFile, Sink
+from core.download import PartFile
 from core.errors import DiskFullError, ServerGoneError
 from core.events import DownloadRetrying, Event
+from core.sink import Sink
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 1024 * 1024
