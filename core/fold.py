@@ -75,27 +75,37 @@ class LedgerFolder:
         self._open: dict[_Key, _Window] = {}
 
     def record(self, entry: LedgerEntry, *, fold: bool = True) -> None:
-        """Write ``entry``, or count it as a repeat of an open run."""
+        """Write ``entry``, or count it as a repeat of an open run.
+
+        The decision is taken under the lock; the writing (an fsync) happens after it, so
+        concurrent clients share the ledger's group commit instead of queueing here.
+        """
         opened_first = False
         with self._lock:
-            self._flush(due_only=True)
+            lines = self._flush(due_only=True)
             if not fold or self._window <= 0 or entry.event not in FOLDED_EVENTS:
-                self._ledger.record(entry)
-                return
-            key = (entry.address[0], entry.client_id, entry.event, entry.file)
-            window = self._open.get(key)
-            if window is not None:
-                window.repeats += 1
-                window.bytes += entry.bytes or 0
-                window.last = entry
-                return
-            self._ledger.record(entry)  # the first of a run: in full, at once
-            opened_first = not self._open
-            self._open[key] = _Window(self._clock())
-            while len(self._open) > self._max_open:
-                self._close(next(iter(self._open)))
+                lines.append(entry)
+            else:
+                key = (entry.address[0], entry.client_id, entry.event, entry.file)
+                window = self._open.get(key)
+                if window is not None:
+                    window.repeats += 1
+                    window.bytes += entry.bytes or 0
+                    window.last = entry
+                else:
+                    lines.append(entry)  # the first of a run: in full, at once
+                    opened_first = not self._open
+                    self._open[key] = _Window(self._clock())
+                    while len(self._open) > self._max_open:
+                        lines.extend(self._close(next(iter(self._open))))
+        self._write(lines)
         if opened_first and self._on_open is not None:
             self._on_open()
+
+    def _write(self, lines: list[LedgerEntry]) -> None:
+        """Record each entry, in order (outside the lock)."""
+        for line in lines:
+            self._ledger.record(line)
 
     def next_due(self) -> float | None:
         """Seconds until the oldest open window closes; None when none is open."""
@@ -113,30 +123,35 @@ class LedgerFolder:
     def flush_due(self) -> None:
         """Write the folded lines of every window that has closed."""
         with self._lock:
-            self._flush(due_only=True)
+            lines = self._flush(due_only=True)
+        self._write(lines)
 
     def flush_all(self) -> None:
         """Write every pending folded line now (at stop)."""
         with self._lock:
-            self._flush(due_only=False)
+            lines = self._flush(due_only=False)
+        self._write(lines)
 
-    def _flush(self, *, due_only: bool) -> None:
-        """Close due (or all) windows; a window with repeats is reopened when only due, so
-        a flood that goes on keeps folding. Called with the lock held."""
+    def _flush(self, *, due_only: bool) -> list[LedgerEntry]:
+        """Close due (or all) windows and return their folded lines; a window with repeats
+        is reopened when only due, so a flood that goes on keeps folding. Lock held."""
         now = self._clock()
+        lines: list[LedgerEntry] = []
         for key, window in list(self._open.items()):
             if due_only and now < window.opened + self._window:
                 break  # the rest opened later still
             had_repeats = window.repeats > 0
-            self._close(key)
+            lines.extend(self._close(key))
             if due_only and had_repeats:
                 self._open[key] = _Window(now)
+        return lines
 
-    def _close(self, key: _Key) -> None:
-        """Drop one window, writing its folded line if it counted repeats."""
+    def _close(self, key: _Key) -> list[LedgerEntry]:
+        """Drop one window; its folded line (if it counted repeats) is for the caller to write."""
         window = self._open.pop(key)
-        if window.repeats and window.last is not None:
-            last = window.last
-            self._ledger.record(dataclasses.replace(
-                last, repeats=window.repeats, time=None, start=None,
-                bytes=window.bytes if last.event is LedgerEvent.PARTIAL else None))
+        if not window.repeats or window.last is None:
+            return []
+        last = window.last
+        return [dataclasses.replace(
+            last, repeats=window.repeats, time=None, start=None,
+            bytes=window.bytes if last.event is LedgerEvent.PARTIAL else None)]

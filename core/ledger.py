@@ -209,9 +209,10 @@ class _AppendFile:
         except OSError as error:
             raise _storage_error(path, error) from error
 
-    def append(self, line: bytes) -> None:
-        """Write ``line`` whole (one os.write unless the system cuts it), then fsync."""
-        data = (b"\n" + line) if self.torn else line
+    def append_lines(self, lines: list[bytes]) -> None:
+        """Write whole lines (one os.write unless the system cuts it), then fsync once."""
+        data = b"".join(lines)
+        data = (b"\n" + data) if self.torn else data
         try:
             written = os.write(self.fd, data)
             while written < len(data):
@@ -235,7 +236,12 @@ class Ledger:
         """Open both files now so a bad path is reported when the server starts."""
         self._txt_path = Path(path)
         self._jsonl_path = _twin_path(self._txt_path)
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._queue: list[tuple[bytes, bytes]] = []
+        self._issued = 0  # entries queued so far
+        self._durable = 0  # entries written and fsynced (or failed) so far
+        self._flushing = False
+        self._failures: list[tuple[int, int, StorageError]] = []  # recent failed batches
         try:
             self._txt_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -266,16 +272,58 @@ class Ledger:
         text = sentence(entry)
         txt_line = f"{stamp} {text}\n".encode("utf-8", "backslashreplace")
         json_line = (_json_line(_json_record(entry, stamp, text)) + "\n").encode("utf-8")
-        with self._lock:
+        self._commit(txt_line, json_line)
+        return entry
+
+    def _commit(self, txt_line: bytes, json_line: bytes) -> None:
+        """Group commit: queue the lines; the first waiter writes and fsyncs every queued
+        line at once while later ones wait, so N clients finishing together cost a few
+        fsyncs, not 2N in a row. Returns only once this entry's lines are on disk."""
+        with self._cond:
             if self._txt is None or self._jsonl is None:
                 raise RuntimeError("record() called on a closed Ledger")
-            self._txt.append(txt_line)
-            self._jsonl.append(json_line)
-        return entry
+            self._queue.append((txt_line, json_line))
+            self._issued += 1
+            ticket = self._issued
+            while self._durable < ticket:
+                if self._flushing:
+                    self._cond.wait()
+                    continue
+                self._flush_queue()
+            for first, last, error in self._failures:
+                if first <= ticket <= last:
+                    raise error
+
+    def _flush_queue(self) -> None:
+        """Write and fsync everything queued; called with the condition held, drops it
+        around the I/O so more lines can queue for the next batch meanwhile."""
+        batch, self._queue = self._queue, []
+        first, last = self._durable + 1, self._issued
+        txt, jsonl = self._txt, self._jsonl
+        assert txt is not None and jsonl is not None
+        self._flushing = True
+        self._cond.release()
+        error: StorageError | None = None
+        try:
+            txt.append_lines([t for t, _ in batch])
+            jsonl.append_lines([j for _, j in batch])
+        except StorageError as failed:
+            error = failed
+        finally:
+            self._cond.acquire()
+            self._flushing = False
+            self._durable = last
+            if error is not None:
+                self._failures = [*self._failures[-15:], (first, last, error)]
+            self._cond.notify_all()
 
     def close(self) -> None:
         """Close both files; later record() calls are a bug. Closing twice is harmless."""
-        with self._lock:
+        with self._cond:
+            while self._flushing:
+                self._cond.wait()
+            if self._queue and self._txt is not None:
+                self._flush_queue()  # lines queued by records still waiting for their turn
             files = [f for f in (self._txt, self._jsonl) if f is not None]
             self._txt = self._jsonl = None
         for file in files:
