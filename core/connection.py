@@ -84,6 +84,7 @@ class Connection:
         self._sock = sock
         self.client = client
         self._buffer = bytearray()
+        self._request: Request | None = None  # the request being answered
         self._served = 0
 
     def _emit(self, event: ServerEvent) -> None:
@@ -108,9 +109,9 @@ class Connection:
     def _serve(self) -> None:
         """Answer requests until the connection should close."""
         while not self._server.stopping:
-            request: Request | None = None
+            request = self._request = None
             try:
-                request = self._read_head()
+                request = self._request = self._read_head()
                 body = self._read_body(content_length(request))
                 self._identify(request)
                 reply = self._reply_for(request, body)
@@ -212,8 +213,13 @@ class Connection:
     def _head(self, reply: Reply) -> bytes:
         """The response head with the headers every answer carries."""
         headers = [("Server", SERVER), ("Date", _now_http_date()), *reply.headers]
-        if reply.close:
+        request = self._request
+        if reply.close or (request is not None and not request.keep_alive):
             headers.append(("Connection", "close"))
+        elif request is not None and request.version < (1, 1):
+            # HTTP/1.0 keeps a connection only when the answer says so (RFC 9112 §9.3):
+            # without this, ab -k waited for a close that never came.
+            headers.append(("Connection", "keep-alive"))
         return response_head(reply.status, headers)
 
     def _carry_out(self, request: Request, reply: Reply) -> bool:

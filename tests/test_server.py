@@ -588,3 +588,26 @@ def test_keep_alive_visit_is_one_client(tmp_path: Path) -> None:
         running.wait_lines("did not download the file 'test.txt'")
         ports = {r["port"] for r in running.ledger_records()}
         assert ports == {local_port}
+
+
+def test_http10_keep_alive_is_said_and_kept(tmp_path: Path) -> None:
+    """ab -k and other HTTP/1.0 clients ask for keep-alive; the answer must say it was
+    granted (RFC 9112 §9.3), or they wait for a close that never comes."""
+    offered = write_file(tmp_path, "test.txt", b"hello world")
+    with serving(tmp_path, [offered]) as running, running.raw() as sock:
+        reader = Reader(sock)
+        for _ in range(2):
+            sock.sendall(b"GET /files/test.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            answer = reader.response()
+            assert answer.status == 200 and answer.body == b"hello world"
+            assert answer.headers.get("connection", "").lower() == "keep-alive"
+
+
+def test_http10_without_keep_alive_is_closed(tmp_path: Path) -> None:
+    offered = write_file(tmp_path, "test.txt", b"hello world")
+    with serving(tmp_path, [offered]) as running, running.raw() as sock:
+        sock.sendall(b"GET /files/test.txt HTTP/1.0\r\n\r\n")
+        answer = Reader(sock).response()
+        assert answer.status == 200 and answer.body == b"hello world"
+        assert answer.headers.get("connection", "").lower() == "close"
+        assert sock.recv(1) == b""
