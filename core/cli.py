@@ -43,13 +43,19 @@ class ServerPrinter:
     """Prints server events as the original program did. Called from worker threads."""
 
     def __init__(self, out: TextIO = sys.stdout) -> None:
-        self._out = out
+        self._out: TextIO | None = out
         self._lock = threading.Lock()
         self._announced: set[str] = set()
 
     def _say(self, line: str) -> None:
+        """Print a line; a closed output (``serve | head``) silences the printer, not the server."""
         with self._lock:
-            print(line, file=self._out, flush=True)
+            if self._out is None:
+                return
+            try:
+                print(line, file=self._out, flush=True)
+            except (BrokenPipeError, ValueError):
+                self._out = None
 
     def on_event(self, event: Event) -> None:
         """Print the line for ``event`` (names are escaped: they come from the network)."""

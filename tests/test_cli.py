@@ -139,3 +139,20 @@ def test_help_explains_every_option() -> None:
                              capture_output=True, text=True, check=True).stdout
         for option in options:
             assert option in out
+
+
+def test_a_closed_terminal_silences_the_printer_not_the_server() -> None:
+    """`serve | head` closes the pipe: the server must keep serving, not spew tracebacks."""
+    from core.cli import ServerPrinter
+    from core.events import ClientConnected, ClientInfo
+
+    class Closed:
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    printer = ServerPrinter(Closed())  # type: ignore[arg-type]
+    for _ in range(3):
+        printer.on_event(ClientConnected(ClientInfo(1, ("127.0.0.1", 5))))
