@@ -51,7 +51,7 @@ from .protocol import (
     http_date,
 )
 from .routing import RECEIPT_WAIT, SERVER, Outcome, Reply, error_reply, requested_name, route
-from .sendbody import SENDERS
+from .sendbody import choose_sender
 
 if TYPE_CHECKING:
     from .server import FilecastServer
@@ -268,13 +268,15 @@ class Connection:
             transfer = _Transfer(entry.name, span.start, span.length, entry.size)
             self._emit(TransferStarted(self.client, entry.name, span.start, span.length,
                                        entry.size))
-            complete = self._stream(handle, entry, transfer)
+            with self._server.body_in_flight() as in_flight:
+                complete = self._stream(handle, entry, transfer, in_flight)
         self._finish_transfer(transfer, complete)
         return complete
 
-    def _stream(self, handle: io.FileIO, entry: ServedFile, transfer: _Transfer) -> bool:
+    def _stream(self, handle: io.FileIO, entry: ServedFile, transfer: _Transfer,
+                in_flight: int) -> bool:
         """Send the span, holding back the last byte until the file is checked unchanged."""
-        sender = SENDERS[self._server.config.body_mode]
+        sender = choose_sender(self._server.config.body_mode, in_flight)
         stall = self._server.config.stall_timeout
         report = self._progress_reporter(transfer)
         try:

@@ -17,6 +17,7 @@ import selectors
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import DEFAULT_PORT
@@ -58,7 +59,7 @@ class ServerConfig:
     visit_timeout: float = 900.0
     stall_timeout: float = 30.0
     backlog: int = 4096
-    body_mode: str = "sendfile"
+    body_mode: str = "auto"  # "auto", "copy" or "sendfile": see core/sendbody.py
     progress_interval: float = 0.1
     fold_window: float = 10.0  # seconds identical ledger events fold over (core.fold); 0: off
 
@@ -77,12 +78,27 @@ class FilecastServer:
         self._workers: dict[int, tuple[socket.socket, threading.Thread]] = {}
         self._per_address: dict[str, int] = {}  # open connections per peer IP
         self._keys = itertools.count(1)
+        self._bodies = 0  # file bodies going out now (core.sendbody.choose_sender)
         self._listen: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_w.setblocking(False)  # a wake-up never blocks; one pending byte is enough
         self._folder = LedgerFolder(ledger, self.config.fold_window, on_open=self._wake)
         self.port = 0
+
+    @contextlib.contextmanager
+    def body_in_flight(self) -> Iterator[int]:
+        """Count a body going out while the block runs; yields the count, this one included.
+
+        Called from worker threads."""
+        with self._lock:
+            self._bodies += 1
+            count = self._bodies
+        try:
+            yield count
+        finally:
+            with self._lock:
+                self._bodies -= 1
 
     @property
     def stopping(self) -> bool:

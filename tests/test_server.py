@@ -611,3 +611,24 @@ def test_http10_without_keep_alive_is_closed(tmp_path: Path) -> None:
         assert answer.status == 200 and answer.body == b"hello world"
         assert answer.headers.get("connection", "").lower() == "close"
         assert sock.recv(1) == b""
+
+
+@pytest.mark.parametrize(("in_flight", "expected"), [(1, "send_copy"), (2, "send_copy"),
+                                                    (3, "send_sendfile"), (500, "send_sendfile")])
+def test_auto_copies_a_few_bodies_and_sendfiles_many(in_flight: int, expected: str) -> None:
+    """bench/: copying is faster for one stream here, sendfile for a crowd (less CPU)."""
+    from core.sendbody import choose_sender
+
+    assert choose_sender("auto", in_flight).__name__ == expected
+    assert choose_sender("sendfile", 1).__name__ == "send_sendfile"
+    assert choose_sender("copy", 500).__name__ == "send_copy"
+
+
+@pytest.mark.parametrize("mode", ["copy", "sendfile", "auto"])
+def test_every_body_mode_sends_the_exact_bytes(tmp_path: Path, mode: str) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 7)
+    offered = write_file(tmp_path, "data.bin", data)
+    with serving(tmp_path, [offered], body_mode=mode) as running:
+        conn = running.connect()
+        conn.request("GET", "/files/data.bin", headers={"Range": "bytes=5-"})
+        assert conn.getresponse().read() == data[5:]
