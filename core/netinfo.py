@@ -4,24 +4,53 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import struct
+
+_SIOCGIFADDR = 0x8915  # linux/sockios.h
 
 
 def local_addresses(bind_host: str) -> list[str]:
     """IPv4 addresses clients on the network can reach this machine at, best first.
 
-    Asks only the local resolver (no packet leaves the machine); loopback comes last, as a
-    hint for the person testing on one computer.
+    Reads the interfaces' own addresses (no packet leaves the machine) and adds what the
+    resolver says of the host name; loopback comes last, as a hint for the person testing
+    on one computer. The resolver alone is not enough: Debian maps the host name to
+    127.0.1.1, which nobody else can reach.
     """
     if bind_host not in ("", "0.0.0.0", "::"):
         return [bind_host]
-    found: list[str] = []
-    try:
-        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
-        found = [str(info[4][0]) for info in infos]
-    except OSError:
-        pass
+    found = [*_interface_addresses(), *_resolver_addresses()]
     usable = [a for a in dict.fromkeys(found) if not ipaddress.ip_address(a).is_loopback]
     return [*usable, "127.0.0.1"]
+
+
+def _resolver_addresses() -> list[str]:
+    """The host name's IPv4 addresses (all interfaces on Windows and macOS)."""
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        return []
+    return [str(info[4][0]) for info in infos]
+
+
+def _interface_addresses() -> list[str]:
+    """Each network interface's IPv4 address, by the SIOCGIFADDR ioctl (Linux only)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return []
+    names = [name for _, name in socket.if_nameindex()] if hasattr(socket, "if_nameindex") \
+        else []
+    found = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:  # never sends
+        for name in names:
+            request = struct.pack("256s", name.encode()[:15])
+            try:
+                answer = fcntl.ioctl(probe.fileno(), _SIOCGIFADDR, request)
+            except OSError:  # no IPv4 address on it, or not Linux
+                continue
+            found.append(socket.inet_ntoa(answer[20:24]))
+    return found
 
 
 def url_host(host: str) -> str:
