@@ -11,7 +11,12 @@ import hashlib
 import http.client
 import json
 import os
+import queue
+import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +29,8 @@ from core.ledger import Ledger
 from core.offer import OfferTable
 from core.protocol import file_path
 from core.server import FilecastServer, ServerConfig
+
+ROOT = Path(__file__).resolve().parents[1]
 
 T = TypeVar("T")
 E = TypeVar("E")
@@ -274,3 +281,51 @@ class Background:
         if self.error is not None:
             raise self.error
         return self.result
+
+
+class ServeProcess:
+    """``python -m core serve`` offering files from ``folder``; output read line by line."""
+
+    def __init__(self, folder: Path, names: list[str], ledger: Path | None = None,
+                 port: int = 0) -> None:
+        log_file = ["--log-file", str(ledger)] if ledger is not None else []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "core", "serve", *names, "--host", "127.0.0.1",
+             "--port", str(port), *log_file],
+            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.port = int(self.wait_for(r"http://127\.0\.0\.1:(\d+)/").group(1))
+        for name in names:
+            self.wait_for(rf"Offering '{re.escape(name)}'")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._queue.put(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str, timeout: float = 20.0) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.lines:
+                if match := re.search(pattern, line):
+                    return match
+            try:
+                self.lines.append(self._queue.get(timeout=max(0.01, deadline - time.monotonic())))
+            except queue.Empty:
+                raise AssertionError(f"no line like {pattern!r} in {self.lines}") from None
+
+    def stop(self) -> None:
+        """End it the polite way (SIGTERM), as Ctrl-C would."""
+        self.proc.terminate()
+        self.proc.wait(10)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.kill()

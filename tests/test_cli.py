@@ -3,53 +3,16 @@
 from __future__ import annotations
 
 import os
-import queue
 import re
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from serverkit import ServeProcess
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class ServeProcess:
-    """``python -m core serve`` in the background, its output collected line by line."""
-
-    def __init__(self, cwd: Path, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "core", "serve", *args, "--host", "127.0.0.1", "--port", "0"],
-            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)})
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.port = int(self.wait_for(r"http://127\.0\.0\.1:(\d+)/").group(1))
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self._queue.put(line.rstrip("\n"))
-
-    def wait_for(self, pattern: str, timeout: float = 15.0) -> re.Match[str]:
-        """The first line (seen so far or arriving) matching ``pattern``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for line in self.lines:
-                if match := re.search(pattern, line):
-                    return match
-            try:
-                self.lines.append(self._queue.get(timeout=max(0.01, deadline - time.monotonic())))
-            except queue.Empty:
-                raise AssertionError(f"no line like {pattern!r} in {self.lines}") from None
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 @pytest.fixture
@@ -58,8 +21,7 @@ def served(tmp_path: Path) -> Iterator[ServeProcess]:
     folder = tmp_path / "server"
     folder.mkdir()
     (folder / "test.txt").write_bytes(b"hello world")
-    server = ServeProcess(folder, "test.txt")
-    server.wait_for(r"Offering 'test.txt' \(11 bytes\)")
+    server = ServeProcess(folder, ["test.txt"])
     yield server
     server.stop()
 

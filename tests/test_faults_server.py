@@ -19,13 +19,10 @@ import gc
 import http.client
 import json
 import os
-import queue
 import random
 import re
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,7 +30,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serverkit import Background, Recorder, filecast_threads, serving, sha256, wait_until
+from serverkit import (
+    Background,
+    Recorder,
+    ServeProcess,
+    filecast_threads,
+    serving,
+    sha256,
+    wait_until,
+)
 
 from core import fetch
 from core.client import FilecastClient
@@ -102,47 +107,6 @@ class Gate:
 
 
 # --- the server process killed or frozen ------------------------------------------------
-
-
-class ServeProcess:
-    """``python -m core serve`` offering files from ``folder``; output read line by line."""
-
-    def __init__(self, folder: Path, names: list[str], ledger: Path, port: int = 0) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "core", "serve", *names, "--host", "127.0.0.1",
-             "--port", str(port), "--log-file", str(ledger)],
-            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)})
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.port = int(self.wait_for(r"http://127\.0\.0\.1:(\d+)/").group(1))
-        for name in names:
-            self.wait_for(rf"Offering '{re.escape(name)}'")
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self._queue.put(line.rstrip("\n"))
-
-    def wait_for(self, pattern: str, timeout: float = 20.0) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while True:
-            for line in self.lines:
-                if match := re.search(pattern, line):
-                    return match
-            try:
-                self.lines.append(self._queue.get(timeout=max(0.01, deadline - time.monotonic())))
-            except queue.Empty:
-                raise AssertionError(f"no line like {pattern!r} in {self.lines}") from None
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.kill()
 
 
 @contextlib.contextmanager
