@@ -5,12 +5,20 @@ SHA-256 and a writer puts them in the ``.part``; a buffer returns to the pool wh
 done with it. hashlib and os.write both release the GIL, so on two cores the hash no longer
 waits for the disk (measured in bench/: hashing and writing one after the other in one
 worker held a 1 GiB download to about half the speed of doing them side by side).
+
+Where the system allows it (Linux, a file system that supports it), whole aligned buffers
+are written with O_DIRECT from page-aligned buffers: the bytes skip the page cache, whose
+allocation and copy cost more than the disk on the bench machine, and the final fsync has
+little left to do. 1 GiB to ext4, same run: 0.27-0.40 GB/s buffered + fsync, 0.90-1.07 GB/s
+direct, curl (no fsync) 0.40-0.70. Anything unaligned (a resumed offset, the last piece)
+and any refusal (EINVAL on tmpfs) falls back to ordinary writes.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import mmap
 import os
 import queue
 import shutil
@@ -31,8 +39,12 @@ BUFFER_SIZE = 1024 * 1024
 BUFFER_COUNT = 16  # memory stays at BUFFER_COUNT × BUFFER_SIZE whatever the file size
 PREFIX_CHUNK = 4 * 1024 * 1024
 
+DIRECT_ALIGN = 4096  # O_DIRECT wants offsets, lengths and addresses on block boundaries
+_O_DIRECT = getattr(os, "O_DIRECT", 0)
+
 Writer = Callable[[int, memoryview], int]
-_Item = tuple[bytearray, int] | None
+Buffer = bytearray | mmap.mmap
+_Item = tuple[Buffer, int] | None
 _FULL_ERRNOS = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e)
 
 
@@ -76,9 +88,14 @@ class Sink:
         self._error: BaseException | None = None
         self._aborted = False
         self._prefix_done = False
-        self._free: queue.Queue[bytearray] = queue.Queue()
+        self._free: queue.Queue[Buffer] = queue.Queue()
         self._buffers = 0  # allocated lazily, sized to the file: a 1-byte file needs no 1 MiB
         self._buffer_size = max(1, min(BUFFER_SIZE, size - offset))
+        # Direct writes only with the real os.write (tests inject faults through `write`)
+        # and only for whole buffers, so small files never use them.
+        self._direct: int | None = None
+        if write is os.write and self._buffer_size == BUFFER_SIZE:
+            self._direct = _open_direct(part.path)
         self._holders: dict[int, int] = {}  # id(buffer) -> workers still using it
         self._lock = threading.Lock()
         self._to_hash: queue.Queue[_Item] = queue.Queue()
@@ -92,15 +109,17 @@ class Sink:
 
     # --- the receiving thread's side ---------------------------------------------------
 
-    def buffer(self) -> bytearray:
+    def buffer(self) -> Buffer:
         """An empty buffer to fill; blocks while all are in flight."""
         self._raise_error()
         if self._free.empty() and self._buffers < BUFFER_COUNT:
             self._buffers += 1
+            if self._direct is not None:
+                return mmap.mmap(-1, self._buffer_size)  # page-aligned, as O_DIRECT needs
             return bytearray(self._buffer_size)
         return self._free.get()
 
-    def put(self, buf: bytearray, length: int) -> None:
+    def put(self, buf: Buffer, length: int) -> None:
         """Hand over the first ``length`` bytes of ``buf``; raise a pending error."""
         self._raise_error()
         with self._lock:
@@ -115,7 +134,7 @@ class Sink:
 
     # --- the workers -------------------------------------------------------------------
 
-    def _release(self, buf: bytearray) -> None:
+    def _release(self, buf: Buffer) -> None:
         """One worker is done with ``buf``; the last one returns it to the pool."""
         with self._lock:
             left = self._holders[id(buf)] - 1
@@ -157,12 +176,30 @@ class Sink:
             self._release(buf)
 
     def _write_all(self, view: memoryview) -> None:
-        """os.write until ``view`` is on its way to the disk."""
+        """Write ``view`` at ``written``: directly when aligned, else through the page cache."""
         assert self._fd is not None
+        if self._direct is not None and _aligned(self.written, len(view)):
+            try:
+                while view:
+                    done = os.pwrite(self._direct, view, self.written)
+                    view = view[done:]
+                    self.written += done
+                return
+            except OSError as exc:
+                if exc.errno != errno.EINVAL:
+                    raise
+                self._close_direct()  # refused after all: buffered from here on
+        os.lseek(self._fd, self.written, os.SEEK_SET)  # direct writes moved on without it
         while view:
             done = self._write(self._fd, view)
             view = view[done:]
             self.written += done
+
+    def _close_direct(self) -> None:
+        """Stop writing directly (refused, or the end)."""
+        if self._direct is not None:
+            os.close(self._direct)
+            self._direct = None
 
     def _hash_prefix(self) -> None:
         """Feed the hasher the bytes a previous attempt left in the part."""
@@ -197,6 +234,7 @@ class Sink:
             self._to_write.put(None)
             for worker in self._workers:
                 worker.join()
+        self._close_direct()
         if self._fd is None:
             return
         try:
@@ -230,3 +268,18 @@ class Sink:
                 " Nothing was saved; download it again."
             )
         return digest
+
+
+def _aligned(offset: int, length: int) -> bool:
+    """Whether a write at ``offset`` of ``length`` bytes may go out with O_DIRECT."""
+    return offset % DIRECT_ALIGN == 0 and length % DIRECT_ALIGN == 0 and length > 0
+
+
+def _open_direct(path: Path) -> int | None:
+    """A second, O_DIRECT descriptor on the part, or None where that is not possible."""
+    if not _O_DIRECT:
+        return None
+    try:
+        return os.open(path, os.O_WRONLY | _O_DIRECT | getattr(os, "O_CLOEXEC", 0))
+    except OSError:  # EINVAL: tmpfs and some file systems do not do direct I/O
+        return None

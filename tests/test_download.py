@@ -221,3 +221,40 @@ def test_commit_without_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert final.name == "a (1).txt" and final.read_bytes() == DATA
     assert (tmp_path / "a.txt").read_bytes() == b"mine"
     assert names(tmp_path) == ["a (1).txt", "a.txt"]
+
+
+BIG = os.urandom(5 * 1024 * 1024 + 123)  # whole 1 MiB buffers, then an unaligned tail
+
+
+def save_big(folder: Path, offset: int = 0) -> bytes:
+    """Save BIG (from ``offset``, the part already holding BIG[:offset]) and return the part."""
+    part = PartFile(folder, "big.bin")
+    if offset:
+        part.path.write_bytes(BIG[:offset])
+    sink = part.open(ETAG, len(BIG), None, "127.0.0.1:5001", offset)
+    at = offset
+    while at < len(BIG):
+        buf = sink.buffer()
+        chunk = BIG[at : at + len(buf)]
+        buf[: len(chunk)] = chunk
+        sink.put(buf, len(chunk))
+        at += len(chunk)
+    assert sink.finish(len(BIG), hashlib.sha256(BIG).hexdigest())
+    return part.path.read_bytes()
+
+
+@pytest.mark.parametrize("offset", [0, 4096, 1234567])
+def test_direct_and_ordinary_writes_together_save_the_exact_bytes(tmp_path: Path,
+                                                                  offset: int) -> None:
+    """Aligned whole buffers may go out with O_DIRECT, the tail and an unaligned resume
+    through the page cache: the part must hold exactly the bytes, in order."""
+    assert save_big(tmp_path, offset) == BIG
+
+
+def test_a_file_system_that_refuses_direct_writes_still_gets_the_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(fd: int, data: object, offset: int) -> int:
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(os, "pwrite", refuse)
+    assert save_big(tmp_path) == BIG
