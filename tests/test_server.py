@@ -632,3 +632,23 @@ def test_every_body_mode_sends_the_exact_bytes(tmp_path: Path, mode: str) -> Non
         conn = running.connect()
         conn.request("GET", "/files/data.bin", headers={"Range": "bytes=5-"})
         assert conn.getresponse().read() == data[5:]
+
+
+def test_a_file_over_4_gib_is_offered_and_its_tail_served(tmp_path: Path) -> None:
+    """64-bit sizes end to end: HEAD says the size, a range past 4 GiB comes back exact."""
+    big = tmp_path / "huge.img"
+    size = 5 * 1024**3 + 3
+    with open(big, "wb") as f:  # sparse: zeros, no disk blocks
+        f.seek(size - 3)
+        f.write(b"end")
+    with serving(tmp_path, [big], wait_hashed=False) as running:
+        conn = running.connect()
+        conn.request("HEAD", "/files/huge.img")
+        head = conn.getresponse()
+        head.read()
+        assert head.status == 200 and head.getheader("Content-Length") == str(size)
+        conn.request("GET", "/files/huge.img", headers={"Range": f"bytes={size - 6}-"})
+        tail = conn.getresponse()
+        assert tail.status == 206
+        assert tail.getheader("Content-Range") == f"bytes {size - 6}-{size - 1}/{size}"
+        assert tail.read() == b"\0\0\0end"
