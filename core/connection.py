@@ -51,13 +51,14 @@ from .protocol import (
     http_date,
 )
 from .routing import RECEIPT_WAIT, SERVER, Outcome, Reply, error_reply, requested_name, route
-from .sendbody import choose_sender
+from .sendbody import choose_mode, send_copy
 
 if TYPE_CHECKING:
     from .server import FilecastServer
 
 log = logging.getLogger("filecast.server")
 _OUT_OF_FILES = (errno.EMFILE, errno.ENFILE, errno.ENOMEM)
+Progress = Callable[[int], None]
 
 
 class _Closed(Exception):
@@ -276,22 +277,31 @@ class Connection:
     def _stream(self, handle: io.FileIO, entry: ServedFile, transfer: _Transfer,
                 in_flight: int) -> bool:
         """Send the span, holding back the last byte until the file is checked unchanged."""
-        sender = choose_sender(self._server.config.body_mode, in_flight)
-        stall = self._server.config.stall_timeout
+        send = self._sender(handle, in_flight)
         report = self._progress_reporter(transfer)
         try:
             if transfer.length > 1:
-                sender(self._sock, handle, transfer.start, transfer.length - 1, stall=stall,
-                       progress=report)
+                send(transfer.start, transfer.length - 1, report)
             if transfer.length > 0:
                 if not self._server.offer.unchanged(entry):
                     self._server.offer.refresh(entry.name)
                     return False  # abort: the body would not match the promised digest
-                sender(self._sock, handle, transfer.start + transfer.length - 1, 1,
-                       stall=stall, progress=lambda n: report(transfer.length - 1 + n))
+                send(transfer.start + transfer.length - 1, 1,
+                     lambda n: report(transfer.length - 1 + n))
         except (OSError, EOFError):
             return False
         return True
+
+    def _sender(self, handle: io.FileIO, in_flight: int) -> Callable[[int, int, Progress], int]:
+        """``send(offset, count, progress)``: the copy loop in this thread, or sendfile
+        through the server's pump (core.sendbody.choose_mode decides)."""
+        config, sock = self._server.config, self._sock
+        if choose_mode(config.body_mode, in_flight) == "copy":
+            return lambda offset, count, progress: send_copy(sock, handle, offset, count,
+                                                             progress)
+        pump, fd, stall = self._server.pump, handle.fileno(), config.stall_timeout
+        return lambda offset, count, progress: pump.send(sock, fd, offset, count, stall=stall,
+                                                         progress=progress)
 
     def _progress_reporter(self, transfer: _Transfer) -> Callable[[int], None]:
         """A callback that keeps ``transfer.sent`` and reports it at most ~10 times a second."""

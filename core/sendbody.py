@@ -1,75 +1,30 @@
-"""Put a span of a file on a socket with bounded memory: ``os.sendfile`` or a copy loop.
+"""Put a span of a file on a socket with bounded memory: a copy loop, or sendfile via the pump.
 
-Both senders report progress through a callback and give up when the peer takes no bytes
-for ``stall`` seconds, so a client that stops reading cannot hold a worker forever.
-
-Which is faster depends on the load (measured on the bench machine, loopback, curl):
-one 1 GiB stream ran at 1.92 GB/s copying against 1.60 with sendfile, while 1,000
-clients of a 10 MiB file got 0.70 GB/s copying against 0.75 with sendfile, whose
-zero-copy path saves the CPU the copies need. "auto", the default, copies while at most
-``COPY_UP_TO`` bodies are in flight and uses sendfile beyond.
+Which is faster depends on the load (bench/, loopback): one stream to curl ran at
+3.4-4.0 GB/s copying against 2.5-3.6 with sendfile, while for a crowd sendfile's zero-copy
+path saves the CPU the copies need, and the copy loop's 1 MiB buffer per body would cost
+1 GiB for 1,000 clients. "auto", the default, copies while at most ``COPY_UP_TO`` bodies
+are in flight and hands bodies to the server's :class:`core.bodypump.BodyPump` beyond.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import select
 import socket
 from collections.abc import Callable
 
 COPY_CHUNK = 1024 * 1024
-SENDFILE_CHUNK = 64 * 1024 * 1024
+COPY_UP_TO = 2  # bodies in flight that "auto" still copies (one per core here)
+BODY_MODES = ("auto", "copy", "sendfile")
 
 Progress = Callable[[int], None]
 
 
-class StalledError(TimeoutError):
-    """The peer accepted no bytes for the whole stall time-out."""
-
-
-def _wait_writable(sock: socket.socket, stall: float) -> None:
-    """Block until ``sock`` can take bytes, or raise StalledError / ConnectionError."""
-    poller = select.poll()
-    poller.register(sock.fileno(), select.POLLOUT)
-    events = poller.poll(stall * 1000)
-    if not events:
-        raise StalledError("the client stopped reading")
-    if events[0][1] & (select.POLLERR | select.POLLHUP | select.POLLNVAL):
-        raise ConnectionResetError("the connection closed")
-
-
-def send_sendfile(sock: socket.socket, handle: io.FileIO, offset: int, count: int, *,
-                  stall: float, progress: Progress) -> int:
-    """Zero-copy ``count`` bytes from ``handle`` at ``offset``; returns the bytes sent.
-
-    The socket must be in timeout mode (non-blocking underneath), so ``os.sendfile`` never
-    blocks and each wait is bounded by ``stall``. Falls back to copying where the platform
-    has no ``os.sendfile`` (Windows).
-    """
-    if not hasattr(os, "sendfile"):
-        return send_copy(sock, handle, offset, count, stall=stall, progress=progress)
-    sent = 0
-    out, fd = sock.fileno(), handle.fileno()
-    while sent < count:
-        try:
-            n = os.sendfile(out, fd, offset + sent, min(count - sent, SENDFILE_CHUNK))
-        except BlockingIOError:
-            _wait_writable(sock, stall)
-            continue
-        if n == 0:
-            raise EOFError("the offered file got shorter while it was sent")
-        sent += n
-        progress(sent)
-    return sent
-
-
-def send_copy(sock: socket.socket, handle: io.FileIO, offset: int, count: int, *,
-              stall: float, progress: Progress, chunk: int = COPY_CHUNK) -> int:
-    """Copy ``count`` bytes through one reused buffer; returns the bytes sent.
-
-    Each ``send`` waits at most the socket's time-out (``stall``) for room.
-    """
+def send_copy(sock: socket.socket, handle: io.FileIO, offset: int, count: int,
+              progress: Progress, chunk: int = COPY_CHUNK) -> int:
+    """Copy ``count`` bytes through one reused buffer in the calling thread; returns the
+    bytes sent. Each ``send`` waits at most the socket's time-out (the stall limit) for room."""
     buffer = bytearray(min(chunk, max(count, 1)))
     view = memoryview(buffer)
     handle.seek(offset)
@@ -86,14 +41,13 @@ def send_copy(sock: socket.socket, handle: io.FileIO, offset: int, count: int, *
     return sent
 
 
-Sender = Callable[..., int]
-SENDERS: dict[str, Sender] = {"sendfile": send_sendfile, "copy": send_copy}
-BODY_MODES = ("auto", *SENDERS)
-COPY_UP_TO = 2  # bodies in flight that "auto" still copies (one per core here)
-
-
-def choose_sender(mode: str, in_flight: int) -> Sender:
-    """The sender for a body when ``in_flight`` bodies (this one included) are going out."""
+def choose_mode(mode: str, in_flight: int) -> str:
+    """"copy" or "sendfile" for a body when ``in_flight`` bodies (this one included) are
+    going out; "copy" wherever the platform has no ``os.sendfile`` (Windows)."""
+    if mode not in BODY_MODES:
+        raise ValueError(f"unknown body mode {mode!r}")
+    if not hasattr(os, "sendfile"):
+        return "copy"
     if mode == "auto":
-        mode = "copy" if in_flight <= COPY_UP_TO else "sendfile"
-    return SENDERS[mode]
+        return "copy" if in_flight <= COPY_UP_TO else "sendfile"
+    return mode

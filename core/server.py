@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import DEFAULT_PORT
+from .bodypump import BodyPump
 from .connection import Connection
 from .errors import PortInUseError, ServeError, StorageError
 from .events import (
@@ -78,7 +79,8 @@ class FilecastServer:
         self._workers: dict[int, tuple[socket.socket, threading.Thread]] = {}
         self._per_address: dict[str, int] = {}  # open connections per peer IP
         self._keys = itertools.count(1)
-        self._bodies = 0  # file bodies going out now (core.sendbody.choose_sender)
+        self._bodies = 0  # file bodies going out now (core.sendbody.choose_mode)
+        self.pump = BodyPump()  # sends the sendfile bodies; a new one for each start()
         self._listen: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
         self._wake_r, self._wake_w = socket.socketpair()
@@ -160,6 +162,8 @@ class FilecastServer:
         self.port = self._listen.getsockname()[1]
         self._stopping.clear()
         self._drain_wake()
+        if self.pump.closed:
+            self.pump = BodyPump()
         self.offer.start()
         self._accept_thread = threading.Thread(target=self._accept_loop, name="filecast-accept",
                                                daemon=True)
@@ -207,6 +211,8 @@ class FilecastServer:
         for sock, _ in workers:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+        # every body still in the pump fails now, so its worker records it and ends
+        self.pump.close(max(0.1, deadline - time.monotonic()))
         # before joining: this also wakes workers waiting for a digest (a receipt)
         self.offer.stop(max(0.0, deadline - time.monotonic()))
         for _, thread in workers:

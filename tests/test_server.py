@@ -423,37 +423,6 @@ def test_normal_download_while_a_client_trickles(tmp_path: Path) -> None:
 # --- stopping -------------------------------------------------------------------------
 
 
-def test_stop_with_downloads_in_flight(tmp_path: Path) -> None:
-    folder = tmp_path / "offered"
-    folder.mkdir()
-    path = folder / "fifty.bin"
-    with open(path, "wb") as handle:
-        handle.truncate(50 * MIB)
-    with serving(tmp_path, [path]) as running:
-        port = running.port
-        readers = [running.raw(timeout=10) for _ in range(5)]
-        try:
-            for sock in readers:
-                sock.sendall(f"GET {file_path('fifty.bin')} HTTP/1.1\r\nHost: x\r\n\r\n"
-                             .encode())
-                assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
-            running.recorder.wait_count(TransferStarted, 5)
-            # the readers now read nothing more: each server worker waits on a full socket
-            started = time.monotonic()
-            running.server.stop()
-            assert time.monotonic() - started < 2.0
-            assert filecast_threads() == []
-            with socket.create_server(("127.0.0.1", port)):
-                pass  # the port is free again at once
-            lines = running.lines_with("did not finish downloading 'fifty.bin' (")
-            assert len(lines) == 5
-            assert all(line.endswith(f" of {50 * MIB} bytes)") for line in lines)
-            assert running.lines_with("downloaded the file") == []
-        finally:
-            for sock in readers:
-                sock.close()
-
-
 def _blocked_in(function: str) -> bool:
     """Whether some engine thread is currently inside ``function`` (test synchronisation)."""
     names = {t.ident: t.name for t in threading.enumerate()}
@@ -611,44 +580,3 @@ def test_http10_without_keep_alive_is_closed(tmp_path: Path) -> None:
         assert answer.status == 200 and answer.body == b"hello world"
         assert answer.headers.get("connection", "").lower() == "close"
         assert sock.recv(1) == b""
-
-
-@pytest.mark.parametrize(("in_flight", "expected"), [(1, "send_copy"), (2, "send_copy"),
-                                                    (3, "send_sendfile"), (500, "send_sendfile")])
-def test_auto_copies_a_few_bodies_and_sendfiles_many(in_flight: int, expected: str) -> None:
-    """bench/: copying is faster for one stream here, sendfile for a crowd (less CPU)."""
-    from core.sendbody import choose_sender
-
-    assert choose_sender("auto", in_flight).__name__ == expected
-    assert choose_sender("sendfile", 1).__name__ == "send_sendfile"
-    assert choose_sender("copy", 500).__name__ == "send_copy"
-
-
-@pytest.mark.parametrize("mode", ["copy", "sendfile", "auto"])
-def test_every_body_mode_sends_the_exact_bytes(tmp_path: Path, mode: str) -> None:
-    data = os.urandom(3 * 1024 * 1024 + 7)
-    offered = write_file(tmp_path, "data.bin", data)
-    with serving(tmp_path, [offered], body_mode=mode) as running:
-        conn = running.connect()
-        conn.request("GET", "/files/data.bin", headers={"Range": "bytes=5-"})
-        assert conn.getresponse().read() == data[5:]
-
-
-def test_a_file_over_4_gib_is_offered_and_its_tail_served(tmp_path: Path) -> None:
-    """64-bit sizes end to end: HEAD says the size, a range past 4 GiB comes back exact."""
-    big = tmp_path / "huge.img"
-    size = 5 * 1024**3 + 3
-    with open(big, "wb") as f:  # sparse: zeros, no disk blocks
-        f.seek(size - 3)
-        f.write(b"end")
-    with serving(tmp_path, [big], wait_hashed=False) as running:
-        conn = running.connect()
-        conn.request("HEAD", "/files/huge.img")
-        head = conn.getresponse()
-        head.read()
-        assert head.status == 200 and head.getheader("Content-Length") == str(size)
-        conn.request("GET", "/files/huge.img", headers={"Range": f"bytes={size - 6}-"})
-        tail = conn.getresponse()
-        assert tail.status == 206
-        assert tail.getheader("Content-Range") == f"bytes {size - 6}-{size - 1}/{size}"
-        assert tail.read() == b"\0\0\0end"
