@@ -3,6 +3,10 @@
 ``python3 bench/client_probe.py HOST PORT NAME FOLDER`` times ``FilecastClient.connect()`` +
 ``download()`` (receive, SHA-256, write, fsync, rename, receipt) and reports how the time
 split between receiving and finishing, and the process's peak RSS (VmHWM).
+
+``--no-write`` is a diagnostic, never a way to use Filecast: the sink's writer is replaced
+by one that drops the bytes, so the figure is the client's network + SHA-256 pipeline
+without the disk (the saved file is empty; the digest is still checked).
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core import sink
 from core.client import FilecastClient
 from core.events import DownloadStarted, DownloadVerifying, Event
 
@@ -42,9 +48,22 @@ def vmhwm_kib() -> int:
     return 0
 
 
+def drop_writes() -> None:
+    """Make every Sink "write" by counting the bytes (--no-write)."""
+    original = sink.Sink.__init__
+
+    def init(self: sink.Sink, *args: Any, **kwargs: Any) -> None:
+        kwargs["write"] = lambda _fd, view: len(view)
+        original(self, *args, **kwargs)
+
+    sink.Sink.__init__ = init  # type: ignore[method-assign]
+
+
 def main() -> int:
     """Download, then print one JSON line."""
     host, port, name, folder = sys.argv[1], int(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+    if "--no-write" in sys.argv[5:]:
+        drop_writes()
     clock = Clock()
     begin = time.perf_counter()
     with FilecastClient(host, port, listener=clock, timeout=60.0) as client:

@@ -56,12 +56,48 @@ def curl_save(url: str, folder: Path, size: int, timeout: float) -> Fetched:
     return Fetched(gbps(size, got.seconds), got.seconds)
 
 
-def client_probe(port: int, name: str, folder: Path, size: int, timeout: float,
-                 env: dict[str, str]) -> Fetched:
-    """Filecast's client in-process (bench/client_probe.py): connect + download + verify."""
+def curl_save_synced(url: str, folder: Path, size: int, timeout: float) -> Fetched:
+    """``curl -o FILE`` and then ``sync FILE`` (coreutils: fsync), over both wall times: curl
+    saving as durably as Filecast's client does (it fsyncs before its rename)."""
+    got = curl_save(url, folder, size, timeout)
+    binary = which("sync")
+    if got.gbps is None or binary is None:
+        return got if got.gbps is None else Fetched(None, got.seconds, "sync not available")
+    synced = run_timed([binary, str(folder / "curl.bin")], timeout)
+    if not synced.ok:
+        return Fetched(None, got.seconds, f"sync failed: {synced.stderr[-200:]}")
+    seconds = got.seconds + synced.seconds
+    return Fetched(gbps(size, seconds), seconds, detail={"sync_seconds": synced.seconds})
+
+
+def disk_ceiling(folder: Path, size: int, timeout: float) -> Fetched:
+    """``dd if=/dev/zero bs=1M oflag=direct conv=fsync`` into ``folder``: how fast this disk
+    takes bytes durably, the limit of any download that is saved and synced there. Where
+    the file system refuses O_DIRECT (tmpfs) it is ``conv=fsync`` alone."""
+    binary = which("dd")
+    if binary is None:
+        return Fetched(None, 0.0, "dd not available")
     clear(folder)
+    target = folder / "dd.bin"
+    count = max(1, size // MiB)
+    for flags in (["oflag=direct", "conv=fsync"], ["conv=fsync"]):
+        ran = run_timed([binary, "if=/dev/zero", f"of={target}", "bs=1M", f"count={count}",
+                         *flags], timeout)
+        if ran.ok:
+            return Fetched(gbps(count * MiB, ran.seconds), ran.seconds,
+                           detail={"flags": " ".join(flags)})
+    return Fetched(None, 0.0, f"dd failed: {ran.stderr[-200:]}")
+
+
+def client_probe(port: int, name: str, folder: Path, size: int, timeout: float,
+                 env: dict[str, str], *, no_write: bool = False) -> Fetched:
+    """Filecast's client in-process (bench/client_probe.py): connect + download + verify.
+
+    ``no_write``: the probe's diagnostic mode, receiving and hashing without writing."""
+    clear(folder)
+    extra = ["--no-write"] if no_write else []
     ran = run_timed([sys.executable, str(REPO / "bench" / "client_probe.py"), "127.0.0.1",
-                     str(port), name, str(folder)], timeout, env=env)
+                     str(port), name, str(folder), *extra], timeout, env=env)
     line = ran.stdout.strip().splitlines()[-1] if ran.stdout.strip() else ""
     if not ran.ok or not line.startswith("{"):
         return Fetched(None, ran.seconds, f"client failed: {ran.stderr.strip()[-300:]}")

