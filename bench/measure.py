@@ -165,6 +165,26 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU time the live processes ``pids`` used so far, all threads."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (proc(5))
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / ticks
+
+
+def children_cpu_seconds() -> float:
+    """User + system CPU time of this process's finished children (the load generators)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def reset_peak(pids: Sequence[int]) -> bool:
     """Reset VmHWM of each process (``5`` > clear_refs, Linux ≥ 4.0); False if refused."""
     ok = True

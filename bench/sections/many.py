@@ -12,14 +12,23 @@ from collections.abc import Sequence
 
 from .. import loadgen
 from ..datafiles import data_dir, random_file, warm
-from ..measure import Sampler, peak_rss_kib, reset_peak, rotated, stats
+from ..measure import (
+    Sampler,
+    Stats,
+    children_cpu_seconds,
+    cpu_seconds,
+    peak_rss_kib,
+    reset_peak,
+    rotated,
+    stats,
+)
 from ..modes import size_label
 from ..outcome import Check, Section, fmt, paired_ratios
 from ..peers import Peer, PeerError, start_filecast, start_http_server, start_nginx
 from . import Context
 
 COLUMNS = ["server", "clients", "completed", "failed", "GB/s (min–max)", "p50 s", "p99 s",
-           "peak RSS MiB", "peak threads", "runs", "note"]
+           "peak RSS MiB", "peak threads", "server CPU s", "load gen CPU s", "runs", "note"]
 FILECAST, NGINX, HTTP_SERVER = "Filecast", "nginx", "http.server"
 Run = dict[str, float | str | None]  # one ab/wrk run against one server
 PAUSE = 1.0  # lets the previous run's sockets and threads wind down
@@ -28,14 +37,18 @@ PAUSE = 1.0  # lets the previous run's sockets and threads wind down
 def _one(peer: Peer, clients: int, size: int, ctx: Context) -> Run:
     pids = peer.pids()
     reset_ok = reset_peak(pids)
+    server_cpu, loadgen_cpu = cpu_seconds(pids), children_cpu_seconds()
     with Sampler(peer.pids) as sampler:
         load = loadgen.run(peer.url(f"random-{size_label(size).replace(' ', '')}.bin"),
                            clients, size, ctx.mode.request_timeout, ctx.work, ctx.loadgen)
     rss = peak_rss_kib(peer.pids()) if reset_ok else sampler.peak_rss_kib
+    # CPU seconds are steadier than GB/s on a shared machine, and say who is the limit:
+    # a single-threaded load generator near one core's worth of seconds per second is.
     return {"completed": load.completed, "failed": load.failed, "gbps": load.gbps,
             "p50": load.p50, "p99": load.p99, "rss_mib": rss / 1024,
             "threads": sampler.peak_threads, "seconds": load.seconds, "note": load.note,
-            "tool": load.tool}
+            "tool": load.tool, "server_cpu": cpu_seconds(peer.pids()) - server_cpu,
+            "loadgen_cpu": children_cpu_seconds() - loadgen_cpu}
 
 
 def run(ctx: Context) -> Section:
@@ -48,7 +61,7 @@ def run(ctx: Context) -> Section:
                       " file", COLUMNS)
     tool = loadgen.available(ctx.loadgen)
     if tool is None:
-        section.rows.append(["(all)", "—", "—", "—", "—", "—", "—", "—", "—", "0",
+        section.rows.append(["(all)", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "0",
                              "neither ab nor wrk: " + ctx.why_missing("ab")])
         return section
     work = ctx.scratch("many")
@@ -87,6 +100,9 @@ def run(ctx: Context) -> Section:
     section.notes.append(f"load generator: {tool}{how}")
     section.notes.append("peak RSS = VmHWM of the server's processes (nginx: master + workers),"
                          " reset through /proc/PID/clear_refs before each run")
+    section.notes.append("CPU s = user + system seconds over the run (medians): the server's"
+                         " processes from /proc/PID/stat, the load generator's from getrusage;"
+                         " a load generator using about one second per second is saturated")
     if any(len(runs) < mode.many_runs for runs in results.values()):
         section.notes.append("some rows have fewer runs: the time budget ran out")
     return section
@@ -103,11 +119,12 @@ def _table(section: Section, results: dict[tuple[str, int], list[Run]],
             runs = results.get((name, clients), [])
             if not runs:
                 why = missing.get(name, "not measured")
-                section.rows.append([name, str(clients), "—", "—", "—", "—", "—", "—", "—", "0",
-                                     why[:120]])
+                section.rows.append([name, str(clients), "—", "—", "—", "—", "—", "—", "—", "—",
+                                     "—", "0", why[:120]])
                 continue
             g = stats(_values(runs, "gbps"))
-            cells = {k: stats(_values(runs, k)) for k in ("completed", "failed", "p50", "p99")}
+            cells = {k: stats(_values(runs, k))
+                     for k in ("completed", "failed", "p50", "p99", "server_cpu", "loadgen_cpu")}
             rss = max(_values(runs, "rss_mib"), key=lambda v: v or 0.0)
             threads = max(_values(runs, "threads"), key=lambda v: v or 0.0)
             notes = sorted({str(r["note"]) for r in runs if r["note"]})
@@ -118,11 +135,31 @@ def _table(section: Section, results: dict[tuple[str, int], list[Run]],
                 f"{fmt(g.median)} ({fmt(g.min)}–{fmt(g.max)})" if g else "—",
                 fmt(cells["p50"].median if cells["p50"] else None),
                 fmt(cells["p99"].median if cells["p99"] else None),
-                fmt(rss, 1), fmt(threads, 0), str(len(runs)), "; ".join(notes)[:160]])
+                fmt(rss, 1), fmt(threads, 0), _median(cells["server_cpu"]),
+                _median(cells["loadgen_cpu"]), str(len(runs)), "; ".join(notes)[:160]])
             section.data[f"{name} {clients}"] = {
                 "runs": runs,
                 **{k: (s.as_dict() if s else None) for k, s in cells.items()},
                 "gbps": g.as_dict() if g else None, "peak_rss_mib": rss, "peak_threads": threads}
+
+
+def _cpu_context(ours: Sequence[Run], theirs: Sequence[Run]) -> str:
+    """Who spent the CPU: the servers' seconds, and how busy the load generator was."""
+    cpu = stats(paired_ratios(_values(ours, "server_cpu"), _values(theirs, "server_cpu")))
+    busy = stats([float(r["loadgen_cpu"]) / float(r["seconds"])  # type: ignore[arg-type]
+                  for r in theirs if isinstance(r.get("loadgen_cpu"), float)
+                  and isinstance(r.get("seconds"), (int, float)) and r["seconds"]])
+    parts = []
+    if cpu is not None:
+        parts.append(f"server CPU Filecast ÷ nginx {cpu.median:.2f}×")
+    if busy is not None:
+        parts.append(f"load generator busy {busy.median:.2f} CPU-s per s beside nginx")
+    return "; ".join(parts)
+
+
+def _median(s: Stats | None) -> str:
+    """A median for a table cell."""
+    return fmt(s.median if s else None)
 
 
 def _checks(section: Section, results: dict[tuple[str, int], list[Run]],
@@ -138,7 +175,7 @@ def _checks(section: Section, results: dict[tuple[str, int], list[Run]],
         Check(f"{clients} clients: Filecast downloads failed (all runs)",
               float(failed) if failed is not None else None, 0, "<=", "failed"),
         Check(f"{clients} clients: aggregate GB/s Filecast ÷ nginx",
-              ratio.median if ratio else None, 0.75, ">="),
+              ratio.median if ratio else None, 0.75, ">=", detail=_cpu_context(ours, theirs)),
         Check(f"{clients} clients: p99 finish time Filecast ÷ nginx",
               p99.median if p99 else None, 1.5, "<="),
         Check(f"{clients} clients: Filecast server peak RSS", rss, 100, "<=", "MiB"),
