@@ -20,20 +20,16 @@ from .protocol import (
     FILES_PREFIX,
     OFFER_PATH,
     RECEIPTS_PATH,
-    ByteRange,
-    RangeNotSatisfiable,
     content_disposition,
     decode_path,
     dump_json,
     error_body,
-    etag_matches,
     file_path,
-    if_range_allows,
     is_sha256_hex,
     offer_json,
-    parse_range,
     repr_digest,
 )
+from .ranges import ByteRange, RangeNotSatisfiable, etag_matches, if_range_allows, parse_range
 
 SERVER = f"Filecast/{__version__}"
 RECEIPT_WAIT = 60.0

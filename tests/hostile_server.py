@@ -17,7 +17,8 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from core.protocol import RangeNotSatisfiable, make_etag, parse_range
+from core.protocol import make_etag
+from core.ranges import RangeNotSatisfiable, parse_range
 
 MTIME_NS = 1_795_000_000 * 10**9
 

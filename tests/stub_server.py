@@ -21,14 +21,13 @@ from core.protocol import (
     dump_json,
     error_body,
     http_date,
-    if_range_allows,
     iso_utc,
     load_json,
     make_etag,
     offer_json,
-    parse_range,
     repr_digest,
 )
+from core.ranges import if_range_allows, parse_range
 
 MTIME = 1_795_000_000.0
 

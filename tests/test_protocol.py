@@ -12,26 +12,22 @@ from hypothesis import strategies as st
 
 from core.errors import ProtocolError
 from core.protocol import (
-    ByteRange,
     FileInfo,
     Offer,
-    RangeNotSatisfiable,
     clean_client_id,
     clean_client_name,
     content_disposition,
     decode_path,
     encode_client_name,
-    etag_matches,
     file_path,
-    if_range_allows,
     is_sha256_hex,
     offer_json,
     parse_content_disposition,
     parse_offer,
-    parse_range,
     parse_repr_digest,
     repr_digest,
 )
+from core.ranges import ByteRange, RangeNotSatisfiable, etag_matches, if_range_allows, parse_range
 
 GIB = 1024**3
 ETAG = '"b-1858a2f0c7e3c400"'

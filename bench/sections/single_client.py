@@ -1,6 +1,7 @@
 """Section 2, client side: Filecast's client saving a 1 GiB download, beside its limits.
 
-All from Filecast's default server, interleaved per round: Filecast's client (saved,
+All from one Filecast server (in sendfile mode, which takes the least CPU from the client
+it shares the machine with; see single.py), interleaved per round: Filecast's client (saved,
 fsynced, SHA-256 verified), the ``core get`` command, curl saving without a check, curl
 then ``sync`` (as durable as Filecast's save), ``dd`` writing as much with O_DIRECT and
 fsync into the same folder (the disk's durable speed), hashlib alone (the hash's speed),
@@ -91,7 +92,8 @@ def client_side(ctx: Context, section: Section, path: Path, server: Peer | None)
     _time_split(section, split)
     _ratios(section, speeds)
     section.notes += errors[:5]
-    section.notes.append("All of them save into the same folder under the run's temporary"
+    section.notes.append(f"Served by {server.name} on the same two cores. All of them save"
+                         " into the same folder under the run's temporary"
                          " folder (on disk); Filecast's client writes with O_DIRECT where the"
                          " file system allows and fsyncs before its rename, curl does not.")
     if budget.cut_short:

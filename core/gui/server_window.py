@@ -8,9 +8,7 @@ renders the engine's events, which arrive through the pump.
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import dataclasses
 import logging
 import os
 import time
@@ -18,7 +16,7 @@ import tkinter as tk
 from collections.abc import Callable
 from pathlib import Path
 from tkinter import ttk
-from typing import Any, TypeVar
+from typing import Any
 
 from ..cli import ServerPrinter
 from ..errors import FilecastError
@@ -43,9 +41,8 @@ from .server_log_panel import LogPanel
 from .server_model import ClientTable
 from .server_offer_panel import OfferPanel
 from .style import PAD, SMALL_PAD, clip
-from .worker import run_in_background
+from .worker import JobQueue, run_in_background
 
-T = TypeVar("T")
 log = logging.getLogger("filecast.gui.server")
 
 TITLE = "Filecast Server"
@@ -53,14 +50,6 @@ CHOOSE_TITLE = "Choose a file to distribute"
 MIN_SIZE = (940, 600)
 START_SIZE = (1120, 760)
 DEFAULT_LEDGER = "Clients.txt"
-
-
-@dataclasses.dataclass
-class _Job:
-    name: str
-    work: Callable[[], Any]
-    on_done: Callable[[Any], None]
-    on_error: Callable[[FilecastError], None]
 
 
 class ServerWindow:
@@ -82,8 +71,7 @@ class ServerWindow:
         self.server: FilecastServer | None = None
         self._settings = load_settings()
         self._port = port if port is not None else saved_port(self._settings)
-        self._jobs: collections.deque[_Job] = collections.deque()
-        self._busy = False
+        self.jobs = JobQueue(self.pump)  # engine calls, one at a time, off the main thread
         self._closing = False
         self.closed = False
         self._dirty: set[int] = set()
@@ -162,38 +150,10 @@ class ServerWindow:
             return "break"
         return handler
 
-    # --- jobs: engine calls, one at a time, off the main thread -----------------------
-
-    def _job(self, name: str, work: Callable[[], T], on_done: Callable[[T], None],
-             on_error: Callable[[FilecastError], None]) -> None:
-        """Queue ``work`` for a worker thread; its result comes back on the main thread."""
-        self._jobs.append(_Job(name, work, on_done, on_error))
-        if not self._busy:
-            self._next_job()
-
-    def _next_job(self) -> None:
-        if self.closed or not self._jobs:
-            self._busy = False
-            return
-        self._busy = True
-        job = self._jobs.popleft()
-
-        def finish(callback: Callable[[Any], None], value: Any) -> None:
-            if self.closed:
-                return
-            try:
-                callback(value)
-            finally:
-                self._next_job()
-
-        run_in_background(self.pump, job.work, on_done=lambda r: finish(job.on_done, r),
-                          on_error=lambda e: finish(job.on_error, e),
-                          name=f"filecast-gui-{job.name}")
-
     @property
     def busy(self) -> bool:
         """True while an engine call runs or waits its turn."""
-        return self._busy
+        return self.jobs.busy
 
     # --- the offered file ------------------------------------------------------------
 
@@ -212,7 +172,7 @@ class ServerWindow:
     def _first_pick(self, tries: int) -> None:
         """Open the picker at start, once the window is on screen (so the dialog has a
         parent to sit over and the window shows its "Choose a file" state behind it)."""
-        if self.closed or self._shown is not None or self._busy:
+        if self.closed or self._shown is not None or self.jobs.busy:
             return
         if not self.top.winfo_viewable() and tries > 0:
             self.master.after(50, self._first_pick, tries - 1)
@@ -237,7 +197,7 @@ class ServerWindow:
             self.offer.set_files(paths)
             self.offer.start()  # hash now, even while the port is still being sorted out
 
-        self._job("offer", work, done, failed)
+        self.jobs.add("offer", work, done, failed)
 
     def set_message(self, text: str) -> None:
         """The clients' message was edited (Enter / focus-out); empty restores the default."""
@@ -283,7 +243,7 @@ class ServerWindow:
             self.address_panel.show(Serving.STOPPED, error=str(error))
             self._note_log(f"Error: {error}")
 
-        self._job("start", work, done, failed)
+        self.jobs.add("start", work, done, failed)
 
     def stop_serving(self) -> None:
         """Stop accepting and cut every connection (up to ~2 s, in a worker)."""
@@ -298,7 +258,7 @@ class ServerWindow:
         def failed(error: FilecastError) -> None:
             self.address_panel.show(Serving.STOPPED, error=str(error))
 
-        self._job("stop", server.stop, done, failed)
+        self.jobs.add("stop", server.stop, done, failed)
 
     def copy_url(self, url: str) -> None:
         """A Copy button: the URL to the clipboard, and a short note saying so."""
@@ -362,7 +322,7 @@ class ServerWindow:
         elif isinstance(event, ServerStopped):
             self._log.append((time.time(), "Stopped serving; the port is free again."))
             if not self._closing:
-                self.address_panel.show(Serving.STOPPED, busy=self._busy)
+                self.address_panel.show(Serving.STOPPED, busy=self.jobs.busy)
         else:
             key = self.table.apply(event)
             if key is not None:
@@ -413,10 +373,10 @@ class ServerWindow:
                                            f"{who} downloading. Stop serving and close?"):
                 return
         self._closing = True
-        self._jobs.clear()
+        self.jobs.clear()
         if self.server is not None and self.server.running:
             self.address_panel.show(Serving.STOPPING, busy=True)
-        self._job("close", self._shut_down, lambda _r: self._destroy(),
+        self.jobs.add("close", self._shut_down, lambda _r: self._destroy(),
                   lambda _e: self._destroy())
 
     def _shut_down(self) -> None:
@@ -433,6 +393,7 @@ class ServerWindow:
     def _destroy(self) -> None:
         """Main thread: the engine is down; take the window away."""
         self.closed = True
+        self.jobs.close()
         self.pump.stop()
         if self._note_job is not None:
             self.master.after_cancel(self._note_job)
@@ -444,6 +405,7 @@ class ServerWindow:
         if event.widget is not self.frame or self.closed:
             return
         self.closed = True
+        self.jobs.close()
         self.pump.stop()
         run_in_background(self.pump, self._shut_down, on_done=lambda _r: None,
                           on_error=lambda _e: None, name="filecast-gui-shutdown")
