@@ -36,6 +36,7 @@ from .events import (
 from .fold import LedgerFolder
 from .http11 import HttpError, response_head
 from .ledger import Ledger, LedgerEntry
+from .linger import Lingerer
 from .netinfo import local_addresses, raise_open_file_limit, url_host
 from .offer import OfferTable
 from .protocol import error_body
@@ -81,6 +82,7 @@ class FilecastServer:
         self._keys = itertools.count(1)
         self._bodies = 0  # file bodies going out now (core.sendbody.choose_mode)
         self.pump = BodyPump()  # sends the sendfile bodies; a new one for each start()
+        self._lingerer = Lingerer()  # closes refused connections gently; one per start()
         self._listen: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
         self._wake_r, self._wake_w = socket.socketpair()
@@ -163,7 +165,7 @@ class FilecastServer:
         self._stopping.clear()
         self._drain_wake()
         if self.pump.closed:
-            self.pump = BodyPump()
+            self.pump, self._lingerer = BodyPump(), Lingerer()
         self.offer.start()
         self._accept_thread = threading.Thread(target=self._accept_loop, name="filecast-accept",
                                                daemon=True)
@@ -213,6 +215,7 @@ class FilecastServer:
                 sock.shutdown(socket.SHUT_RDWR)
         # every body still in the pump fails now, so its worker records it and ends
         self.pump.close(max(0.1, deadline - time.monotonic()))
+        self._lingerer.close(max(0.1, deadline - time.monotonic()))
         # before joining: this also wakes workers waiting for a digest (a receipt)
         self.offer.stop(max(0.0, deadline - time.monotonic()))
         for _, thread in workers:
@@ -281,7 +284,7 @@ class FilecastServer:
             if not busy:
                 self._per_address[host] = self._per_address.get(host, 0) + 1
         if busy:
-            _refuse_busy(sock)
+            self._lingerer.refuse(sock, BUSY_ANSWER)
             return
         key = next(self._keys)
         client = ClientInfo(key, (host, int(address[1])))
@@ -305,17 +308,14 @@ class FilecastServer:
                     self._per_address[host] = left
 
 
-def _refuse_busy(sock: socket.socket) -> None:
-    """Answer 503 with Retry-After without reading the request, then close."""
+def _busy_answer() -> bytes:
+    """503 with Retry-After, for a connection over the cap (its request is never read)."""
     error = HttpError(503, "busy", "The server has too many clients; try again shortly.")
     body = error_body(error.code, error.message)
     head = response_head(503, [("Content-Type", "application/json"),
                                ("Content-Length", str(len(body))), ("Retry-After", "1"),
                                ("Connection", "close")])
-    try:
-        sock.settimeout(1.0)
-        sock.sendall(head + body)
-    except OSError:
-        pass
-    finally:
-        sock.close()
+    return head + body
+
+
+BUSY_ANSWER = _busy_answer()
