@@ -7,6 +7,7 @@ Saving); core.sink hashes and writes them while the network thread keeps receivi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StorageError
-from .names import META_SUFFIX, PART_SUFFIX, numbered, safe_filename
+from .names import META_NEW_SUFFIX, META_SUFFIX, PART_SUFFIX, numbered, safe_filename
 from .sink import Sink, Writer, storage_error
 
 log = logging.getLogger(__name__)
@@ -89,12 +90,20 @@ class PartFile:
                 raise storage_error(exc, self.folder, self.name, 0) from exc
 
     def write_meta(self, etag: str, size: int, sha256: str | None, server: str) -> None:
-        """Record which version the part holds, before its first byte is written."""
+        """Record which version the part holds, before its first byte is written.
+
+        Written beside and renamed over the old one: a write cut short (a disk still full
+        at Retry, a crash) leaves the old metadata whole, and with it the bytes it vouches
+        for; a torn one would make the next attempt delete the part."""
         meta = {"version": META_VERSION, "name": self.name, "etag": etag, "size": size,
                 "sha256": sha256, "server": server}
+        fresh = self.folder / (self.safe_name + META_NEW_SUFFIX)
         try:
-            self.meta_path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            fresh.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            os.replace(fresh, self.meta_path)
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                fresh.unlink()
             raise storage_error(exc, self.folder, self.name, size) from exc
 
     def open(self, etag: str, size: int, sha256: str | None, server: str, offset: int,

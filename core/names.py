@@ -13,9 +13,10 @@ import re
 FALLBACK_NAME = "download"
 PART_SUFFIX = ".part"
 META_SUFFIX = ".part.json"
+META_NEW_SUFFIX = ".part.json.new"  # the metadata while it is being replaced
 MAX_COMPONENT_BYTES = 255
-# Leave room for the longest sibling we create, NAME.part.json, within the 255-byte limit.
-MAX_NAME_BYTES = MAX_COMPONENT_BYTES - len(META_SUFFIX)
+# Leave room for the longest sibling we create, NAME.part.json.new, within 255 bytes.
+MAX_NAME_BYTES = MAX_COMPONENT_BYTES - len(META_NEW_SUFFIX)
 # An extension longer than this is not worth keeping when the name must be shortened.
 _MAX_KEPT_EXTENSION_BYTES = 32
 

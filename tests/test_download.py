@@ -80,6 +80,28 @@ def test_damaged_meta_is_stale(tmp_path: Path) -> None:
     assert names(tmp_path) == []
 
 
+def test_a_meta_write_cut_by_a_full_disk_keeps_the_saved_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retry on a disk that is still full: writing NAME.part.json fails half-way. The old
+    metadata must survive, or the next Retry finds it torn and deletes the part."""
+    part = PartFile(tmp_path, "f.bin")
+    sink = start(part)
+    feed(sink, DATA[:100_000])
+    sink.abort()
+    real_write_text = Path.write_text
+
+    def half_then_full(self: Path, text: str, *args: object, **kwargs: object) -> int:
+        real_write_text(self, text[: len(text) // 2], *args, **kwargs)  # type: ignore[arg-type]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", half_then_full)
+    with pytest.raises(DiskFullError):
+        start(part, 100_000)
+    monkeypatch.setattr(Path, "write_text", real_write_text)
+    assert part.resume_offset(ETAG, len(DATA), SHA) == 100_000
+    assert names(tmp_path) == ["f.bin.part", "f.bin.part.json"]  # no temporary left over
+
+
 def test_a_foreign_part_is_left_alone(tmp_path: Path) -> None:
     part = PartFile(tmp_path, "f.bin")
     part.path.write_bytes(b"a browser's half download")
