@@ -8,6 +8,7 @@ import threading
 import tkinter as tk
 from collections.abc import Iterator
 from pathlib import Path
+from tkinter import ttk
 
 import pytest
 from guikit import FakeDialogs, pump_for, pump_until
@@ -23,8 +24,9 @@ from core.events import (
     TransferStarted,
 )
 from core.gui import client_window as cw
+from core.gui import prefs
 from core.gui.client_window import ClientWindow
-from core.gui.style import apply_style
+from core.gui.style import MUTED, apply_style
 from core.ledger import Ledger
 from core.offer import OfferTable
 from core.server import FilecastServer, ServerConfig
@@ -448,3 +450,29 @@ def test_a_full_disk_is_a_sentence_with_retry(
     assert str(window.error_label.cget("style")) == "Bad.TLabel"
     assert window.download_panel.retry_button.winfo_ismapped()
     assert tk_root.focus_get() is window.download_panel.retry_button
+
+
+def test_fields_that_cannot_be_used_look_it(tk_root: tk.Tk, downloads: Path) -> None:
+    """Before connecting, the file-name field is disabled; in clam it still looked white and
+    editable, so people typed into it and nothing happened."""
+    window = make_window(tk_root, downloads)
+    entry = window.file_panel.name_entry
+    assert entry.instate(["disabled"])
+    style = ttk.Style(tk_root)
+    for widget in ("TEntry", "TCombobox", "TSpinbox"):
+        disabled = style.lookup(widget, "fieldbackground", ["disabled"])
+        assert disabled and disabled != style.lookup(widget, "fieldbackground"), widget
+        assert style.lookup(widget, "foreground", ["disabled"]) == MUTED
+
+
+def test_without_a_downloads_folder_files_go_home_not_where_it_was_started(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Double-clicked, the program starts in some folder the person never chose."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("USERPROFILE", str(home))
+    monkeypatch.chdir(tmp_path)
+    assert prefs.default_folder() == home
+    (home / "Downloads").mkdir()
+    assert prefs.default_folder() == home / "Downloads"

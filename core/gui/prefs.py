@@ -60,9 +60,11 @@ def with_recent(hosts: list[str], address: str) -> list[str]:
 
 
 def default_folder() -> Path:
-    """~/Downloads when it exists, else the current folder."""
-    downloads = Path.home() / "Downloads"
-    return downloads if downloads.is_dir() else Path.cwd()
+    """~/Downloads when it exists, else the home folder: never the folder the program
+    happened to start in (double-clicked, that is wherever the script lies)."""
+    home = Path.home()
+    downloads = home / "Downloads"
+    return downloads if downloads.is_dir() else home
 
 
 def download_folder(settings: dict[str, Any]) -> Path:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from tkinter import font as tkfont
 from tkinter import ttk
+from typing import Any
 
 from ..ledger import escape_controls, escape_text
 
@@ -25,6 +26,13 @@ TROUGH = "#ebe9e4"
 def _bigger(size: int) -> int:
     """One step larger: Tk sizes are points when positive and pixels when negative."""
     return size + 1 if size > 0 else size - 1
+
+
+def _disabled_first(style: ttk.Style, widget: str, option: str, colour: str
+                    ) -> list[tuple[Any, ...]]:
+    """The theme's state map for ``option`` with ``colour`` for the disabled state first."""
+    kept = [tuple(m) for m in style.map(widget, option) if "disabled" not in m[:-1]]
+    return [("disabled", colour), *kept]
 
 
 def apply_style(root: tk.Tk) -> ttk.Style:
@@ -53,6 +61,12 @@ def apply_style(root: tk.Tk) -> ttk.Style:
     style.configure("Accent.TButton", font=bold, padding=(PAD * 2, SMALL_PAD))
     style.configure("Treeview", rowheight=int(tkfont.nametofont("TkDefaultFont")
                                                   .metrics("linespace") * 1.5))
+    # A disabled field must look it: clam keeps it white, and people typed into the file
+    # name before connecting with nothing happening.
+    for field in ("TEntry", "TCombobox", "TSpinbox"):
+        style.map(field,
+                  fieldbackground=_disabled_first(style, field, "fieldbackground", TROUGH),
+                  foreground=_disabled_first(style, field, "foreground", MUTED))
     # Progress bars people can read: clam's default bar is lighter than its trough.
     style.configure("Filecast.Horizontal.TProgressbar", background=BAR, troughcolor=TROUGH,
                     bordercolor="#a9a49a", lightcolor=BAR, darkcolor=BAR)
