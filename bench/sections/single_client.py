@@ -13,6 +13,7 @@ issue 4 assumed the hash is that limit. Each round's "limit" is the slower of th
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,6 +75,9 @@ def client_side(ctx: Context, section: Section, path: Path, server: Peer | None)
     budget = ctx.budget()
     for index in budget.runs(ctx.mode.runs):
         for name in map(str, rotated(list(runs), index)):  # the machine drifts in a run
+            # Start each run with nothing dirty in the page cache: curl's gigabyte otherwise
+            # goes to disk during the next run, which then pays for it (CPU and disk).
+            os.sync()
             got = runs[name]()
             speeds[name].append(got.gbps)
             if got.error:
