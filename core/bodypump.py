@@ -23,6 +23,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from .selectloop import SelectorThread
+
 log = logging.getLogger("filecast.bodypump")
 
 SENDFILE_CHUNK = 64 * 1024 * 1024  # per call; the socket buffer is the real limit
@@ -64,20 +66,13 @@ def send_some(out: int, fd: int, offset: int, count: int) -> int:
     return sent
 
 
-class BodyPump:
+class BodyPump(SelectorThread[_Body]):
     """Sends the bodies handed to it from one thread, started with the first of them."""
 
     def __init__(self) -> None:
-        self._selector = selectors.DefaultSelector()
-        self._wake_r, self._wake_w = socket.socketpair()
-        for end in (self._wake_r, self._wake_w):
-            end.setblocking(False)
-        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
-        self._lock = threading.Lock()
-        self._incoming: list[_Body] = []
-        self._bodies: dict[int, _Body] = {}  # socket fd -> body; touched by the pump only
-        self._thread: threading.Thread | None = None
-        self._closed = False
+        super().__init__("filecast-pump")
+        self._bodies: dict[int, _Body] = {}  # socket fd -> body; touched by the thread only
+        self._next_check = 0.0
 
     def send(self, sock: socket.socket, fd: int, offset: int, count: int, *, stall: float,
              progress: Progress) -> int:
@@ -97,106 +92,30 @@ class BodyPump:
         if sent >= count:
             return sent
         body = _Body(sock, fd, offset, count, sent, stall, progress)
-        self._hand_over(body)
+        if not self.hand_over(body):
+            raise ConnectionAbortedError(errno.ECONNABORTED, "the server is stopping")
         while not body.done.wait(30.0):
-            if not self._alive():  # a bug ended the pump's thread: never hang the worker
+            if not self.alive:  # never hang the worker, whatever became of the thread
                 raise ConnectionAbortedError(errno.ECONNABORTED, "the body pump stopped")
         if body.error is not None:
             raise body.error
         return body.sent
 
-    def close(self, timeout: float = 2.0) -> None:
-        """End the thread and release the selector; bodies still going out fail with
-        ConnectionAbortedError. Later sends are refused the same way."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            thread = self._thread
-        self._wake()
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():  # never close what the thread still uses
-                log.error("the body pump did not stop within %.1f s", timeout)
-                return
-        with self._lock:
-            orphans, self._incoming = self._incoming, []
-        for body in orphans:  # handed over while the thread was ending
-            _finish(body, ConnectionAbortedError(errno.ECONNABORTED, "the server stopped"))
-        self._selector.close()
-        self._wake_r.close()
-        self._wake_w.close()
+    # --- on the pump's thread ----------------------------------------------------------
 
-    @property
-    def closed(self) -> bool:
-        """True once close() has begun."""
-        return self._closed
-
-    def _alive(self) -> bool:
-        """Whether the pump's thread is running."""
-        thread = self._thread
-        return thread is not None and thread.is_alive()
-
-    def _hand_over(self, body: _Body) -> None:
-        """Queue ``body`` for the pump's thread, starting the thread when needed."""
-        with self._lock:
-            if self._closed:
-                raise ConnectionAbortedError(errno.ECONNABORTED, "the server is stopping")
-            self._incoming.append(body)
-            if not self._alive():
-                self._thread = threading.Thread(target=self._run, name="filecast-pump",
-                                                daemon=True)
-                self._thread.start()
-        self._wake()
-
-    def _wake(self) -> None:
-        """Make the pump's select() return (new bodies, or close)."""
-        with contextlib.suppress(OSError):  # BlockingIOError: a wake-up is pending already
-            self._wake_w.send(b"x")
-
-    # --- the pump's thread -------------------------------------------------------------
-
-    def _run(self) -> None:
-        """Thread body: send while any body is ready; a bug fails every body, not the server."""
+    def _adopt(self, body: _Body) -> None:
+        """Register a body handed over; its stall clock starts now."""
+        self._bodies[body.out] = body
+        body.last = time.monotonic()
         try:
-            self._loop()
-        except Exception:
-            log.exception("the body pump failed")
-            self._fail_all(ConnectionAbortedError(errno.ECONNABORTED, "internal error"))
-        else:
-            self._fail_all(ConnectionAbortedError(errno.ECONNABORTED, "the server stopped"))
+            self._selector.register(body.out, selectors.EVENT_WRITE, body)
+        except (OSError, ValueError) as exc:  # the socket was closed meanwhile
+            self._end(body, exc if isinstance(exc, OSError) else ConnectionResetError())
 
-    def _loop(self) -> None:
-        """Wait for writable sockets, send to each, and look for stalls four times a second."""
-        next_check = time.monotonic() + STALL_CHECK
-        while not self._closed:
-            for key, _ in self._selector.select(max(0.0, next_check - time.monotonic())):
-                if key.data is None:
-                    self._take_incoming()
-                else:
-                    self._advance(key.data)
-            now = time.monotonic()
-            if now >= next_check:
-                self._end_stalled(now)
-                next_check = now + STALL_CHECK
-
-    def _take_incoming(self) -> None:
-        """Register the bodies handed over since the last wake-up."""
-        with contextlib.suppress(BlockingIOError):
-            while self._wake_r.recv(4096):
-                pass
-        with self._lock:
-            incoming, self._incoming = self._incoming, []
-        for body in incoming:
-            self._bodies[body.out] = body
-            body.last = time.monotonic()
-            try:
-                self._selector.register(body.out, selectors.EVENT_WRITE, body)
-            except (OSError, ValueError) as exc:  # the socket was closed meanwhile
-                self._end(body, exc if isinstance(exc, OSError) else ConnectionResetError())
-
-    def _advance(self, body: _Body) -> None:
+    def _ready(self, data: object) -> None:
         """One sendfile for a writable socket; the end of the body or an error releases it."""
+        assert isinstance(data, _Body)
+        body = data
         try:
             more = send_some(body.out, body.fd, body.offset + body.sent, body.count - body.sent)
         except (OSError, EOFError) as exc:
@@ -210,10 +129,23 @@ class BodyPump:
         if body.sent >= body.count:
             self._end(body, None)
 
-    def _end_stalled(self, now: float) -> None:
-        """End the bodies whose peer took nothing for their whole stall time."""
+    def _timeout(self, now: float) -> float:
+        return self._next_check - now
+
+    def _tick(self, now: float) -> None:
+        """Four times a second: end the bodies whose peer took nothing for their stall time."""
+        if now < self._next_check:
+            return
+        self._next_check = now + STALL_CHECK
         for body in [b for b in self._bodies.values() if now - b.last > b.stall]:
             self._end(body, StalledError("the client stopped reading"))
+
+    def _stopping(self) -> None:
+        for body in list(self._bodies.values()):
+            self._end(body, ConnectionAbortedError(errno.ECONNABORTED, "the server stopped"))
+
+    def _orphan(self, item: _Body) -> None:
+        _finish(item, ConnectionAbortedError(errno.ECONNABORTED, "the server stopped"))
 
     def _end(self, body: _Body, error: BaseException | None) -> None:
         """Forget a body and wake its worker."""
@@ -221,11 +153,6 @@ class BodyPump:
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(body.out)
         _finish(body, error)
-
-    def _fail_all(self, error: BaseException) -> None:
-        """End every body the pump holds (it is stopping)."""
-        for body in list(self._bodies.values()):
-            self._end(body, error)
 
 
 def _report(progress: Progress, sent: int) -> None:

@@ -185,3 +185,26 @@ def test_forty_bodies_at_once_from_one_pump_thread(tmp_path: Path, pump: BodyPum
         stuck.shutdown(socket.SHUT_RDWR)  # as stop() does
         with pytest.raises(OSError):
             stalled.join(timeout=10)
+
+
+def test_a_bug_in_the_pump_fails_its_bodies_and_the_next_body_still_goes(
+        tmp_path: Path, pump: BodyPump, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A worker waiting on a pump that crashed must not hang; the server keeps serving."""
+    path, data = data_file(tmp_path, 8 * MIB)
+
+    def broken(self: BodyPump, data: object) -> None:
+        raise RuntimeError("a bug")
+
+    with connected(rcvbuf=64 * 1024) as (sender, _receiver), open(path, "rb") as handle:
+        monkeypatch.setattr(BodyPump, "_ready", broken)
+        with pytest.raises(ConnectionAbortedError):
+            pump.send(sender, handle.fileno(), 0, len(data), stall=10.0,
+                      progress=lambda _: None)
+        assert "filecast-pump failed" in caplog.text
+        monkeypatch.undo()
+    with connected(rcvbuf=64 * 1024) as (sender, receiver), open(path, "rb") as handle:
+        sending = Background(lambda: pump.send(sender, handle.fileno(), 0, len(data),
+                                               stall=10.0, progress=lambda _: None))
+        assert read_exactly(receiver, len(data)) == data
+        assert sending.join() == len(data)
