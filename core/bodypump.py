@@ -112,10 +112,8 @@ class BodyPump(SelectorThread[_Body]):
         except (OSError, ValueError) as exc:  # the socket was closed meanwhile
             self._end(body, exc if isinstance(exc, OSError) else ConnectionResetError())
 
-    def _ready(self, data: object) -> None:
+    def _ready(self, body: _Body) -> None:
         """One sendfile for a writable socket; the end of the body or an error releases it."""
-        assert isinstance(data, _Body)
-        body = data
         try:
             more = send_some(body.out, body.fd, body.offset + body.sent, body.count - body.sent)
         except (OSError, EOFError) as exc:

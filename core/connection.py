@@ -51,14 +51,13 @@ from .protocol import (
     http_date,
 )
 from .routing import RECEIPT_WAIT, SERVER, Outcome, Reply, error_reply, requested_name, route
-from .sendbody import choose_mode, send_copy
+from .sendbody import Progress, choose_mode, send_copy
 
 if TYPE_CHECKING:
     from .server import FilecastServer
 
 log = logging.getLogger("filecast.server")
 _OUT_OF_FILES = (errno.EMFILE, errno.ENFILE, errno.ENOMEM)
-Progress = Callable[[int], None]
 
 
 class _Closed(Exception):

@@ -54,10 +54,8 @@ class Lingerer(SelectorThread[socket.socket]):
         except (OSError, ValueError):
             self._forget(sock)
 
-    def _ready(self, data: object) -> None:
+    def _ready(self, sock: socket.socket) -> None:
         """Read and drop what arrived; the client's close (or too much) ends the linger."""
-        assert isinstance(data, socket.socket)
-        sock = data
         deadline, read = self._deadlines[sock]
         try:
             while True:

@@ -130,8 +130,8 @@ class SelectorThread(Generic[T]):
         """Take ``item`` over: usually register its socket with the selector."""
         raise NotImplementedError
 
-    def _ready(self, data: object) -> None:
-        """A registered socket is ready; ``data`` is what it was registered with."""
+    def _ready(self, item: T) -> None:
+        """A registered socket is ready; ``item`` is what it was registered with."""
         raise NotImplementedError
 
     def _timeout(self, now: float) -> float:

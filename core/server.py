@@ -164,8 +164,10 @@ class FilecastServer:
         self.port = self._listen.getsockname()[1]
         self._stopping.clear()
         self._drain_wake()
-        if self.pump.closed:
-            self.pump, self._lingerer = BodyPump(), Lingerer()
+        if self.pump.closed:  # stop() closed it: a fresh one for this run
+            self.pump = BodyPump()
+        if self._lingerer.closed:
+            self._lingerer = Lingerer()
         self.offer.start()
         self._accept_thread = threading.Thread(target=self._accept_loop, name="filecast-accept",
                                                daemon=True)
