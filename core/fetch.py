@@ -281,6 +281,11 @@ class Fetch:
                         raise http.client.IncompleteRead(b"", size - received - filled)
                     filled += got
                     self.meter.update(received + filled)
+            except BaseException:
+                # The last event may be a tenth of a second old: say exactly what is kept,
+                # or the window's "stopped at" and the sentence name two sizes.
+                self.meter.update(received + filled, final=True)
+                raise
             finally:
                 sink.put(buf, filled)  # even after a cut: what arrived is good
             received += filled

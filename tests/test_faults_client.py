@@ -33,8 +33,9 @@ from serverkit import Running, serving, sha256, wait_until
 from core.client import FilecastClient
 from core.download import PartFile
 from core.errors import DiskFullError, ServerGoneError
-from core.events import DownloadRetrying, Event
+from core.events import DownloadProgress, DownloadRetrying, Event
 from core.sink import Sink
+from core.units import human_size
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 1024 * 1024
@@ -186,6 +187,25 @@ def test_connection_cut_mid_stream_resumes(tmp_path: Path, reset: bool) -> None:
         starts = [r["start"] for r in transfers(running, "big.bin")]
         assert starts[0] == 0 and starts[1:] == sorted(starts[1:]) and starts[1] > 0
         assert [r["event"] for r in transfers(running, "big.bin")][-1] == "downloaded"
+
+
+def test_after_a_cut_the_last_progress_is_what_was_saved(tmp_path: Path) -> None:
+    """The window shows "stopped at X" from the last progress event and the sentence says
+    how much the part holds; they disagreed (910.2 against 925.9 MB) because the last
+    event could be up to a tenth of a second old when the connection broke."""
+    with proxied(tmp_path, 24 * MIB) as (_, proxy, _data):
+        proxy.knobs.cuts = [9 * MIB + 12345]
+        proxy.knobs.rate = 30 * MIB  # 0.3 s to the cut: several progress events before it
+        events = Events()
+        folder = tmp_path / "downloads"
+        folder.mkdir()
+        with FilecastClient("127.0.0.1", proxy.port, listener=events, retries=0) as client, \
+                pytest.raises(ServerGoneError) as gone:
+            client.download("big.bin", folder)
+        saved = (folder / "big.bin.part").stat().st_size
+        assert 0 < saved < 24 * MIB
+        assert events.of(DownloadProgress)[-1].received == saved
+        assert human_size(saved) in str(gone.value)
 
 
 def test_stalled_connection_times_out_and_resumes(tmp_path: Path) -> None:
