@@ -35,6 +35,7 @@ from .http11 import (
     MAX_HEAD_BYTES,
     HttpError,
     Request,
+    check_prefix,
     content_length,
     find_head_end,
     parse_request_head,
@@ -86,6 +87,7 @@ class Connection:
         self._buffer = bytearray()
         self._request: Request | None = None  # the request being answered
         self._served = 0
+        self._peer_closed = False  # the client closed first: nothing of it is left to read
 
     def _emit(self, event: ServerEvent) -> None:
         """Hand an event to the server's listener."""
@@ -103,7 +105,10 @@ class Connection:
             self._emit(EngineError(f"Internal error while serving {self.client.label}; "
                                    "see the log for details."))
         finally:
-            self._sock.close()
+            if self._peer_closed:
+                self._sock.close()
+            else:  # we end it: the client may still be sending (issue 9, item 7)
+                self._server.close_gently(self._sock)
             self._emit(ClientDisconnected(self.client))
 
     def _serve(self) -> None:
@@ -118,7 +123,9 @@ class Connection:
             except HttpError as error:  # no body on an answer to HEAD (RFC 9110 §9.3.2)
                 head_only = request is not None and request.method == "HEAD"
                 self._send_reply(error_reply(error, head_only=head_only))
-                if error.close:
+                # An answer that says "Connection: close" closes (issue 9: a pipelined GET
+                # after it was served and recorded).
+                if error.close or request is None or not request.keep_alive:
                     return
                 continue
             keep = self._carry_out(request, reply)
@@ -133,6 +140,7 @@ class Connection:
         self._sock.settimeout(max(timeout, 0.001))
         data = self._sock.recv(65536)
         if not data:
+            self._peer_closed = True
             raise _Closed()
         self._buffer += data
 
@@ -149,6 +157,7 @@ class Connection:
         while (end := find_head_end(self._buffer)) < 0:
             if len(self._buffer) > MAX_HEAD_BYTES:
                 raise HttpError(431, "headers_too_large", "The request head is too large.")
+            check_prefix(self._buffer)  # what can never be a request is refused at once
             try:
                 self._recv_some(deadline - time.monotonic())
             except TimeoutError as exc:  # slowloris: bytes, but never a whole head

@@ -20,6 +20,9 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VERSION = re.compile(r"HTTP/(\d)\.(\d)")
 # field-value (RFC 9110 §5.5): visible characters, spaces, tabs and obs-text; no CR/LF/NUL.
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Bytes that may not appear in a request line's target or version (controls, DEL).
+_BAD_TARGET = re.compile(rb"[\x00-\x1f\x7f]")
+_MAX_METHOD = 20  # longer than any registered method ("UPDATEREDIRECTREF" is 17)
 
 
 class HttpError(Exception):
@@ -65,6 +68,33 @@ def find_head_end(buffer: bytes | bytearray, start: int = 0) -> int:
     return -1 if index < 0 else index + 4
 
 
+def check_prefix(data: bytes | bytearray) -> None:
+    """Refuse at once bytes that can never begin a request (issue 9: random bytes, a TLS
+    hello or an SSH banner waited 10 s for a 408, where nginx answers 400 at once).
+
+    ``data`` is what has arrived of a head so far; nothing is raised while it may still
+    become a good request. Once the request line is whole it is parsed for real.
+    """
+    start = 0
+    while data[start:start + 2] == b"\r\n":  # RFC 9112 §2.2: empty lines before it
+        start += 2
+    if data[start:start + 1] == b"\x16":  # a TLS record: the client speaks https://
+        raise HttpError(400, "bad_request", "This server speaks plain http://, not https://.")
+    end = data.find(b"\n", start)
+    line = bytes(data[start:] if end < 0 else data[start:end])
+    if end >= 0:
+        if not line.endswith(b"\r"):
+            raise HttpError(400, "bad_request", "The request line must end with CRLF.")
+        _parse_request_line(line[:-1].decode("latin-1"))
+        return
+    method, space, rest = line.removesuffix(b"\r").partition(b" ")  # CR: LF may follow
+    method_text = method.decode("latin-1")
+    if (method and not _TOKEN.fullmatch(method_text)) or len(method) > _MAX_METHOD:
+        raise HttpError(400, "bad_request", "The request line is malformed.")
+    if space and (_BAD_TARGET.search(rest) or rest.count(b" ") > 1):
+        raise HttpError(400, "bad_request", "The request line is malformed.")
+
+
 def parse_request_head(data: bytes) -> Request:
     """Parse the bytes of a request head (request line and fields, CRLF-separated)."""
     if len(data) > MAX_HEAD_BYTES:
@@ -73,6 +103,8 @@ def parse_request_head(data: bytes) -> Request:
         text = data.decode("latin-1")
     except UnicodeDecodeError as exc:  # pragma: no cover - latin-1 decodes every byte
         raise HttpError(400, "bad_request", "The request head is not text.") from exc
+    while text.startswith("\r\n"):  # RFC 9112 §2.2: ignore empty lines before the request
+        text = text[2:]
     lines = text.removesuffix("\r\n\r\n").split("\r\n")
     method, target, version = _parse_request_line(lines[0])
     headers = _parse_fields(lines[1:])
@@ -110,6 +142,8 @@ def _parse_fields(lines: list[str]) -> dict[str, str]:
         if _BAD_VALUE.search(value):
             raise HttpError(400, "bad_request", "A request header holds a control character.")
         key = name.lower()
+        if key == "host" and key in headers:  # RFC 9112 §3.2: one Host line, or 400
+            raise HttpError(400, "bad_request", "The request has more than one Host field.")
         if key == "content-length" and key in headers and headers[key] != value:
             # RFC 9112 §6.3: differing lengths are a smuggling attempt.
             raise HttpError(400, "bad_request", "The request has conflicting lengths.")

@@ -1,4 +1,4 @@
-"""Close refused connections in stages, so the client reads why it was refused.
+"""Close connections in stages, so the client reads the last answer it was sent.
 
 A connection over the server's cap is answered 503 at once, without reading its request.
 Closing it then, with that request still unread, makes the kernel send a reset instead of
@@ -41,6 +41,21 @@ class Lingerer(SelectorThread[socket.socket]):
             return
         if not self.hand_over(sock, limit=MAX_LINGERING):
             sock.close()  # crowded or stopping: bounded descriptors come first
+
+    def close_gently(self, sock: socket.socket) -> None:
+        """Close a connection we are done with after answering it: half-close, then drain
+        what the client still sends (a pipelined request, the rest of a body), so the
+        answer is not destroyed by a reset (RFC 9112 §9.6; issue 9).
+
+        Called from worker threads; never blocks them."""
+        try:
+            sock.setblocking(False)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            sock.close()
+            return
+        if not self.hand_over(sock, limit=MAX_LINGERING):
+            sock.close()
 
     # --- on the thread -----------------------------------------------------------------
 

@@ -133,6 +133,12 @@ class FilecastServer:
         except StorageError as error:
             self.emit(EngineError(str(error)))
 
+    def close_gently(self, sock: socket.socket) -> None:
+        """Hand a connection we are done with to the lingerer (half-close, drain, close).
+
+        Called from worker threads."""
+        self._lingerer.close_gently(sock)
+
     def _flush_folds(self, *, everything: bool = False) -> None:
         """Write the folded lines of closed (or, at stop, all) fold windows."""
         try:

@@ -9,6 +9,7 @@ from core.http11 import (
     MAX_FIELDS,
     HttpError,
     Request,
+    check_prefix,
     content_length,
     find_head_end,
     parse_request_head,
@@ -228,3 +229,50 @@ def test_response_head() -> None:
     assert data == (b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-0/5\r\n"
                     b"Content-Length: 1\r\n\r\n")
     assert response_head(599, ()).startswith(b"HTTP/1.1 599 Unknown\r\n")
+
+
+# --- issue 9, item 7: answer garbage at once, duplicate Host ---------------------------
+
+def test_two_host_fields_are_400() -> None:
+    # RFC 9112 §3.2: more than one Host field line is a 400, even when they agree.
+    assert refused(head("GET / HTTP/1.1", "Host: a", "Host: a")).status == 400
+    assert refused(head("GET / HTTP/1.1", "Host: a", "host: b")).status == 400
+
+
+def test_leading_empty_lines_are_ignored() -> None:
+    # RFC 9112 §2.2: a server SHOULD ignore at least one CRLF before the request line.
+    request = parse_request_head(b"\r\n" + head("GET / HTTP/1.1", "Host: a"))
+    assert request.path == "/"
+
+
+@pytest.mark.parametrize("prefix", [
+    b"G", b"GET", b"GET ", b"GET /files/a", b"GET /files/a HTTP/1.", b"GET / HTTP/1.1\r",
+    b"GET / HTTP/1.1\r\nHost: a", b"\r\n", b"\r\nGE", b"POST /api/v1/decisions HTTP/1.1\r\n",
+])
+def test_a_request_still_arriving_is_not_judged(prefix: bytes) -> None:
+    check_prefix(prefix)  # nothing raised: it may yet become a good request
+
+
+@pytest.mark.parametrize("prefix", [
+    bytes.fromhex("160301020001"),  # a TLS ClientHello: someone typed https://
+    b"SSH-2.0-OpenSSH_9.6\r\n",  # an SSH banner: a whole line that is no request line
+    b"\x00\x01\x02garbage",
+    b"GET\t/ HTTP/1.1",  # a tab is no separator
+    b"GE(T / HTTP/1.1",  # not a token
+    b"GET / HTTP/1.1\n",  # a bare LF
+    b"GET /a b HTTP/1.1\r\n",  # three spaces
+    b"GET /\x01 HTTP",  # a control in the target
+    b"A" * 40,  # no method is that long
+    b"GET / HTTP/9.9\r\n",  # a finished line with a version we do not speak
+])
+def test_bytes_that_cannot_become_a_request_are_refused_at_once(prefix: bytes) -> None:
+    with pytest.raises(HttpError) as caught:
+        check_prefix(prefix)
+    assert caught.value.status in (400, 505)
+    assert caught.value.close
+
+
+def test_a_tls_hello_is_told_to_use_http() -> None:
+    with pytest.raises(HttpError) as caught:
+        check_prefix(bytes.fromhex("16030100a5010000a10303"))
+    assert "http://" in caught.value.message
