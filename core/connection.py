@@ -7,6 +7,7 @@ touch another client.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import logging
@@ -42,7 +43,7 @@ from .http11 import (
     response_head,
 )
 from .ledger import LedgerEntry, LedgerEvent
-from .offer import ServedFile
+from .offer import FileUnavailable, ServedFile
 from .protocol import (
     FILES_PREFIX,
     HEADER_CLIENT_ID,
@@ -51,6 +52,7 @@ from .protocol import (
     clean_client_name,
     http_date,
 )
+from .regular import open_regular
 from .routing import RECEIPT_WAIT, SERVER, Outcome, Reply, error_reply, requested_name, route
 from .sendbody import Progress, choose_mode, send_copy
 
@@ -200,7 +202,10 @@ class Connection:
         """Route the request against a fresh view of the offer; wait for a pending digest."""
         offer = self._server.offer
         if request.path.startswith(FILES_PREFIX):
-            offer.refresh(requested_name(request))  # re-stat: never promise a stale digest
+            try:
+                offer.refresh(requested_name(request))  # re-stat: never promise a stale digest
+            except FileUnavailable as exc:  # gone, or a FIFO or a link in its place
+                raise _unavailable(None, gone=True) from exc
         reply = route(request, body, offer.state)
         if reply.outcome is Outcome.WAIT_DIGEST and reply.subject is not None:
             entry = offer.state.find(reply.subject)
@@ -263,14 +268,14 @@ class Connection:
         entry, span = reply.file, reply.span
         assert entry is not None and span is not None
         try:
-            handle = open(entry.path, "rb", buffering=0)  # noqa: SIM115 - closed below
+            handle = open_regular(entry.path)  # never a FIFO, device or link (issue 9)
         except OSError as exc:
-            self._send_reply(_unavailable(exc))
+            self._send_reply(error_reply(_unavailable(exc)))
             return True
         with handle:
             if not entry.matches(os.fstat(handle.fileno())):  # changed since the snapshot
-                self._server.offer.refresh(entry.name)
-                self._send_reply(_unavailable(None))
+                self._refresh(entry.name)
+                self._send_reply(error_reply(_unavailable(None)))
                 return True
             self._sock.settimeout(self._server.config.stall_timeout)
             self._sock.sendall(self._head(reply))
@@ -292,13 +297,19 @@ class Connection:
                 send(transfer.start, transfer.length - 1, report)
             if transfer.length > 0:
                 if not self._server.offer.unchanged(entry):
-                    self._server.offer.refresh(entry.name)
+                    self._refresh(entry.name)
                     return False  # abort: the body would not match the promised digest
                 send(transfer.start + transfer.length - 1, 1,
                      lambda n: report(transfer.length - 1 + n))
         except (OSError, EOFError):
             return False
         return True
+
+    def _refresh(self, name: str) -> None:
+        """Let the offer re-read a file seen changed (it re-hashes it); a file that is gone
+        now is answered when next asked for."""
+        with contextlib.suppress(FileUnavailable):
+            self._server.offer.refresh(name)
 
     def _sender(self, handle: io.FileIO, in_flight: int) -> Callable[[int, int, Progress], int]:
         """``send(offset, count, progress)``: the copy loop in this thread, or sendfile
@@ -349,16 +360,15 @@ class Connection:
         self._server.record(entry, fold=fold)
 
 
-def _unavailable(exc: OSError | None) -> Reply:
+def _unavailable(exc: OSError | None, *, gone: bool = False) -> HttpError:
     """503 for an offered file that cannot be opened or is changing (never a false 404)."""
     if exc is not None and exc.errno in _OUT_OF_FILES:
         message = "The server is too busy to open the file; try again in a moment."
-    elif exc is not None:
+    elif exc is not None or gone:
         message = "The offered file cannot be read right now; try again later."
     else:
         message = "The offered file is changing; try again in a moment."
-    return error_reply(HttpError(503, "busy", message, close=False,
-                                 headers=(("Retry-After", "1"),)))
+    return HttpError(503, "busy", message, close=False, headers=(("Retry-After", "1"),))
 
 
 def _now_http_date() -> str:

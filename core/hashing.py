@@ -11,6 +11,8 @@ import os
 import threading
 from collections.abc import Callable
 
+from .regular import open_regular
+
 CHUNK = 4 * 1024 * 1024
 
 
@@ -25,7 +27,7 @@ def sha256_file(path: str | os.PathLike[str], *, progress: Callable[[int], None]
     buffer = bytearray(chunk)
     view = memoryview(buffer)
     done = 0
-    with open(path, "rb", buffering=0) as handle:
+    with open_regular(os.fspath(path)) as handle:  # never a FIFO, device or link (issue 9)
         while True:
             if cancel is not None and cancel.is_set():
                 raise HashCancelled(str(path))

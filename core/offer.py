@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import threading
 import time
+import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from . import __version__
 from .errors import ServeError
 from .events import HashProgress, Listener, NullListener, OfferChanged, OfferedFileView
 from .hashing import HashCancelled, sha256_file
 from .protocol import FileInfo, Offer, http_date, iso_utc, make_etag
+from .regular import lstat_regular
 
 WATCH_INTERVAL = 1.0
 PROGRESS_INTERVAL = 0.1
@@ -46,9 +49,9 @@ class ServedFile:
         """The Last-Modified header value."""
         return http_date(self.mtime_ns / 1e9)
 
-    def matches(self, stat: os.stat_result) -> bool:
-        """Whether ``stat`` describes the same bytes this entry was taken from."""
-        return (stat.st_size, stat.st_mtime_ns, stat.st_ino) == (self.size, self.mtime_ns,
+    def matches(self, info: os.stat_result) -> bool:
+        """Whether ``info`` describes the same bytes this entry was taken from."""
+        return (info.st_size, info.st_mtime_ns, info.st_ino) == (self.size, self.mtime_ns,
                                                                   self.ino)
 
     def info(self) -> FileInfo:
@@ -62,6 +65,25 @@ class ServedFile:
                                self.mtime_ns / 1e9)
 
 
+class FileUnavailable(Exception):
+    """An offered file is gone or is no longer a regular file (answered 503, not 404)."""
+
+
+def name_key(name: str) -> str:
+    """The form names are matched in: NFC, so "Résumé.pdf" typed with composed accents
+    finds a file whose name is stored decomposed, as macOS writes it (issue 9, item 8)."""
+    return unicodedata.normalize("NFC", name)
+
+
+def _form(name: str) -> str:
+    """Which Unicode form ``name`` is written in, for a sentence that shows the difference."""
+    if unicodedata.is_normalized("NFC", name):
+        return "NFC, composed accents"
+    if unicodedata.is_normalized("NFD", name):
+        return "NFD, decomposed accents"
+    return "a mix of both forms"
+
+
 @dataclass(frozen=True)
 class OfferState:
     """An immutable snapshot of the offer."""
@@ -69,10 +91,15 @@ class OfferState:
     files: tuple[ServedFile, ...]
     message: str
     server_name: str
+    _index: dict[str, ServedFile] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {name_key(f.name): f for f in self.files})
 
     def find(self, name: str) -> ServedFile | None:
-        """The offered file called exactly ``name``."""
-        return next((f for f in self.files if f.name == name), None)
+        """The offered file called ``name``, whatever its Unicode form; names are only
+        ever compared with the table's, never joined to a path."""
+        return self._index.get(name_key(name))
 
     def offer(self) -> Offer:
         """The greeting body's content."""
@@ -89,17 +116,25 @@ def default_message(names: Sequence[str]) -> str:
 
 
 def stat_file(path: str) -> ServedFile:
-    """A fresh, unhashed entry for ``path``; ServeError with a sentence when it cannot be."""
+    """A fresh, unhashed entry for ``path``; ServeError with a sentence when it cannot be.
+
+    A symlink is resolved here, once: the file offered is the one the person chose, and
+    re-pointing the link later changes nothing (issue 9, item 6). The name stays the
+    link's own."""
+    real = os.path.realpath(path)
     try:
-        stat = os.stat(path)
+        info = os.lstat(real)
     except OSError as exc:
         raise ServeError(f"Cannot offer {path}: {exc.strerror or exc}.") from exc
-    if os.path.isdir(path):
+    if stat.S_ISDIR(info.st_mode):
         raise ServeError(f"Cannot offer {path}: it is a folder. Choose a file.")
-    if not os.access(path, os.R_OK):
+    if not stat.S_ISREG(info.st_mode):
+        raise ServeError(f"Cannot offer {path}: it is not a regular file (a pipe, device or"
+                         " socket). Choose a file.")
+    if not os.access(real, os.R_OK):
         raise ServeError(f"Cannot offer {path}: this user may not read it.")
-    return ServedFile(os.path.basename(path), os.path.abspath(path), stat.st_size,
-                      stat.st_mtime_ns, stat.st_ino)
+    return ServedFile(os.path.basename(path), real, info.st_size, info.st_mtime_ns,
+                      info.st_ino)
 
 
 class OfferTable:
@@ -124,10 +159,12 @@ class OfferTable:
 
     def _build(self, files: list[ServedFile]) -> OfferState:
         """A snapshot of ``files`` with the custom or default message."""
-        names = [f.name for f in files]
-        if len(set(names)) != len(names):
-            raise ServeError("Two offered files have the same name; offer only one of them.")
-        message = self._custom_message or default_message(names)
+        seen: dict[str, ServedFile] = {}
+        for entry in files:
+            other = seen.setdefault(name_key(entry.name), entry)
+            if other is not entry:
+                raise _same_name(other, entry)
+        message = self._custom_message or default_message([f.name for f in files])
         return OfferState(tuple(files), message, self._server_name)
 
     def set_files(self, paths: Sequence[str | os.PathLike[str]]) -> None:
@@ -150,25 +187,29 @@ class OfferTable:
         self._listener.on_event(OfferChanged(tuple(f.view() for f in state.files)))
 
     def refresh(self, name: str) -> ServedFile | None:
-        """The entry for ``name`` checked against the disk now; a changed file is re-offered."""
+        """The entry for ``name`` checked against the disk now; a changed file is re-offered.
+
+        None when ``name`` is not offered; FileUnavailable when the file is gone or is no
+        longer a regular file (a FIFO or a link put in its place): lstat never blocks or
+        follows a link."""
         entry = self._state.find(name)
         if entry is None:
             return None
         try:
-            stat = os.stat(entry.path)
-        except OSError:
-            return entry  # gone: opening it will fail and be answered as such
-        if entry.matches(stat):
+            info = lstat_regular(entry.path)
+        except OSError as exc:
+            raise FileUnavailable(entry.name) from exc
+        if entry.matches(info):
             return entry
-        self._replace(entry, replace(entry, size=stat.st_size, mtime_ns=stat.st_mtime_ns,
-                                     ino=stat.st_ino, sha256=None))
+        self._replace(entry, replace(entry, size=info.st_size, mtime_ns=info.st_mtime_ns,
+                                     ino=info.st_ino, sha256=None))
         return self._state.find(name)
 
     def unchanged(self, entry: ServedFile) -> bool:
         """Whether the file on disk still is what ``entry`` describes (checked before a
         body's last byte, so no complete body ever differs from its promised digest)."""
         try:
-            return entry.matches(os.stat(entry.path))
+            return entry.matches(lstat_regular(entry.path))
         except OSError:
             return False
 
@@ -219,7 +260,10 @@ class OfferTable:
         """Hash what is unhashed; every second re-stat every file and re-offer changed ones."""
         while not self._stopping.is_set():
             for entry in self._state.files:
-                current = self.refresh(entry.name)
+                try:
+                    current = self.refresh(entry.name)
+                except FileUnavailable:
+                    continue  # gone or not a file now; offered again once it is back
                 if current is not None and current.sha256 is None:
                     self._hash(current)
             with self._lock:
@@ -246,3 +290,16 @@ class OfferTable:
             return  # unreadable now; the next pass re-stats it
         if self.unchanged(entry):
             self._replace(entry, replace(entry, sha256=digest))
+
+
+def _same_name(first: ServedFile, second: ServedFile) -> ServeError:
+    """The sentence for two offered files whose names match: the same, or the same but for
+    their Unicode form, which the sentence then shows (issue 9, item 8)."""
+    if first.name == second.name:
+        return ServeError(f"Two offered files are called '{first.name}' ({first.path} and"
+                          f" {second.path}); offer only one of them.")
+    return ServeError(
+        f"'{first.name}' ({first.path}, written in {_form(first.name)}) and"
+        f" '{second.name}' ({second.path}, written in {_form(second.name)}) are the same"
+        " name written two ways, so clients could not tell them apart; offer only one of"
+        " them, or rename one.")

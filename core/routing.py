@@ -148,7 +148,7 @@ def _file_reply(request: Request, state: OfferState) -> Reply:
     headers = entity_headers(entry)
     inm = request.header("if-none-match")
     if inm is not None and etag_matches(inm, entry.etag):
-        return Reply(304, headers, subject=name)  # no Content-Length: RFC 9110 §8.6
+        return Reply(304, headers, subject=entry.name)  # no Content-Length: RFC 9110 §8.6
     span = _range_for(request, entry)
     extra: Headers = ()
     if span is None:
@@ -158,7 +158,8 @@ def _file_reply(request: Request, state: OfferState) -> Reply:
         status, extra = 206, (("Content-Range", span.content_range(entry.size)),)
     headers = (*headers, *extra, ("Content-Length", str(max(span.length, 0))))
     return Reply(status, headers, file=None if head_only else entry,
-                 span=None if head_only else span, outcome=Outcome.FILE_FOUND, subject=name)
+                 span=None if head_only else span, outcome=Outcome.FILE_FOUND,
+                 subject=entry.name)
 
 
 def _range_for(request: Request, entry: ServedFile) -> ByteRange | None:
@@ -213,10 +214,11 @@ def _decision_reply(body: bytes, state: OfferState) -> Reply:
     name = data.get("file")
     if not isinstance(name, str) or data.get("decision") != "declined":
         raise HttpError(400, "bad_request", "A decision needs a file and 'declined'.")
-    if state.find(name) is None:
+    entry = state.find(name)
+    if entry is None:
         raise HttpError(404, "not_offered", f"'{name}' is not offered by this server.",
                         close=False)
-    return _json_reply(200, dump_json({"recorded": True}), Outcome.DECLINED, name)
+    return _json_reply(200, dump_json({"recorded": True}), Outcome.DECLINED, entry.name)
 
 
 def _receipt_reply(body: bytes, state: OfferState) -> Reply:
@@ -235,13 +237,13 @@ def _receipt_reply(body: bytes, state: OfferState) -> Reply:
         raise HttpError(409, "changed", f"'{name}' changed on the server; download it again.",
                         close=False)
     if entry.sha256 is None:
-        return Reply(503, (), outcome=Outcome.WAIT_DIGEST, subject=name)
+        return Reply(503, (), outcome=Outcome.WAIT_DIGEST, subject=entry.name)
     verified = digest == entry.sha256 and size == entry.size
-    receipt = Receipt(name, etag, size, digest, verified)
+    receipt = Receipt(entry.name, etag, size, digest, verified)
     answer = dump_json({"verified": verified, "sha256": entry.sha256})
-    reply = _json_reply(200, answer, Outcome.RECEIPT, name)
+    reply = _json_reply(200, answer, Outcome.RECEIPT, entry.name)
     return Reply(reply.status, reply.headers, reply.body, outcome=Outcome.RECEIPT,
-                 subject=name, receipt=receipt)
+                 subject=entry.name, receipt=receipt)
 
 
 def index_page(state: OfferState) -> str:
