@@ -147,7 +147,8 @@ def serve(args: argparse.Namespace) -> int:
         offer = OfferTable(files, message=args.message, listener=printer)
         ledger = Ledger(args.log_file)
         server = FilecastServer(offer, ledger, printer,
-                                ServerConfig(host=args.host, port=args.port))
+                                ServerConfig(host=args.host, port=args.port,
+                                             allowed_hosts=tuple(args.allow_host)))
         server.start()
     except FilecastError as error:
         print(escape_controls(str(error)), file=sys.stderr)
@@ -240,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"port to listen on (default: {DEFAULT_PORT}; 0 picks a free one)")
     s.add_argument("--log-file", default="Clients.txt",
                    help="ledger file; a .jsonl twin is written beside it (default: Clients.txt)")
+    s.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a DNS name clients use for this computer besides its own name and"
+                   " its IP addresses (others are refused: DNS rebinding); repeatable")
     s.add_argument("--message", help="what clients are told (default: \"Enter 'NAME' when "
                    "prompted to download the document...\")")
     s.set_defaults(run=serve)

@@ -44,6 +44,7 @@ from .http11 import (
 )
 from .ledger import LedgerEntry, LedgerEvent
 from .offer import FileUnavailable, ServedFile
+from .origin import check_host, check_origin
 from .protocol import (
     FILES_PREFIX,
     HEADER_CLIENT_ID,
@@ -200,6 +201,9 @@ class Connection:
 
     def _reply_for(self, request: Request, body: bytes) -> Reply:
         """Route the request against a fresh view of the offer; wait for a pending digest."""
+        check_host(request, self._server.host_names)  # DNS rebinding (issue 9, item 11)
+        if request.method not in ("GET", "HEAD"):
+            check_origin(request)  # CSRF: writes only from this server's own page
         offer = self._server.offer
         if request.path.startswith(FILES_PREFIX):
             try:

@@ -53,6 +53,16 @@ def _interface_addresses() -> list[str]:
     return found
 
 
+def own_host_names(extra: tuple[str, ...] = ()) -> frozenset[str]:
+    """The names this machine answers to (core.origin): its host name, short and with
+    ``.local`` (mDNS), ``localhost``, and ``extra`` names the person allowed. No DNS query:
+    ``getfqdn`` can hang for seconds where reverse DNS is broken."""
+    host = socket.gethostname().lower().rstrip(".")
+    short = host.split(".", 1)[0]
+    names = {"localhost", host, short, f"{short}.local", *(n.lower().rstrip(".") for n in extra)}
+    return frozenset(n for n in names if n)
+
+
 def url_host(host: str) -> str:
     """A host as it is written in a URL (IPv6 in brackets)."""
     return f"[{host}]" if ":" in host else host

@@ -103,10 +103,10 @@ def route(request: Request, body: bytes, state: OfferState) -> Reply:
         return _file_reply(request, state)
     if path == DECISIONS_PATH:
         _allow(request, ("POST",))
-        return _decision_reply(body, state)
+        return _decision_reply(_json_body(request, body), state)
     if path == RECEIPTS_PATH:
         _allow(request, ("POST",))
-        return _receipt_reply(body, state)
+        return _receipt_reply(_json_body(request, body), state)
     if path == "/":
         _allow(request, ("GET", "HEAD"))
         page = index_page(state).encode("utf-8")
@@ -194,8 +194,14 @@ def entity_headers(entry: ServedFile) -> Headers:
     return tuple(headers)
 
 
-def _json_body(body: bytes) -> dict[str, object]:
-    """A request's JSON object with our version; 400 otherwise."""
+def _json_body(request: Request, body: bytes) -> dict[str, object]:
+    """A request's JSON object with our version; 415 when it does not say it is JSON (a
+    browser sends text/plain across sites without asking: CSRF, issue 9), 400 otherwise."""
+    media_type = (request.header("content-type") or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise HttpError(415, "unsupported_media_type", "The request body must be JSON, sent"
+                        " with Content-Type: application/json.",
+                        headers=(("Accept-Post", "application/json"),))
     try:
         data = json.loads(body.decode("utf-8"))
     # ValueError covers JSONDecodeError and an integer over Python's 4300-digit limit,
@@ -208,9 +214,8 @@ def _json_body(body: bytes) -> dict[str, object]:
     return data
 
 
-def _decision_reply(body: bytes, state: OfferState) -> Reply:
+def _decision_reply(data: dict[str, object], state: OfferState) -> Reply:
     """Record an N for an offered file."""
-    data = _json_body(body)
     name = data.get("file")
     if not isinstance(name, str) or data.get("decision") != "declined":
         raise HttpError(400, "bad_request", "A decision needs a file and 'declined'.")
@@ -221,9 +226,8 @@ def _decision_reply(body: bytes, state: OfferState) -> Reply:
     return _json_reply(200, dump_json({"recorded": True}), Outcome.DECLINED, entry.name)
 
 
-def _receipt_reply(body: bytes, state: OfferState) -> Reply:
+def _receipt_reply(data: dict[str, object], state: OfferState) -> Reply:
     """Compare a client's digest with ours; WAIT_DIGEST while ours is still being computed."""
-    data = _json_body(body)
     name, etag, size, digest = (data.get(k) for k in ("file", "etag", "bytes", "sha256"))
     if not (isinstance(name, str) and isinstance(etag, str) and isinstance(size, int)
             and is_sha256_hex(digest)):

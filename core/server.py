@@ -37,8 +37,9 @@ from .fold import LedgerFolder
 from .http11 import HttpError, response_head
 from .ledger import Ledger, LedgerEntry
 from .linger import Lingerer
-from .netinfo import local_addresses, raise_open_file_limit, url_host
+from .netinfo import local_addresses, own_host_names, raise_open_file_limit, url_host
 from .offer import OfferTable
+from .origin import HostNames
 from .protocol import error_body
 
 log = logging.getLogger("filecast.server")
@@ -64,6 +65,8 @@ class ServerConfig:
     body_mode: str = "auto"  # "auto", "copy" or "sendfile": see core/sendbody.py
     progress_interval: float = 0.1
     fold_window: float = 10.0  # seconds identical ledger events fold over (core.fold); 0: off
+    # Host names answered besides this machine's own and IP literals (core.origin).
+    allowed_hosts: tuple[str, ...] = ()
 
 
 class FilecastServer:
@@ -89,6 +92,7 @@ class FilecastServer:
         self._wake_w.setblocking(False)  # a wake-up never blocks; one pending byte is enough
         self._folder = LedgerFolder(ledger, self.config.fold_window, on_open=self._wake)
         self.port = 0
+        self.host_names = HostNames(own_host_names(self.config.allowed_hosts))
 
     @contextlib.contextmanager
     def body_in_flight(self) -> Iterator[int]:

@@ -114,7 +114,8 @@ def requests(draw: st.DrawFn) -> bytes:
 
 def post(body: bytes, path: str = "/api/v1/receipts") -> bytes:
     """A whole POST with ``body`` and its exact Content-Length."""
-    return f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
 
 
 def _mutate(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:

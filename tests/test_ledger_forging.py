@@ -53,6 +53,7 @@ def request(running: Running, method: str, target: str, *, name: str | None = No
         headers.append(b"X-Filecast-Client-Id: forging-client-1")
     if body:
         headers.append(f"Content-Length: {len(body)}".encode())
+        headers.append(b"Content-Type: application/json")
     return raw_request(running, b"\r\n".join(headers) + b"\r\n\r\n", body)
 
 

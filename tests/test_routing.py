@@ -39,6 +39,8 @@ def request(method: str, target: str, *headers: str, body: bytes = b"") -> Any:
     lines = [f"{method} {target} HTTP/1.1", "Host: x", *headers]
     if body:
         lines.append(f"Content-Length: {len(body)}")
+    if method == "POST" and not any(h.lower().startswith("content-type:") for h in headers):
+        lines.append("Content-Type: application/json")
     return parse_request_head(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
 
 

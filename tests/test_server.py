@@ -255,8 +255,8 @@ def test_fifty_clients_at_once(tmp_path: Path) -> None:
 def post_bytes(path: str, body: dict[str, object]) -> bytes:
     """A whole raw POST request with a version-1 JSON body."""
     data = json.dumps({"version": 1, **body}).encode()
-    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(data)}\r\n\r\n"
-            .encode() + data)
+    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
 
 
 CORPUS: list[tuple[str, bytes, set[int | None]]] = [
@@ -300,7 +300,8 @@ CORPUS: list[tuple[str, bytes, set[int | None]]] = [
      b"POST /api/v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n", {413}),
     ("POST without length", b"POST /api/v1/decisions HTTP/1.1\r\nHost: x\r\n\r\n", {411}),
     ("deeply nested JSON",
-     b"POST /api/v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n"
+     b"POST /api/v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+     b"Content-Length: 5000\r\n\r\n"
      + b"[" * 5000, {400}),
     ("JSON naming passwd",
      post_bytes("/api/v1/decisions", {"file": "/etc/passwd", "decision": "declined"}), {404}),
@@ -450,7 +451,8 @@ def test_stop_while_a_receipt_waits_for_the_digest(tmp_path: Path) -> None:
         body = json.dumps({"version": 1, "file": "huge.bin", "etag": headers["etag"],
                            "bytes": 64 * GIB, "sha256": "0" * 64}).encode()
         with running.raw() as sock:
-            sock.sendall(b"POST /api/v1/receipts HTTP/1.1\r\nHost: x\r\nContent-Length: "
+            sock.sendall(b"POST /api/v1/receipts HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: "
                          + str(len(body)).encode() + b"\r\n\r\n" + body)
             wait_until(lambda: _blocked_in("wait_digest"), what="the receipt to wait")
             started = time.monotonic()
@@ -536,7 +538,8 @@ def test_keep_alive_visit_is_one_client(tmp_path: Path) -> None:
         response = conn.getresponse()
         assert response.read() == data
         conn.request("POST", "/api/v1/decisions", body=json.dumps(
-            {"version": 1, "file": "test.txt", "decision": "declined"}).encode())
+            {"version": 1, "file": "test.txt", "decision": "declined"}).encode(),
+            headers={"Content-Type": "application/json"})
         response = conn.getresponse()
         assert response.status == 200
         response.read()
