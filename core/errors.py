@@ -6,6 +6,11 @@ traceback instead of showing it as if it were the user's problem.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .protocol import FileInfo
+
 
 class FilecastError(Exception):
     """Base class: the message is a whole sentence, written for the person at the screen."""
@@ -29,6 +34,19 @@ class NotOfferedError(FilecastError):
 
 class FileChangedError(FilecastError):
     """The offered file changed while it was being downloaded; download it again."""
+
+
+class OfferChangedError(FilecastError):
+    """The file is not the one the person said yes to (another size, version or digest).
+
+    ``info`` is the file the server now describes (read from the answer's headers; its body
+    was not read) and ``consented`` the one the person was shown: ask them again (issue 9).
+    """
+
+    def __init__(self, sentence: str, info: FileInfo, consented: FileInfo) -> None:
+        """Keep both descriptions beside the sentence."""
+        super().__init__(sentence)
+        self.info, self.consented = info, consented
 
 
 class DigestMismatchError(FilecastError):

@@ -27,6 +27,10 @@ OFFER_PATH = "/api/v1/offer"
 DECISIONS_PATH = "/api/v1/decisions"
 RECEIPTS_PATH = "/api/v1/receipts"
 FILES_PREFIX = "/files/"
+# How long a server holds a receipt waiting for its own digest before it answers 503
+# not_ready with Retry-After; a client's time-out for a receipt exchange must exceed it
+# (issue 9). Both sides read it here.
+RECEIPT_WAIT_SECONDS = 5.0
 
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
