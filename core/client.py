@@ -15,7 +15,7 @@ from . import DEFAULT_PORT
 from .download import PartFile
 from .errors import NotOfferedError, ProtocolError
 from .events import Listener, NullListener
-from .fetch import JSON_HEADERS, NOT_OFFERED, DownloadResult, Fetch, file_info
+from .fetch import NOT_OFFERED, DownloadResult, Fetch, file_info
 from .link import Link, parse_server
 from .protocol import (
     DECISIONS_PATH,
@@ -31,6 +31,9 @@ from .protocol import (
     file_path,
     parse_offer,
 )
+from .receipt import JSON_HEADERS, RECEIPT_PATIENCE
+from .savefolder import SaveFolder
+from .sink import storage_error
 
 __all__ = ["DownloadResult", "FilecastClient", "parse_server"]
 
@@ -44,8 +47,13 @@ class FilecastClient:
 
     def __init__(self, host: str, port: int = DEFAULT_PORT, *, client_id: str | None = None,
                  name: str | None = None, listener: Listener | None = None,
-                 timeout: float = 10.0, retries: int = 5, backoff: float = 0.5) -> None:
-        """Remember the server; nothing is sent before the first request."""
+                 timeout: float = 10.0, retries: int = 5, backoff: float = 0.5,
+                 receipt_patience: float = RECEIPT_PATIENCE) -> None:
+        """Remember the server; nothing is sent before the first request.
+
+        ``timeout``: each small exchange must be whole within it, and a file body may not
+        stall longer. ``receipt_patience``: how long, in all, to wait for a server still
+        computing the SHA-256 that verifies a download."""
         headers = {}
         if client_id is not None and clean_client_id(client_id) is not None:
             headers[HEADER_CLIENT_ID] = client_id
@@ -54,7 +62,7 @@ class FilecastClient:
         self._link = Link(host, port, headers, timeout)
         self.address = self._link.address
         self._listener: Listener = listener or NullListener()
-        self._retries, self._backoff = retries, backoff
+        self._retries, self._backoff, self._patience = retries, backoff, receipt_patience
         self.offer: Offer | None = None
 
     def __enter__(self) -> FilecastClient:
@@ -71,17 +79,23 @@ class FilecastClient:
         status, _, data = self._link.exchange("GET", OFFER_PATH)
         if status != 200 and error_message(data) is not None:
             raise self._link.status_error(status, data)  # a Filecast server, busy or unwell
+        failure = None
         try:
             if status != 200:
                 raise ProtocolError(f"the offer answered {status}")
             self.offer = parse_offer(data)
         except ProtocolError as exc:
+            # Only the sentence is kept: the traceback would keep the parsed body alive
+            # while _other_version parses it again, twice the memory (issue 9).
+            failure = str(exc)
+        if failure is not None:
             if _other_version(data):
-                raise  # its sentence names both protocol versions
+                raise ProtocolError(failure)  # its sentence names both protocol versions
             raise ProtocolError(
                 f"{self.address} answers, but it is not a Filecast server. Check the address"
                 " and port."
-            ) from exc
+            )
+        assert self.offer is not None
         return self.offer
 
     def check(self, name: str) -> FileInfo:
@@ -104,12 +118,20 @@ class FilecastClient:
 
     def download(self, name: str, folder: Path, *, info: FileInfo | None = None
                  ) -> DownloadResult:
-        """Download ``name`` into ``folder``, resuming a ``.part`` left by an earlier try."""
+        """Download ``name`` into ``folder``, resuming a ``.part`` left by an earlier try.
+
+        ``info`` is the file the person said yes to (check() now when None): any other size,
+        version or digest raises OfferChangedError, with nothing saved (issue 9)."""
         if info is None:
             info = self.check(name)
-        fetch = Fetch(self._link, self._listener, PartFile(folder, name), info,
-                      retries=self._retries, backoff=self._backoff)
-        return fetch.run()
+        try:
+            chosen = SaveFolder(folder)
+        except OSError as exc:
+            raise storage_error(exc, folder, name, info.size) from exc
+        with chosen:
+            fetch = Fetch(self._link, self._listener, PartFile(chosen, name), info,
+                          retries=self._retries, backoff=self._backoff, patience=self._patience)
+            return fetch.run()
 
     def cancel(self) -> None:
         """From any thread: make the running (or next) operation raise CancelledError now."""

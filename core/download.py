@@ -2,69 +2,102 @@
 
 No sockets here. Bytes go into ``NAME.part`` beside ``NAME.part.json`` (docs/PROTOCOL.md,
 Saving); core.sink hashes and writes them while the network thread keeps receiving;
-``commit`` moves a verified file to its final name without ever overwriting anything.
+``commit`` moves a verified file to its final name without ever overwriting anything. Every
+name is used through core.savefolder, so nothing planted in the folder (a symbolic or hard
+link) can redirect a write outside it (issue 9).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from .errors import StorageError
 from .names import META_NEW_SUFFIX, META_SUFFIX, PART_SUFFIX, numbered, safe_filename
+from .savefolder import SaveFolder
 from .sink import Sink, Writer, storage_error
 
 log = logging.getLogger(__name__)
 
 META_VERSION = 1
+MAX_META_BYTES = 64 * 1024  # ours is a few hundred bytes; a bigger one is not ours
 MAX_NUMBERED = 10_000
-# Windows needs O_BINARY; O_NOFOLLOW keeps a planted symlink at NAME.part from redirecting us.
-_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+
 
 class PartFile:
-    """``folder/SAFE.part`` and ``folder/SAFE.part.json`` for one offered file."""
+    """``SAFE.part`` and ``SAFE.part.json`` for one offered file, in one SaveFolder.
 
-    def __init__(self, folder: Path, name: str) -> None:
+    A Path instead of a SaveFolder opens the folder for this part alone (tests, one-off use).
+    """
+
+    def __init__(self, folder: SaveFolder | Path, name: str) -> None:
         """Derive the safe names; touches nothing on disk yet."""
-        self.folder, self.name, self.safe_name = folder, name, safe_filename(name)
-        self.path = folder / (self.safe_name + PART_SUFFIX)
-        self.meta_path = folder / (self.safe_name + META_SUFFIX)
+        self.folder = folder if isinstance(folder, SaveFolder) else SaveFolder(folder)
+        self.name, self.safe_name = name, safe_filename(name)
+        self.part_name = self.safe_name + PART_SUFFIX
+        self.meta_name = self.safe_name + META_SUFFIX
+        self.identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the part we opened
+
+    @property
+    def path(self) -> Path:
+        """Where the part is, for sentences and tests (never opened by this path)."""
+        return self.folder.path / self.part_name
+
+    @property
+    def meta_path(self) -> Path:
+        """Where the metadata is, for sentences and tests."""
+        return self.folder.path / self.meta_name
+
+    def _error(self, exc: OSError, missing: int) -> StorageError:
+        """The sentence for a failed operation on this part."""
+        return storage_error(exc, self.folder.path, self.name, missing)
 
     def _read_meta(self) -> dict[str, Any] | None:
-        """The metadata, or None when missing or unreadable (a crash mid-write is stale)."""
+        """The metadata, or None when missing, unreadable or not a plain file (a crash
+        mid-write is stale; a link planted there is not ours)."""
+        data = self.folder.read_small(self.meta_name, MAX_META_BYTES)
         try:
-            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            meta = json.loads(data.decode("utf-8")) if data is not None else None
+        except (ValueError, RecursionError):
             return None
         return meta if isinstance(meta, dict) else None
+
+    def saved_bytes(self) -> int:
+        """Bytes in the part now (0 when there is none, or it is not a plain file)."""
+        try:
+            return self.folder.regular_size(self.part_name) or 0
+        except OSError:
+            return 0
 
     def resume_offset(self, etag: str, size: int, sha256: str | None = None) -> int:
         """Bytes already saved for this exact version of the file; 0 (and no leftovers) else."""
         meta = self._read_meta()
         try:
-            stat = self.path.stat()
-        except OSError:
-            have, links = -1, 0
-        else:
-            have, links = stat.st_size, stat.st_nlink
-        if links > 1 and self.meta_path.exists():
+            status = self.folder.lstat(self.part_name)
+            has_meta = self.folder.lstat(self.meta_name) is not None
+        except OSError as exc:
+            raise self._error(exc, size) from exc
+        if status is not None and has_meta and (
+                status.st_nlink > 1 or not stat.S_ISREG(status.st_mode)):
             # A kill between commit()'s link and unlink left the part as a second name of
             # the saved, verified file: writing into it would truncate that file (issue 5,
-            # found by the SIGKILL runs). Finish the commit: drop the part's names only.
+            # found by the SIGKILL runs); or a link was planted there (issue 9). Drop the
+            # names only and start over.
             self.discard()
             return 0
-        if have >= 0 and not self.meta_path.exists():
+        if status is not None and not has_meta:
             # We write the meta before the part, so this part is another program's (browsers
             # also use NAME.part): never delete or truncate it.
             raise StorageError(
-                f"'{self.path.name}' in {self.folder} belongs to another program. Move or"
+                f"'{self.part_name}' in {self.folder.path} belongs to another program. Move or"
                 " rename it, then press Retry."
             )
+        have = status.st_size if status is not None else -1
         same = (
             meta is not None
             and meta.get("version") == META_VERSION
@@ -80,119 +113,136 @@ class PartFile:
         return 0
 
     def discard(self) -> None:
-        """Delete the part and its metadata (stale or known bad)."""
-        for path in (self.path, self.meta_path):
+        """Delete the part and its metadata (stale or known bad): the names, never a target."""
+        for name in (self.part_name, self.meta_name):
             try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
+                self.folder.unlink(name)
             except OSError as exc:
-                raise storage_error(exc, self.folder, self.name, 0) from exc
+                raise self._error(exc, 0) from exc
 
     def write_meta(self, etag: str, size: int, sha256: str | None, server: str) -> None:
         """Record which version the part holds, before its first byte is written.
 
         Written beside and renamed over the old one: a write cut short (a disk still full
         at Retry, a crash) leaves the old metadata whole, and with it the bytes it vouches
-        for; a torn one would make the next attempt delete the part."""
+        for; a torn one would make the next attempt delete the part. The new file is created
+        afresh (O_EXCL), so a link planted at its name is removed, not followed (issue 9)."""
         meta = {"version": META_VERSION, "name": self.name, "etag": etag, "size": size,
                 "sha256": sha256, "server": server}
-        fresh = self.folder / (self.safe_name + META_NEW_SUFFIX)
+        fresh = self.safe_name + META_NEW_SUFFIX
         try:
-            fresh.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-            os.replace(fresh, self.meta_path)
+            self.folder.write_new(fresh, json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+            self.folder.replace(fresh, self.meta_name)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                fresh.unlink()
-            raise storage_error(exc, self.folder, self.name, size) from exc
+            try:
+                self.folder.unlink(fresh)
+            except OSError:
+                log.debug("could not remove %s", fresh)
+            raise self._error(exc, size) from exc
 
     def open(self, etag: str, size: int, sha256: str | None, server: str, offset: int,
              *, hasher: hashlib._Hash | None = None, write: Writer = os.write) -> Sink:
-        """Write the metadata, open the part at ``offset`` (dropping anything after it)."""
+        """Write the metadata, open the part at ``offset`` (dropping anything after it).
+
+        At 0 the part is created afresh; to resume, the part must still be a plain file with
+        one name, or a planted hard link would have us write into a file elsewhere (issue 9).
+        """
         self.write_meta(etag, size, sha256, server)
         try:
-            fd = os.open(self.path, _OPEN_FLAGS, 0o644)
+            fd = self._open_part(offset)
         except OSError as exc:
-            raise storage_error(exc, self.folder, self.name, size - offset) from exc
+            raise self._error(exc, size - offset) from exc
         try:
             os.ftruncate(fd, offset)
             os.lseek(fd, offset, os.SEEK_SET)
         except OSError as exc:
             os.close(fd)
-            raise storage_error(exc, self.folder, self.name, size - offset) from exc
+            raise self._error(exc, size - offset) from exc
         return Sink(fd, self, offset, size, hasher=hasher, write=write)
 
+    def _open_part(self, offset: int) -> int:
+        """A read-write descriptor on the part: new at 0, the one that is there to resume."""
+        if not offset:
+            fd = self.folder.create(self.part_name, os.O_RDWR)
+        else:
+            fd = self.folder.open_existing(self.part_name, os.O_RDWR)
+        status = os.fstat(fd)
+        if status.st_nlink != 1:
+            os.close(fd)
+            self.discard()
+            raise StorageError(
+                f"'{self.part_name}' in {self.folder.path} was given a second name by another"
+                " program while Filecast was using it, so it was set aside. Press Retry to"
+                " start over."
+            )
+        self.identity = (status.st_dev, status.st_ino)
+        return fd
 
-def _place(part_path: Path, final: Path) -> None:
-    """Give the part the name ``final`` or raise FileExistsError; never replaces a file.
+    def still_ours(self) -> bool:
+        """Whether the part's name still names the plain file this part wrote."""
+        status = self.folder.lstat(self.part_name)
+        return (status is not None and stat.S_ISREG(status.st_mode)
+                and (self.identity is None or (status.st_dev, status.st_ino) == self.identity))
 
-    os.link fails on an existing target, atomically (POSIX). Where hard links are not
-    supported (FAT, some network shares, Windows without privileges) Windows' rename
-    refuses to overwrite, and on POSIX we first claim the name with O_EXCL so the rename
-    only ever replaces our own empty placeholder.
+
+def _place(part: PartFile, final: str) -> None:
+    """Give the part the name ``final`` or raise FileExistsError; never replaces anything.
+
+    linkat fails on an existing target, atomically (POSIX), and never follows a link there.
+    Where hard links are not supported (FAT, some network shares, Windows without
+    privileges) SaveFolder.rename_new claims the name first.
     """
+    folder = part.folder
     try:
-        os.link(part_path, final)
+        folder.link(part.part_name, final)
     except FileExistsError:
         raise
     except OSError:
-        if os.name == "nt":
-            os.rename(part_path, final)
-            return
-        os.close(os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-        try:
-            os.replace(part_path, final)
-        except OSError:
-            final.unlink()  # never leave our empty placeholder under the final name
-            raise
+        folder.rename_new(part.part_name, final)
         return
     try:
-        part_path.unlink()
+        folder.unlink(part.part_name)
     except OSError as exc:  # the file is safe under its final name; this is only clutter
-        log.warning("could not remove %s: %s", part_path, exc)
+        log.warning("could not remove %s: %s", part.path, exc)
 
 
-def commit(part_path: Path, folder: Path, safe_name: str) -> Path:
-    """Move a verified part to ``safe_name``, or ``safe_name (1)``..., never overwriting."""
-    root = folder.resolve()
+def commit(part: PartFile) -> Path:
+    """Move a verified part to its safe name, or ``NAME (1)``..., never overwriting."""
+    folder, safe_name = part.folder, part.safe_name
+    try:
+        ours = part.still_ours()
+    except OSError as exc:
+        raise part._error(exc, 0) from exc
+    if not ours:
+        raise StorageError(
+            f"'{part.part_name}' in {folder.path} was replaced by something else after it was"
+            " verified, so it was not saved. Press Retry to download it again."
+        )
     for n in range(MAX_NUMBERED):
         candidate = safe_name if n == 0 else numbered(safe_name, n)
-        final = root / candidate
-        # Names come from the network: the result must be a direct child of the folder.
-        assert final.parent == root and final.name == candidate, candidate
+        # Names come from the network: the result must be one component in the folder.
+        assert Path(candidate).name == candidate and candidate not in ("", ".", ".."), candidate
         try:
-            _place(part_path, final)
+            _place(part, candidate)
         except FileExistsError:
             continue
         except OSError as exc:
-            raise storage_error(exc, folder, safe_name, 0) from exc
-        _forget_meta(part_path)
-        _sync_folder(root)
-        return final
+            raise part._error(exc, 0) from exc
+        _forget_meta(part)
+        try:
+            folder.sync()
+        except OSError as exc:
+            log.warning("could not fsync %s: %s", folder.path, exc)
+        return folder.path.resolve() / candidate
     raise StorageError(
-        f"'{safe_name}' and {MAX_NUMBERED - 1} numbered copies already exist in {folder}."
-        " Choose another folder."
+        f"'{safe_name}' and {MAX_NUMBERED - 1} numbered copies already exist in"
+        f" {folder.path}. Choose another folder."
     )
 
 
-def _forget_meta(part_path: Path) -> None:
+def _forget_meta(part: PartFile) -> None:
     """Remove NAME.part.json beside a committed part; a leftover one is only a nuisance."""
-    meta = part_path.with_name(part_path.name[: -len(PART_SUFFIX)] + META_SUFFIX)
     try:
-        meta.unlink()
+        part.folder.unlink(part.meta_name)
     except OSError as exc:
-        log.warning("could not remove %s: %s", meta, exc)
-
-
-def _sync_folder(folder: Path) -> None:
-    """fsync the folder so the new name survives a crash (POSIX; Windows cannot open dirs)."""
-    if os.name == "nt":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        log.warning("could not fsync %s: %s", folder, exc)
+        log.warning("could not remove %s: %s", part.meta_path, exc)

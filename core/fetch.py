@@ -1,9 +1,11 @@
 """One download over the visit's connection: resume, retries, streaming, verification, receipt.
 
 docs/PROTOCOL.md, Ranges and Saving: resume with ``Range`` + ``If-Range``, accept only the
-exact part asked for, verify against ``Repr-Digest`` (or a receipt while the server is
-still hashing), then commit under a name that overwrites nothing. The file side lives in
-core.download; the connection in core.link.
+exact part asked for of exactly the file the person said yes to (issue 9: another size,
+version or digest raises OfferChangedError), read no byte past its Content-Length, verify
+against ``Repr-Digest`` (or a receipt while the server is still hashing), send the receipt,
+then commit under a name that overwrites nothing. The file side lives in core.download, the
+receipt in core.receipt, the connection in core.link.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import http.client
-import logging
 import re
 import time
 from collections.abc import Callable
@@ -22,13 +23,10 @@ from .download import PartFile, commit
 from .errors import (
     CancelledError,
     ConnectError,
-    DigestMismatchError,
-    FilecastError,
-    FileChangedError,
     NotOfferedError,
+    OfferChangedError,
     ProtocolError,
     ServerGoneError,
-    UnverifiedError,
 )
 from .events import (
     DownloadProgress,
@@ -40,26 +38,21 @@ from .events import (
 )
 from .link import Link, read_answer, reason
 from .protocol import (
-    RECEIPTS_PATH,
     FileInfo,
     file_path,
     iso_utc,
-    load_json,
     parse_http_date,
     parse_repr_digest,
-    receipt_json,
 )
+from .receipt import RECEIPT_PATIENCE, Receipt
 from .sink import Sink
-from .units import human_size, percent
-
-log = logging.getLogger(__name__)
+from .units import exact_bytes, human_size, percent
 
 NOT_OFFERED = "File does not exist!"  # the original program's sentence
 MIN_SLICE = 64 * 1024  # reads adapt to the speed: about one progress interval each
 PROGRESS_INTERVAL = 0.1  # at most ~10 DownloadProgress events per second
 SPEED_SMOOTHING = 0.2  # EWMA weight of the newest speed sample
 MAX_BACKOFF = 8.0
-JSON_HEADERS = {"Content-Type": "application/json"}
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 # A broken or timed-out connection as http.client reports it; StorageError is never an OSError.
 _INTERRUPTIONS = (OSError, http.client.HTTPException, ConnectError, ServerGoneError)
@@ -130,14 +123,37 @@ class _Meter:
         self._emit(DownloadProgress(self._name, received, self._size, speed, left))
 
 
+def size_words(count: int, other: int) -> str:
+    """A size for a sentence that compares ``count`` with ``other``: human, or exact when
+    the human spellings would read the same."""
+    if count < 1000 or human_size(count) == human_size(other):
+        return exact_bytes(count)
+    return human_size(count)
+
+
+def changed_sentence(consented: FileInfo, now: FileInfo) -> str:
+    """What a person reads when the server sends another file than the one they said yes to."""
+    if now.size != consented.size:
+        what = (f"it is now {size_words(now.size, consented.size)}, not"
+                f" {size_words(consented.size, now.size)}")
+    elif now.etag != consented.etag:
+        what = f"it is now another version of the same size ({size_words(now.size, 0)})"
+    else:
+        what = "its SHA-256 is not the one you were shown"
+    return (f"'{consented.name}' changed on the server since you said yes: {what}. Nothing of"
+            " it was saved; decide again whether you want it.")
+
+
 class Fetch:
-    """One download() call: attempts until the file is saved, cancelled or given up on."""
+    """One download() call: attempts until the file is saved, cancelled or given up on.
+
+    ``info`` is what the person consented to; every answer is held to it (issue 9)."""
 
     def __init__(self, link: Link, listener: Listener, part: PartFile, info: FileInfo, *,
-                 retries: int, backoff: float) -> None:
+                 retries: int, backoff: float, patience: float = RECEIPT_PATIENCE) -> None:
         """Nothing is fetched before :meth:`run`."""
         self.link, self.listener, self.part, self.info = link, listener, part, info
-        self.retries, self.backoff = retries, backoff
+        self.retries, self.backoff, self.patience = retries, backoff, patience
         self.meter = _Meter(listener.on_event, info.name, info.size)
         self.resumed_from: int | None = None
         self.carry: Sink | None = None  # the last attempt's sink, whose hasher may go on
@@ -146,10 +162,11 @@ class Fetch:
         """Retry broken connections with exponential backoff (``retries`` in a row without
         progress); the part is kept whenever the download stops short.
 
-        Progress means more bytes of this version than ever before in this call, not just
-        more than the last attempt: a server whose Content-Length promised more than it
-        sent once made the client cycle (cut, 416, start over) forever (issue 5)."""
-        failures, best, version = 0, 0, self.info.etag
+        Progress means more bytes than ever before in this call, not just more than the
+        last attempt: a server whose Content-Length promised more than it sent once made
+        the client cycle (cut, 416, start over) forever (issue 5). Every attempt is for the
+        consented version: another one raises OfferChangedError (issue 9)."""
+        failures, best = 0, 0
         while True:
             try:
                 result = self._attempt()
@@ -159,13 +176,11 @@ class Fetch:
                 self.link.drop()
                 if self.link.cancelled.is_set():
                     raise self._cancelled() from exc
-                if self.info.etag != version:  # a new version's bytes count from zero
-                    best, version = 0, self.info.etag
                 saved = self.saved()
                 failures = 1 if saved > best else failures + 1
                 best = max(best, saved)
                 if failures > self.retries:
-                    raise self._gone() from exc
+                    raise self._gone(exc) from exc
                 delay = min(self.backoff * 2 ** (failures - 1), MAX_BACKOFF)
                 self.listener.on_event(
                     DownloadRetrying(self.info.name, failures, self.retries, delay, reason(exc))
@@ -175,23 +190,29 @@ class Fetch:
 
     def saved(self) -> int:
         """Bytes in the part now (0 when there is none)."""
-        try:
-            return self.part.path.stat().st_size
-        except OSError:
-            return 0
+        return self.part.saved_bytes()
 
     def _cancelled(self) -> CancelledError:
         """The sentence for a cancelled download (consuming the cancel request)."""
+        have, name = self.saved(), self.info.name
+        if not have:
+            return self.link.cancel_error(f"The download of '{name}' was cancelled.")
         return self.link.cancel_error(
-            f"The download of '{self.info.name}' was cancelled; the partial download is kept,"
-            " so it can resume later."
+            f"The download of '{name}' was cancelled; the partial download"
+            f" ({human_size(have)} of {human_size(self.info.size)}) is kept, so it can resume"
+            " later."
         )
 
-    def _gone(self) -> ServerGoneError:
+    def _gone(self, exc: BaseException) -> ServerGoneError:
         """The sentence after the last retry, saying how far the download got."""
-        have, size = self.saved(), self.info.size
+        have, size, name = self.saved(), self.info.size, self.info.name
+        if not have:
+            return ServerGoneError(
+                f"The download of '{name}' failed: {reason(exc)}. Nothing was saved; press"
+                " Retry to try again."
+            )
         return ServerGoneError(
-            f"The server stopped sending '{self.info.name}' after {human_size(have)} of"
+            f"The server stopped sending '{name}' after {human_size(have)} of"
             f" {human_size(size)} ({percent(have, size)}). The partial download is kept:"
             " press Retry to resume."
         )
@@ -222,9 +243,10 @@ class Fetch:
     def _receive(self, resp: http.client.HTTPResponse, offset: int) -> DownloadResult:
         """Take one response: check it, stream its body into the part, verify, save."""
         start, info = self._accept(resp, offset)
-        self.info = info
+        self.info = info  # the consented file, with its digest if this answer told it
         if self.resumed_from is None:
             self.resumed_from = start
+        self.link.relax()  # a body: bytes that keep coming are progress, not a late answer
         sink = self.part.open(info.etag, info.size, info.sha256, self.link.address, start,
                               hasher=self._hasher_for(start))
         try:
@@ -240,32 +262,64 @@ class Fetch:
 
     def _accept(self, resp: http.client.HTTPResponse, offset: int) -> tuple[int, FileInfo]:
         """Where the body starts and which version it is; anything unexpected raises."""
-        info = self.info
-        if resp.status == 200:  # the whole file: a new version, or the range was ignored
-            length = resp.getheader("Content-Length")
-            return 0, file_info(self.link.address, info.name, resp.msg, length, info)
+        if resp.status == 200:  # the whole file: the range was ignored, or a new version
+            now = file_info(self.link.address, self.info.name, resp.msg,
+                            self._length(resp), self.info)
+            return 0, self._consented(now)
         if resp.status == 206:
-            match = _CONTENT_RANGE.fullmatch((resp.getheader("Content-Range") or "").strip())
-            etag = resp.getheader("ETag")
-            if (match is None or int(match[1]) != offset or int(match[2]) != info.size - 1
-                    or int(match[3]) != info.size or resp.length != info.size - offset
-                    or (etag is not None and etag != info.etag)):
-                raise ProtocolError(
-                    f"{self.link.address} sent a different part of '{info.name}' than was"
-                    " asked for. Nothing was saved; press Retry to try again."
-                )
-            sha256 = parse_repr_digest(resp.getheader("Repr-Digest")) or info.sha256
-            return offset, replace(info, sha256=sha256)
+            return offset, self._partial(resp, offset)
         data = read_answer(resp, self.link.address)
         if resp.status == 404:
             raise NotOfferedError(NOT_OFFERED)
         if resp.status == 416:  # the part does not fit the file any more: retry from 0
             self.part.discard()
-            raise ServerGoneError(f"{self.link.address} refused to resume '{info.name}'.")
+            raise ServerGoneError(f"{self.link.address} refused to resume '{self.info.name}'.")
         raise self.link.status_error(resp.status, data)
 
+    def _length(self, resp: http.client.HTTPResponse) -> str:
+        """The one Content-Length of a file body; a body framed otherwise is refused, since
+        the client must know where the file ends before reading it (issue 9)."""
+        lengths = resp.msg.get_all("Content-Length") or []
+        if resp.getheader("Transfer-Encoding") is not None or len(lengths) != 1 \
+                or not lengths[0].strip().isdigit():
+            raise ProtocolError(
+                f"{self.link.address} sent '{self.info.name}' without one plain Content-Length,"
+                " so Filecast cannot know where the file ends. Nothing was saved."
+            )
+        return lengths[0].strip()
+
+    def _consented(self, now: FileInfo) -> FileInfo:
+        """``now`` when it is the file the person said yes to (size, ETag, digest when they
+        were shown one), else OfferChangedError carrying it (issue 9)."""
+        was = self.info
+        same = (now.size == was.size and now.etag == was.etag
+                and (was.sha256 is None or now.sha256 in (None, was.sha256)))
+        if not same:
+            raise OfferChangedError(changed_sentence(was, now), now, was)
+        return replace(was, sha256=was.sha256 or now.sha256)
+
+    def _partial(self, resp: http.client.HTTPResponse, offset: int) -> FileInfo:
+        """The consented file when a 206 carries exactly the part asked for of it."""
+        info, length = self.info, int(self._length(resp))
+        match = _CONTENT_RANGE.fullmatch((resp.getheader("Content-Range") or "").strip())
+        if match is not None:
+            now = FileInfo(info.name, int(match[3]),
+                           parse_repr_digest(resp.getheader("Repr-Digest")), info.modified,
+                           resp.getheader("ETag") or info.etag)
+            info = self._consented(now)
+        if (match is None or int(match[1]) != offset or int(match[2]) != info.size - 1
+                or length != info.size - offset):
+            raise ProtocolError(
+                f"{self.link.address} sent a different part of '{info.name}' than was"
+                " asked for. Nothing was saved; press Retry to try again."
+            )
+        return info
+
     def _stream(self, resp: http.client.HTTPResponse, sink: Sink, start: int) -> None:
-        """Read the body into the sink's large buffers in slices, reporting progress."""
+        """Read the body into the sink's large buffers in slices, reporting progress.
+
+        Exactly the promised bytes are read, never more (issue 9): the last one completes
+        the response, and a response that is not complete then is dropped by the caller."""
         size, received = self.info.size, start
         self.meter.restart(start, size)
         while received < size:
@@ -289,55 +343,17 @@ class Fetch:
             finally:
                 sink.put(buf, filled)  # even after a cut: what arrived is good
             received += filled
-        resp.read()  # completes the response so the connection can carry the next request
         self.meter.update(size, final=True)
 
     def _conclude(self, digest: str) -> DownloadResult:
-        """Verify by receipt when the server had no digest yet, save, then report.
+        """Send the receipt, then save under the final name (issue 9: before, so that a
+        server's ``verified: false`` never leaves a file there).
 
         Nothing unverified is saved under the final name (issue 5): when no digest and no
         receipt confirms the bytes, the complete part stays, and Retry fetches its last
         byte again to verify it then."""
         part, info = self.part, self.info
-        if info.sha256 is None and not self._receipt(digest, deciding=True):
-            raise UnverifiedError(
-                f"'{info.name}' arrived complete, but {self.link.address} has not confirmed"
-                " its SHA-256 yet (it may still be computing it), so it was not saved under"
-                " its name. The download is kept: press Retry in a moment to verify it."
-            )
-        path = commit(part.path, part.folder, part.safe_name)
-        if info.sha256 is not None:
-            self._receipt(digest, deciding=False)
+        receipt = Receipt(self.link, self.listener, part, info, patience=self.patience)
+        receipt.confirm(digest, deciding=info.sha256 is None)
+        path = commit(part)
         return DownloadResult(path, info.size, digest, self.resumed_from or 0, True)
-
-    def _receipt(self, digest: str, *, deciding: bool) -> bool:
-        """POST the receipt; when ``deciding``, the answer is the verification."""
-        info = self.info
-        body = receipt_json(info.name, info.etag, info.size, digest)
-        try:
-            status, _, data = self.link.exchange("POST", RECEIPTS_PATH, body, JSON_HEADERS)
-            answer = load_json(data) if status in (200, 409) else {}
-        except FilecastError as exc:
-            if deciding and isinstance(exc, CancelledError):
-                raise  # the complete part stays; the next try fetches one byte and asks again
-            log.warning("receipt for %r not confirmed: %s", info.name, exc)
-            return False
-        if status == 200 and answer.get("verified") is True:
-            return True
-        if not deciding:
-            log.warning("receipt for %r answered %s: %s", info.name, status, answer)
-            return False
-        if status == 409:
-            self.part.discard()
-            raise FileChangedError(
-                f"'{info.name}' changed on the server while it was downloading. Download it"
-                " again to get the new version."
-            )
-        if status == 200:
-            self.part.discard()
-            raise DigestMismatchError(
-                f"'{info.name}' arrived damaged: the server's SHA-256 differs. Nothing was"
-                " saved; download it again."
-            )
-        log.warning("receipt for %r answered %s; not verified", info.name, status)
-        return False

@@ -17,6 +17,7 @@ import threading
 from urllib.parse import urlsplit
 
 from . import DEFAULT_PORT, __version__
+from .deadline import DeadlineConnection, DeadlineExpired
 from .errors import CancelledError, ConnectError, FilecastError, ProtocolError, ServerGoneError
 from .ledger import escape_controls
 from .protocol import error_message
@@ -28,8 +29,12 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"Filecast/{__version__}"
 CANCELLED = "Cancelled at your request."
 # Answers other than file bodies are small JSON; a server that sends more is not read to
-# the end (a hostile one once made the client swallow a 512 MiB "offer", issue 5).
-MAX_ANSWER_BYTES = 8 * 1024 * 1024
+# the end (a hostile one once made the client swallow a 512 MiB "offer", issue 5). The cap
+# is set by what json.loads makes of it, not by the bytes (issue 9): measured on Python 3.11,
+# 1 MiB of "[[]],[[]],..." parses into 35 MiB of lists (8 MiB took the client to 578 MiB),
+# so 1 MiB keeps a parsed answer far inside the client's 100 MiB. An offer of one file is
+# about 500 bytes: 1 MiB is some 2,000 files.
+MAX_ANSWER_BYTES = 1024 * 1024
 _HOST_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
 
 
@@ -80,22 +85,52 @@ def _valid_host(host: str) -> bool:
 
 def read_answer(resp: http.client.HTTPResponse, address: str) -> bytes:
     """The body of a small (non-file) answer; ProtocolError past MAX_ANSWER_BYTES, after
-    which the caller must drop the connection (the rest is unread)."""
+    which the caller must drop the connection (the rest is unread).
+
+    Every read is bounded, whatever the framing (issue 9): a response still open after
+    MAX_ANSWER_BYTES + 1 bytes is over the cap, and one more byte is all that is read to see
+    whether a body without a length has ended."""
     data = resp.read(MAX_ANSWER_BYTES + 1)
+    if len(data) <= MAX_ANSWER_BYTES and not resp.isclosed():
+        data += resp.read(1)  # b"" at the end, which completes the response
     if len(data) > MAX_ANSWER_BYTES:
         raise ProtocolError(
             f"{address} sent an answer far larger than a Filecast server would. Check the"
             " address and port."
         )
-    if not resp.isclosed():
-        resp.read()  # Content-Length said no more; this only completes the response
     return data
+
+
+def check_framing(resp: http.client.HTTPResponse, address: str) -> None:
+    """Refuse a response framed two ways: RFC 9112 §6.3 calls Content-Length beside
+    Transfer-Encoding a sign of smuggling or splitting, and http.client would let chunked
+    win over the length the client checked (issue 9: endless chunks, 8.4 GB of memory)."""
+    if resp.getheader("Transfer-Encoding") is not None and \
+            resp.getheader("Content-Length") is not None:
+        raise ProtocolError(
+            f"{address} answered with both Content-Length and Transfer-Encoding, which HTTP"
+            " forbids (RFC 9112 §6.3), so Filecast stopped reading and hung up. Check the"
+            " address and port, and any proxy in between."
+        )
+
+
+def timeout_sentence(exc: TimeoutError, address: str, seconds: float) -> str:
+    """What a person reads when an exchange ran out of time."""
+    if isinstance(exc, DeadlineExpired) and exc.began:
+        return (f"{address} did not finish answering within {exc.seconds:g} seconds. Check"
+                " that it is a Filecast server, then press Retry.")
+    seconds = exc.seconds if isinstance(exc, DeadlineExpired) else seconds
+    return (f"{address} did not answer within {seconds:g} seconds. Check that it is a"
+            " Filecast server, then press Retry.")
 
 
 def reason(exc: BaseException) -> str:
     """A short description of a network failure, for DownloadRetrying and sentences."""
     if isinstance(exc, http.client.IncompleteRead):
         return "the connection closed in the middle of the file"
+    if isinstance(exc, DeadlineExpired):
+        done = "finish answering" if exc.began else "answer"
+        return f"the server did not {done} within {exc.seconds:g} seconds"
     if isinstance(exc, TimeoutError):
         return "no data arrived for a while"
     if isinstance(exc, FilecastError):
@@ -114,13 +149,13 @@ class Link:
         self.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self.headers = {"User-Agent": USER_AGENT, **headers}
         self.cancelled = threading.Event()
-        self._conn: http.client.HTTPConnection | None = None
+        self._conn: DeadlineConnection | None = None
         self._used = False  # the connection answered before: an EOF now is an idle close
         self._lock = threading.Lock()  # guards _conn against cancel() from another thread
 
-    def _open(self) -> http.client.HTTPConnection:
+    def _open(self) -> DeadlineConnection:
         """A fresh connection, or ConnectError with what to check."""
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        conn = DeadlineConnection(self.host, self.port, timeout=self.timeout)
         try:
             conn.connect()
         except ConnectionRefusedError as exc:
@@ -149,7 +184,7 @@ class Link:
             raise self.cancel_error(CANCELLED)
         return conn
 
-    def _ready(self) -> http.client.HTTPConnection:
+    def _ready(self) -> DeadlineConnection:
         """The visit's connection, reopened when the server closed it while we were idle."""
         conn = self._conn
         if conn is not None and not _idle_closed(conn):
@@ -185,13 +220,21 @@ class Link:
         return CancelledError(sentence)
 
     def send(self, method: str, path: str, body: bytes | None = None,
-             headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
-        """Send one request and read the response head; reading the body is the caller's."""
+             headers: dict[str, str] | None = None, *, timeout: float | None = None
+             ) -> http.client.HTTPResponse:
+        """Send one request and read the response head; reading the body is the caller's.
+
+        The head (any 1xx included) must arrive within ``timeout`` (the link's by default),
+        and so must the body unless the caller calls :meth:`relax` (issue 9)."""
         if self.cancelled.is_set():
             raise self.cancel_error(CANCELLED)
+        seconds = self.timeout if timeout is None else timeout
         for attempt in (1, 2):
             conn = self._ready()
             reused = self._used
+            sock = conn.deadline_socket
+            if sock is not None:
+                sock.arm(seconds, stall=seconds)
             try:
                 conn.request(method, path, body=body, headers={**self.headers, **(headers or {})})
                 resp = conn.getresponse()
@@ -203,15 +246,28 @@ class Link:
                     continue
                 raise
             self._used = True
+            try:
+                check_framing(resp, self.address)
+            except ProtocolError:
+                self.drop()
+                raise
             return resp
         raise AssertionError("unreachable")
 
+    def relax(self) -> None:
+        """The answer is a file body: no deadline, the per-read stall time-out instead."""
+        conn = self._conn
+        sock = conn.deadline_socket if conn is not None else None
+        if sock is not None:
+            sock.relax(self.timeout)
+
     def exchange(self, method: str, path: str, body: bytes | None = None,
-                 headers: dict[str, str] | None = None
+                 headers: dict[str, str] | None = None, *, timeout: float | None = None
                  ) -> tuple[int, http.client.HTTPMessage, bytes]:
-        """A whole small request and response, with failures turned into sentences."""
+        """A whole small request and response within ``timeout`` seconds (the link's by
+        default), with failures turned into sentences."""
         try:
-            resp = self.send(method, path, body, headers)
+            resp = self.send(method, path, body, headers, timeout=timeout)
             return resp.status, resp.msg, read_answer(resp, self.address)
         except ProtocolError:
             self.drop()  # the rest of an oversize answer is unread
@@ -221,10 +277,8 @@ class Link:
             if self.cancelled.is_set():
                 raise self.cancel_error(CANCELLED) from exc
             if isinstance(exc, TimeoutError):
-                raise ConnectError(
-                    f"{self.address} did not answer within {self.timeout:g} seconds. Check that"
-                    " it is a Filecast server, then press Retry."
-                ) from exc
+                seconds = self.timeout if timeout is None else timeout
+                raise ConnectError(timeout_sentence(exc, self.address, seconds)) from exc
             if isinstance(exc, http.client.HTTPException) and not isinstance(exc, OSError):
                 raise ProtocolError(
                     f"{self.address} does not answer like a Filecast server. Check the address"
@@ -246,7 +300,7 @@ class Link:
         return ProtocolError(f"{self.address} refused the request ({status}: {message}).")
 
 
-def _idle_closed(conn: http.client.HTTPConnection) -> bool:
+def _idle_closed(conn: DeadlineConnection) -> bool:
     """Whether an idle keep-alive socket was closed by the server (EOF, or an unsolicited 408).
 
     A non-blocking MSG_PEEK rather than select(): select fails on descriptors over 1023.

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import DigestMismatchError, DiskFullError, ProtocolError, StorageError
+from .savefolder import reopen
 from .units import human_size
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class Sink:
         # and only for whole buffers, so small files never use them.
         self._direct: int | None = None
         if write is os.write and self._buffer_size == BUFFER_SIZE:
-            self._direct = _open_direct(part.path)
+            self._direct = _open_direct(fd)
         self._holders: dict[int, int] = {}  # id(buffer) -> workers still using it
         self._lock = threading.Lock()
         self._to_hash: queue.Queue[_Item] = queue.Queue()
@@ -149,7 +150,7 @@ class Sink:
         if self._error is None:
             if isinstance(exc, OSError):
                 missing = self._size - self.written
-                exc = storage_error(exc, self._part.folder, self._part.name, missing)
+                exc = storage_error(exc, self._part.folder.path, self._part.name, missing)
             self._error = exc
 
     def _hash_loop(self) -> None:
@@ -202,17 +203,20 @@ class Sink:
             self._direct = None
 
     def _hash_prefix(self) -> None:
-        """Feed the hasher the bytes a previous attempt left in the part."""
-        left = self._prefix
-        with open(self._part.path, "rb") as f:
-            while left > 0:
-                if self._aborted:  # cancelled: do not make the person wait for a long re-read
-                    return
-                chunk = f.read(min(PREFIX_CHUNK, left))
-                if not chunk:
-                    raise OSError(errno.EIO, "the partial download is shorter than recorded")
-                self.hasher.update(chunk)
-                left -= len(chunk)
+        """Feed the hasher the bytes a previous attempt left in the part.
+
+        Read through the part's own descriptor, never its name again: the name may point
+        elsewhere by now (issue 9). pread leaves the writer's file offset alone."""
+        fd, at = self._fd, 0
+        assert fd is not None  # closed only after this worker ends
+        while at < self._prefix:
+            if self._aborted:  # cancelled: do not make the person wait for a long re-read
+                return
+            chunk = _read_at(fd, self._part.path, min(PREFIX_CHUNK, self._prefix - at), at)
+            if not chunk:
+                raise OSError(errno.EIO, "the partial download is shorter than recorded")
+            self.hasher.update(chunk)
+            at += len(chunk)
         self._prefix_done = True
 
     # --- ending ------------------------------------------------------------------------
@@ -275,11 +279,20 @@ def _aligned(offset: int, length: int) -> bool:
     return offset % DIRECT_ALIGN == 0 and length % DIRECT_ALIGN == 0 and length > 0
 
 
-def _open_direct(path: Path) -> int | None:
-    """A second, O_DIRECT descriptor on the part, or None where that is not possible."""
+def _read_at(fd: int, path: Path, size: int, at: int) -> bytes:
+    """``size`` bytes at ``at`` without moving the writer's offset: pread, or on Windows
+    (no pread; links there need administrator rights) a read through the path."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, at)
+    with open(path, "rb") as f:
+        f.seek(at)
+        return f.read(size)
+
+
+def _open_direct(fd: int) -> int | None:
+    """A second, O_DIRECT descriptor on the very file ``fd`` is open on, or None where that
+    is not possible (EINVAL: tmpfs and some file systems do not do direct I/O). Never the
+    part's name again: a link planted there since would take the writes (issue 9)."""
     if not _O_DIRECT:
         return None
-    try:
-        return os.open(path, os.O_WRONLY | _O_DIRECT | getattr(os, "O_CLOEXEC", 0))
-    except OSError:  # EINVAL: tmpfs and some file systems do not do direct I/O
-        return None
+    return reopen(fd, os.O_WRONLY | _O_DIRECT)

@@ -14,6 +14,8 @@ import hashlib
 import json
 import socket
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -21,6 +23,7 @@ from core.protocol import make_etag
 from core.ranges import RangeNotSatisfiable, parse_range
 
 MTIME_NS = 1_795_000_000 * 10**9
+NOT_READY = b'{"version": 1, "error": {"code": "not_ready", "message": "still hashing"}}'
 
 
 @dataclass
@@ -42,6 +45,15 @@ class Lies:
     offer_claims: int | None = None  # claim this Content-Length and stream zeros for it
     endless_headers: bool = False  # header lines forever
     receipt_body: bytes | None = None  # the raw receipt answer
+    # issue 9
+    receipt_code: str = "not_ready"  # the error code of a receipt_status other than 200
+    not_ready_times: int = 0  # answer this many receipts 503 not_ready first (Retry-After 1)
+    receipt_delay: float = 0.0  # hold each receipt this long before answering
+    both_framings: bool = False  # GET bodies: Content-Length and chunked, then endless chunks
+    endless_chunks: bool = False  # the offer: chunked, endless chunks
+    endless_continue: bool = False  # every answer: "100 Continue" heads, forever
+    trickle: float | None = None  # every answer: one byte per this many seconds
+    other_version: bytes | None = None  # GET (not HEAD) serves these bytes, their own ETag
 
 
 @dataclass
@@ -61,6 +73,8 @@ class HostileServer:
         self.files = dict(files)
         self.lies = Lies()
         self.seen: list[Seen] = []
+        # called with each request as it arrives, before the answer (it may change the lies)
+        self.on_request: Callable[[Seen], None] | None = None
         self.body_bytes_sent = 0
         self._stop = threading.Event()
         self._socks: list[socket.socket] = []
@@ -120,6 +134,8 @@ class HostileServer:
                     buffer += sock.recv(65536)
                 body, buffer = buffer[:length], buffer[length:]
                 self.seen.append(Seen(method, path, headers, body))
+                if self.on_request is not None:
+                    self.on_request(self.seen[-1])
                 if self.lies.silent:
                     continue
                 if not self._answer(sock, Seen(method, path, headers, body)):
@@ -129,11 +145,31 @@ class HostileServer:
     def _send(self, sock: socket.socket, status: str, headers: list[tuple[str, str]],
               body: bytes = b"") -> None:
         lines = [f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers)]
+        if self.lies.endless_continue:
+            while not self._stop.is_set():  # RFC 9110 §15.2: any number of 1xx may come first
+                sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n" * 100)
+                time.sleep(0.001)
         if self.lies.endless_headers:
             sock.sendall(("\r\n".join(lines) + "\r\n").encode())
             while not self._stop.is_set():
                 sock.sendall(b"X-More: " + b"m" * 100 + b"\r\n")
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        if self.lies.trickle is not None:
+            for at in range(len(data)):
+                if self._stop.wait(self.lies.trickle):
+                    return
+                sock.sendall(data[at : at + 1])
+            return
+        sock.sendall(data)
+
+    def _endless_chunks(self, sock: socket.socket, status: str,
+                        headers: list[tuple[str, str]]) -> None:
+        """A chunked body that never ends (issue 9: 8.4 GB of client memory in 60 s)."""
+        self._send(sock, status, [*headers, ("Transfer-Encoding", "chunked")])
+        chunk = b"10000\r\n" + b"z" * 0x10000 + b"\r\n"
+        while not self._stop.is_set():
+            sock.sendall(chunk)
+            self.body_bytes_sent += 0x10000
 
     def _json(self, sock: socket.socket, status: str, body: bytes) -> None:
         self._send(sock, status, [("Content-Type", "application/json"),
@@ -145,6 +181,13 @@ class HostileServer:
         if request.path == "/api/v1/offer":
             return self._offer(sock)
         if request.path == "/api/v1/receipts":
+            self._stop.wait(lies.receipt_delay)
+            if lies.not_ready_times > 0:
+                lies.not_ready_times -= 1
+                self._send(sock, "503 Service Unavailable", [
+                    ("Content-Type", "application/json"), ("Retry-After", "1"),
+                    ("Content-Length", str(len(NOT_READY)))], NOT_READY)
+                return True
             receipt = json.loads(request.body)
             data = self.files.get(receipt["file"], b"")
             verified = (receipt["sha256"] == hashlib.sha256(data).hexdigest()
@@ -153,7 +196,8 @@ class HostileServer:
                 {"version": 1, "verified": verified,
                  "sha256": hashlib.sha256(data).hexdigest()}).encode()
             if lies.receipt_status != 200:
-                body = b'{"version": 1, "error": {"code": "not_ready", "message": "busy"}}'
+                body = json.dumps({"version": 1, "error": {
+                    "code": lies.receipt_code, "message": "busy"}}).encode()
             self._json(sock, f"{lies.receipt_status} X", body)
             return True
         if request.path == "/api/v1/decisions":
@@ -168,6 +212,9 @@ class HostileServer:
 
     def _offer(self, sock: socket.socket) -> bool:
         lies = self.lies
+        if lies.endless_chunks:
+            self._endless_chunks(sock, "200 OK", [("Content-Type", "application/json")])
+            return False
         if lies.offer_claims is not None:
             self._send(sock, "200 OK", [("Content-Type", "application/json"),
                                         ("Content-Length", str(lies.offer_claims))])
@@ -194,17 +241,20 @@ class HostileServer:
 
     def _file(self, sock: socket.socket, request: Seen, name: str) -> bool:
         lies, data = self.lies, self.files[name]
+        etag = self.etag(name)
+        if lies.other_version is not None and request.method == "GET":
+            data, etag = lies.other_version, make_etag(len(lies.other_version), MTIME_NS + 1)
         start, status = 0, "200 OK"
         try:
             wanted = parse_range(request.headers.get("range"), len(data))
         except RangeNotSatisfiable:
             self._send(sock, "416 Range Not Satisfiable", [("Content-Length", "0")])
             return True
-        if wanted is not None and request.headers.get("if-range") == self.etag(name):
+        if wanted is not None and request.headers.get("if-range") == etag:
             start, status = wanted.start, "206 Partial Content"
         if lies.range_shift is not None and request.method == "GET":
             start, status = min(len(data) - 1, start + lies.range_shift), "206 Partial Content"
-        headers = [("ETag", self.etag(name)), ("Last-Modified", "Mon, 30 Nov 2026 06:21:02 GMT"),
+        headers = [("ETag", etag), ("Last-Modified", "Mon, 30 Nov 2026 06:21:02 GMT"),
                    ("Accept-Ranges", "bytes"), ("Content-Type", "application/octet-stream"),
                    ("Content-Length", str(len(data) - start + lies.length_delta))]
         if status.startswith("206"):
@@ -219,10 +269,18 @@ class HostileServer:
             self._send(sock, status, headers)
             return True
         body = data[start:]
+        if lies.both_framings:
+            self._endless_chunks(sock, status, headers)
+            return False
         if lies.stall_after is not None:
             self._send(sock, status, headers, body[:lies.stall_after])
-            self._stop.wait(60)  # hang, open and silent
-            return False
+            # Hang, open and silent, until the client hangs up (or, when that was the whole
+            # body, asks something else: then serve it).
+            sock.settimeout(60)
+            try:
+                return bool(sock.recv(1, socket.MSG_PEEK)) and lies.stall_after >= len(body)
+            except TimeoutError:
+                return False
         if lies.short_by:
             self._send(sock, status, headers, body[:max(0, len(body) - lies.short_by)])
             return False

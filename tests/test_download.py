@@ -13,6 +13,7 @@ import pytest
 
 from core.download import PartFile, commit
 from core.errors import DigestMismatchError, DiskFullError, ProtocolError, StorageError
+from core.savefolder import SaveFolder
 from core.sink import BUFFER_COUNT, Sink
 
 ETAG = '"b-1858a2f0c7e3c400"'
@@ -48,7 +49,7 @@ def test_whole_download_and_commit(tmp_path: Path) -> None:
                     "size": len(DATA), "sha256": SHA, "server": "127.0.0.1:5001"}
     feed(sink, DATA)
     assert sink.finish(len(DATA), SHA) == SHA
-    final = commit(part.path, tmp_path, part.safe_name)
+    final = commit(part)
     assert final == tmp_path.resolve() / "report.pdf"
     assert final.read_bytes() == DATA
     assert names(tmp_path) == ["report.pdf"]
@@ -88,16 +89,16 @@ def test_a_meta_write_cut_by_a_full_disk_keeps_the_saved_bytes(
     sink = start(part)
     feed(sink, DATA[:100_000])
     sink.abort()
-    real_write_text = Path.write_text
+    real_write_new = SaveFolder.write_new
 
-    def half_then_full(self: Path, text: str, *args: object, **kwargs: object) -> int:
-        real_write_text(self, text[: len(text) // 2], *args, **kwargs)  # type: ignore[arg-type]
+    def half_then_full(self: SaveFolder, name: str, data: bytes) -> None:
+        real_write_new(self, name, data[: len(data) // 2])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(Path, "write_text", half_then_full)
+    monkeypatch.setattr(SaveFolder, "write_new", half_then_full)
     with pytest.raises(DiskFullError):
         start(part, 100_000)
-    monkeypatch.setattr(Path, "write_text", real_write_text)
+    monkeypatch.setattr(SaveFolder, "write_new", real_write_new)
     assert part.resume_offset(ETAG, len(DATA), SHA) == 100_000
     assert names(tmp_path) == ["f.bin.part", "f.bin.part.json"]  # no temporary left over
 
@@ -222,7 +223,7 @@ def test_commit_never_overwrites(tmp_path: Path) -> None:
         sink = start(part)
         feed(sink, DATA)
         sink.finish(len(DATA), SHA)
-        assert commit(part.path, tmp_path, part.safe_name).name == expected
+        assert commit(part).name == expected
     assert (tmp_path / "report.pdf").read_bytes() == b"mine"
     assert (tmp_path / "report (1).pdf").read_bytes() == b"mine too"
     assert (tmp_path / "report (3).pdf").read_bytes() == DATA
@@ -230,7 +231,7 @@ def test_commit_never_overwrites(tmp_path: Path) -> None:
 
 
 def test_commit_without_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_links(src: object, dst: object) -> None:
+    def no_links(src: object, dst: object, **at: object) -> None:
         raise PermissionError(errno.EPERM, "Operation not permitted")
 
     monkeypatch.setattr(os, "link", no_links)
@@ -239,7 +240,7 @@ def test_commit_without_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     sink = start(part)
     feed(sink, DATA)
     sink.finish(len(DATA), SHA)
-    final = commit(part.path, tmp_path, part.safe_name)
+    final = commit(part)
     assert final.name == "a (1).txt" and final.read_bytes() == DATA
     assert (tmp_path / "a.txt").read_bytes() == b"mine"
     assert names(tmp_path) == ["a (1).txt", "a.txt"]
@@ -280,3 +281,70 @@ def test_a_file_system_that_refuses_direct_writes_still_gets_the_bytes(
 
     monkeypatch.setattr(os, "pwrite", refuse)
     assert save_big(tmp_path) == BIG
+
+
+def swap_the_part_after_open(monkeypatch: pytest.MonkeyPatch, part: PartFile,
+                             target: Path) -> None:
+    """Right after PartFile.open opens the part (its ftruncate), put a symlink to ``target``
+    at the part's name: whatever opens that name again is redirected (issue 9)."""
+    real = os.ftruncate
+
+    def truncate_then_swap(fd: int, length: int) -> None:
+        real(fd, length)
+        part.path.unlink()
+        part.path.symlink_to(target)
+
+    monkeypatch.setattr(os, "ftruncate", truncate_then_swap)
+
+
+def test_direct_writes_never_reopen_the_parts_name(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The O_DIRECT descriptor is a second one on the part: opened by the part's name, it
+    followed a symlink planted there since and wrote the file outside (issue 9)."""
+    folder, outside = tmp_path / "downloads", tmp_path / "outside.bin"
+    folder.mkdir()
+    outside.write_bytes(b"precious" * 300_000)
+    before = outside.read_bytes()
+    part = PartFile(folder, "big.bin")
+    swap_the_part_after_open(monkeypatch, part, outside)
+    sink = part.open(ETAG, len(BIG), None, "127.0.0.1:5001", 0)
+    monkeypatch.undo()
+    feed(sink, BIG, step=1024 * 1024)
+    assert sink.finish(len(BIG), hashlib.sha256(BIG).hexdigest())
+    assert outside.read_bytes() == before
+    with pytest.raises(StorageError, match="replaced by something else"):
+        commit(part)  # the name no longer names the verified bytes: nothing is saved
+    assert outside.read_bytes() == before
+    assert not (folder / "big.bin").exists()
+
+
+def test_a_resume_hashes_the_part_it_opened_not_its_name(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    part = PartFile(tmp_path, "f.bin")
+    first = start(part)
+    feed(first, DATA[:100_000])
+    first.abort()
+    decoy = tmp_path / "decoy"
+    decoy.write_bytes(os.urandom(100_000))
+    swap_the_part_after_open(monkeypatch, part, decoy)
+    second = start(part, part.resume_offset(ETAG, len(DATA), SHA))
+    monkeypatch.undo()
+    feed(second, DATA[100_000:])
+    assert second.finish(len(DATA), SHA) == SHA
+
+
+def test_a_hard_linked_part_is_never_written(tmp_path: Path) -> None:
+    """A second name on the part (planted, or left by a kill in commit) would make writing
+    into it write a file elsewhere: the part starts over instead."""
+    part = PartFile(tmp_path, "f.bin")
+    first = start(part)
+    feed(first, DATA[:100_000])
+    first.abort()
+    elsewhere = tmp_path / "elsewhere"
+    os.link(part.path, elsewhere)
+    kept = elsewhere.read_bytes()
+    assert part.resume_offset(ETAG, len(DATA), SHA) == 0
+    sink = start(part)
+    feed(sink, DATA)
+    assert sink.finish(len(DATA), SHA) == SHA
+    assert elsewhere.read_bytes() == kept and part.path.read_bytes() == DATA

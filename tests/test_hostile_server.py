@@ -9,22 +9,27 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hostile_server import HostileServer, digest
+from hostile_server import HostileServer, Seen, digest
+from serverkit import Background
 
 from core.client import FilecastClient
 from core.errors import (
+    CancelledError,
     ConnectError,
     DigestMismatchError,
     FilecastError,
+    OfferChangedError,
     ProtocolError,
     ServerGoneError,
     UnverifiedError,
 )
+from core.events import DownloadVerifying, Event
 
 MIB = 1024 * 1024
 DATA = os.urandom(MIB + 12345)
@@ -45,8 +50,22 @@ def folder(tmp_path: Path) -> Path:
     return path
 
 
+class Recorder:
+    """A listener that keeps every event."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def on_event(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type) -> list[Event]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
 def client_for(server: HostileServer, **options: object) -> FilecastClient:
-    settings: dict[str, object] = {"backoff": 0.01, "retries": 2, "timeout": 2.0}
+    settings: dict[str, object] = {"backoff": 0.01, "retries": 2, "timeout": 2.0,
+                                   "receipt_patience": 2.0}
     settings.update(options)
     return FilecastClient("127.0.0.1", server.port, **settings)  # type: ignore[arg-type]
 
@@ -258,3 +277,178 @@ def test_a_servers_error_message_reaches_the_person_defanged() -> None:
         assert "\x1b" not in sentence and "\n" not in sentence
         assert "\u202e" not in sentence
         assert len(sentence) < 400
+
+
+# --- issue 9: consent is for the file the person was shown ---------------------------------
+
+OTHER = os.urandom(3 * MIB + 7)  # another version: bigger, its own ETag, a matching digest
+
+
+def test_another_version_at_get_is_not_saved(hostile: HostileServer, folder: Path) -> None:
+    """HEAD said one size, the person said yes; a GET answering another file saves nothing."""
+    hostile.lies.other_version = OTHER
+    with client_for(hostile) as client:
+        consented = client.check(NAME)
+        with pytest.raises(OfferChangedError) as changed:
+            client.download(NAME, folder, info=consented)
+    error = changed.value
+    assert error.info.size == len(OTHER) and error.info.etag != consented.etag
+    assert str(error).startswith(f"'{NAME}' changed on the server since you said yes: it is"
+                                 " now 3.1 MB, not 1.1 MB.")
+    check_folder(folder)
+
+
+def test_same_size_other_version_is_not_saved(hostile: HostileServer, folder: Path) -> None:
+    hostile.lies.other_version = os.urandom(len(DATA))
+    with client_for(hostile) as client:
+        consented = client.check(NAME)
+        with pytest.raises(OfferChangedError, match="another version"):
+            client.download(NAME, folder, info=consented)
+    check_folder(folder)
+
+
+def test_a_retry_keeps_the_consented_version(hostile: HostileServer, folder: Path) -> None:
+    """The first GET is cut; the retry inside the same download meets another version."""
+    hostile.lies.short_by = len(DATA) // 2
+    gets = []
+
+    def second_get_changes(request: Seen) -> None:
+        if request.method == "GET" and request.path.startswith("/files/"):
+            gets.append(request)
+            if len(gets) == 2:
+                hostile.lies.short_by, hostile.lies.other_version = 0, OTHER
+
+    hostile.on_request = second_get_changes
+    with client_for(hostile) as client:
+        consented = client.check(NAME)
+        with pytest.raises(OfferChangedError):
+            client.download(NAME, folder, info=consented)
+    assert len(gets) == 2
+    check_folder(folder)
+
+
+def test_a_receipt_that_says_unverified_leaves_no_file(hostile: HostileServer,
+                                                       folder: Path) -> None:
+    """The digest matched locally, but the server's receipt answer says no: nothing saved."""
+    hostile.lies.receipt_verified = False
+    download_fails(hostile, folder, DigestMismatchError)
+    check_folder(folder)
+
+
+def test_the_receipt_goes_before_the_file_gets_its_name(hostile: HostileServer,
+                                                        folder: Path) -> None:
+    named_at_receipt = []
+    hostile.on_request = lambda request: named_at_receipt.append(
+        (folder / NAME).exists()) if request.path == "/api/v1/receipts" else None
+    with client_for(hostile) as client:
+        client.download(NAME, folder)
+    assert named_at_receipt == [False]
+    check_folder(folder, {NAME: DATA})
+
+
+def test_a_receipt_not_ready_is_asked_again(hostile: HostileServer, folder: Path) -> None:
+    """The server holds a receipt RECEIPT_WAIT seconds, then says 503 not_ready: ask again,
+    and tell the person the client is waiting for the server's SHA-256."""
+    hostile.lies.no_digest = True
+    hostile.lies.not_ready_times = 2
+    events = Recorder()
+    with client_for(hostile, listener=events, receipt_patience=30.0) as client:
+        result = client.download(NAME, folder)
+    assert result.verified
+    assert len(events.of(DownloadVerifying)) == 3  # the local check, then two waits
+    check_folder(folder, {NAME: DATA})
+
+
+def test_a_receipt_never_ready_keeps_the_part(hostile: HostileServer, folder: Path) -> None:
+    hostile.lies.no_digest = True
+    hostile.lies.receipt_status = 503
+    began = time.monotonic()
+    error = download_fails(hostile, folder, UnverifiedError, receipt_patience=2.5)
+    assert time.monotonic() - began < 10
+    assert "SHA-256" in str(error) and "Retry" in str(error)
+    assert (folder / f"{NAME}.part").stat().st_size == len(DATA)
+    check_folder(folder)
+
+
+def test_waiting_for_a_receipt_can_be_cancelled(hostile: HostileServer, folder: Path) -> None:
+    hostile.lies.no_digest = True
+    hostile.lies.receipt_status = 503
+    with client_for(hostile, receipt_patience=60.0) as client:
+        hostile.on_request = lambda request: threading.Timer(0.3, client.cancel).start() \
+            if request.path == "/api/v1/receipts" else None
+        began = time.monotonic()
+        with pytest.raises(CancelledError):
+            client.download(NAME, folder)
+    assert time.monotonic() - began < 10
+    assert (folder / f"{NAME}.part").stat().st_size == len(DATA)
+    check_folder(folder)
+
+
+def test_a_receipt_for_bytes_not_delivered_keeps_the_part(hostile: HostileServer,
+                                                          folder: Path) -> None:
+    hostile.lies.no_digest = True
+    hostile.lies.receipt_status, hostile.lies.receipt_code = 403, "not_delivered"
+    error = download_fails(hostile, folder, UnverifiedError)
+    assert "did not send all of it" in str(error)
+    assert (folder / f"{NAME}.part").stat().st_size == len(DATA)
+    check_folder(folder)
+
+
+def test_a_refused_receipt_after_a_local_match_still_saves(hostile: HostileServer,
+                                                          folder: Path) -> None:
+    hostile.lies.receipt_status, hostile.lies.receipt_code = 403, "not_delivered"
+    with client_for(hostile) as client:
+        assert client.download(NAME, folder).verified
+    check_folder(folder, {NAME: DATA})
+
+
+def test_a_receipt_held_by_the_server_is_waited_for(hostile: HostileServer,
+                                                    folder: Path) -> None:
+    """The server may hold a receipt up to RECEIPT_WAIT_SECONDS: longer than a short
+    time-out, so the receipt's own exchange must allow more."""
+    hostile.lies.no_digest = True
+    hostile.lies.receipt_delay = 2.0
+    with client_for(hostile, timeout=1.0) as client:
+        assert client.download(NAME, folder).verified
+    check_folder(folder, {NAME: DATA})
+
+
+# --- issue 9: a deadline per exchange, not per recv ------------------------------------------
+
+
+def fails_within(hostile: HostileServer, seconds: float, call: Callable[[], object]
+                 ) -> FilecastError:
+    """Run ``call`` expecting a FilecastError within ``seconds``; stop the server if not."""
+    began = time.monotonic()
+    running = Background(call)
+    try:
+        with pytest.raises(FilecastError) as failed:
+            running.join(seconds)
+    finally:
+        hostile.stop()  # a client still reading gets EOF and ends
+    assert time.monotonic() - began < seconds
+    return failed.value
+
+
+def test_endless_100_continue_is_cut_at_the_deadline(hostile: HostileServer) -> None:
+    hostile.lies.endless_continue = True
+    with client_for(hostile, timeout=2.0) as client:
+        error = fails_within(hostile, 8, client.connect)
+    assert "did not finish answering within 2 seconds" in str(error)
+
+
+def test_an_offer_trickled_byte_by_byte_is_cut_at_the_deadline(hostile: HostileServer) -> None:
+    hostile.lies.trickle = 0.5
+    with client_for(hostile, timeout=2.0) as client:
+        error = fails_within(hostile, 8, client.connect)
+    assert "did not finish answering within 2 seconds" in str(error)
+
+
+def test_endless_100_continue_before_a_file(hostile: HostileServer, folder: Path) -> None:
+    with client_for(hostile, timeout=2.0, retries=0) as client:
+        info = client.check(NAME)
+        hostile.lies.endless_continue = True
+        error = fails_within(hostile, 8, lambda: client.download(NAME, folder, info=info))
+    assert "did not finish answering within 2 seconds" in str(error)
+    assert "partial" not in str(error)  # nothing was saved, so nothing is said to be kept
+    check_folder(folder)

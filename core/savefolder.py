@@ -1,0 +1,197 @@
+"""The chosen download folder, opened once: every name in it is used without following links.
+
+Anyone who can write to the download folder can plant a symbolic link or a hard link at a
+name the client is about to use (``NAME.part.json.new`` once redirected a write outside the
+folder, issue 9). So every file the client creates, reads or replaces there is reached
+relative to one descriptor of the folder (``dir_fd``, where the system has it; paths on
+Windows), opened with O_NOFOLLOW, created with O_EXCL after removing whatever was planted,
+and renamed or linked without following a link. Pure I/O helpers: OSErrors pass through, and
+callers turn them into sentences.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+# Windows needs O_BINARY; O_NOFOLLOW refuses a link at the last component; O_NONBLOCK keeps
+# a planted FIFO from blocking open() for ever (it does nothing to regular files).
+_BINARY = getattr(os, "O_BINARY", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+# Relative to a folder descriptor where every call needed supports it (not Windows).
+_AT = all(f in os.supports_dir_fd for f in (os.open, os.stat, os.unlink, os.rename, os.link)) \
+    and os.stat in os.supports_follow_symlinks and os.link in os.supports_follow_symlinks
+_PLANTED_RETRIES = 3  # unlink-and-create rounds before giving up on a name someone refills
+
+
+class NotAFileError(OSError):
+    """A name in the folder is a link, a FIFO, a device or a folder, not a plain file."""
+
+
+class SaveFolder:
+    """One download folder; names passed to its methods are single components in it."""
+
+    def __init__(self, path: Path) -> None:
+        """Open the folder (the person chose it, so a link *to* the folder is followed)."""
+        self.path = path
+        self._fd: int | None = None
+        if _AT:
+            self._fd = os.open(path, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+
+    def __enter__(self) -> SaveFolder:
+        """``with SaveFolder(path) as folder:`` closes it at the end."""
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        """Close the folder."""
+        self.close()
+
+    def close(self) -> None:
+        """Release the folder's descriptor."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def _at(self, name: str) -> tuple[str, dict[str, Any]]:
+        """What os functions take for ``name``: itself and dir_fd, or a path."""
+        if self._fd is not None:
+            return name, {"dir_fd": self._fd}
+        return str(self.path / name), {}
+
+    def lstat(self, name: str) -> os.stat_result | None:
+        """``name``'s own status (a link's, not its target's), or None when absent."""
+        where, at = self._at(name)
+        try:
+            return os.stat(where, follow_symlinks=False, **at)
+        except FileNotFoundError:
+            return None
+
+    def regular_size(self, name: str) -> int | None:
+        """The size of ``name`` when it is a plain file, else None."""
+        status = self.lstat(name)
+        return status.st_size if status is not None and stat.S_ISREG(status.st_mode) else None
+
+    def open_existing(self, name: str, flags: int) -> int:
+        """Open a plain file that is there, never through a link; NotAFileError for anything
+        else (a FIFO, a device, a folder) and FileNotFoundError when nothing is there."""
+        where, at = self._at(name)
+        fd = os.open(where, flags | _NOFOLLOW | _NONBLOCK | _BINARY | _CLOEXEC, **at)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise NotAFileError(f"{name} is not a plain file")
+        return fd
+
+    def create(self, name: str, flags: int, mode: int = 0o644) -> int:
+        """A new, empty file ``name``: whatever was planted there first is removed (only the
+        name: unlink never follows a link), and O_EXCL makes sure the file is ours."""
+        where, at = self._at(name)
+        for _ in range(_PLANTED_RETRIES):
+            self.unlink(name)
+            try:
+                return os.open(where, flags | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY
+                               | _CLOEXEC, mode, **at)
+            except FileExistsError:
+                continue  # planted again between the unlink and the open
+        raise FileExistsError(f"{name} keeps being created by someone else")
+
+    def read_small(self, name: str, limit: int) -> bytes | None:
+        """The content of plain file ``name`` when it holds at most ``limit`` bytes, else
+        None (missing, too big, or not a plain file)."""
+        try:
+            fd = self.open_existing(name, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            data = os.read(fd, limit + 1)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return data if len(data) <= limit else None
+
+    def write_new(self, name: str, data: bytes) -> None:
+        """Create ``name`` afresh (see :meth:`create`) holding ``data``."""
+        fd = self.create(name, os.O_WRONLY)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+
+    def unlink(self, name: str) -> None:
+        """Remove the name (never what a link points to); nothing there is fine."""
+        where, at = self._at(name)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(where, **at)
+
+    def replace(self, source: str, target: str) -> None:
+        """Rename ``source`` over ``target``: a link at ``target`` is replaced, not followed."""
+        if self._fd is not None:
+            os.replace(source, target, src_dir_fd=self._fd, dst_dir_fd=self._fd)
+        else:
+            os.replace(self.path / source, self.path / target)
+
+    def link(self, source: str, target: str) -> None:
+        """A second name ``target`` for the file ``source``; FileExistsError when anything
+        (even a dangling link) is at ``target``."""
+        if self._fd is not None:
+            os.link(source, target, src_dir_fd=self._fd, dst_dir_fd=self._fd,
+                    follow_symlinks=False)
+        else:
+            os.link(self.path / source, self.path / target)
+
+    def rename_new(self, source: str, target: str) -> None:
+        """Rename without replacing anything, where hard links are not possible: Windows'
+        rename refuses an existing target; on POSIX the name is claimed with O_EXCL first,
+        so the rename only replaces our own empty placeholder."""
+        if os.name == "nt":
+            os.rename(self.path / source, self.path / target)
+            return
+        where, at = self._at(target)
+        os.close(os.open(where, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
+                         0o644, **at))
+        try:
+            self.replace(source, target)
+        except OSError:
+            self.unlink(target)  # never leave our empty placeholder under the final name
+            raise
+
+    def sync(self) -> None:
+        """fsync the folder so new names survive a crash (POSIX; Windows cannot open dirs)."""
+        if self._fd is not None:
+            os.fsync(self._fd)
+        elif os.name != "nt":
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def reopen(fd: int, flags: int) -> int | None:
+    """A second descriptor on the very file ``fd`` is open on (never on whatever its name
+    points to now, issue 9), with other flags; None where the system cannot say so.
+
+    Linux: /proc/self/fd/N reaches the open file itself, whatever happened to its name since;
+    st_dev and st_ino prove it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        other = os.open(f"/proc/self/fd/{fd}", flags | _CLOEXEC)
+    except OSError:
+        return None
+    mine, theirs = os.fstat(fd), os.fstat(other)
+    if (mine.st_dev, mine.st_ino) != (theirs.st_dev, theirs.st_ino):
+        os.close(other)
+        return None
+    return other
