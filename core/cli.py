@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import stat
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from . import DEFAULT_PORT, __version__
 from .client import FilecastClient, parse_server
-from .errors import CancelledError, FilecastError, NotOfferedError
+from .errors import CancelledError, FilecastError, NotOfferedError, OfferChangedError
 from .events import (
     ClientConnected,
     ClientDisconnected,
@@ -33,6 +35,7 @@ from .events import (
     TransferFinished,
 )
 from .ledger import Ledger, escape_controls, escape_text
+from .names import PART_SUFFIX, safe_filename
 from .offer import OfferTable
 from .server import FilecastServer, ServerConfig
 from .settings import client_id
@@ -164,6 +167,30 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass
+class _Visit:
+    """What the terminal visit got to: enough to say, after Ctrl-C, what was kept."""
+
+    folder: Path
+    name: str | None = None
+    size: int | None = None
+
+    def cancelled(self) -> str:
+        """"Cancelled.", naming the partial file only when one is really there (issue 9)."""
+        if self.name is None:
+            return "Cancelled."
+        part = self.folder / (safe_filename(self.name) + PART_SUFFIX)
+        try:
+            status = part.lstat()
+        except OSError:
+            return "Cancelled."
+        if not stat.S_ISREG(status.st_mode) or not status.st_size:
+            return "Cancelled."
+        of = f" of {human_size(self.size)}" if self.size else ""
+        return (f"Cancelled; the partial file '{escape_text(part.name)}'"
+                f" ({human_size(status.st_size)}{of}) is kept for a resume.")
+
+
 def get(args: argparse.Namespace) -> int:
     """The original client dialogue: host, message, name, yes or no."""
     host_text = args.host or input("Enter host ip address: ").strip()
@@ -173,13 +200,14 @@ def get(args: argparse.Namespace) -> int:
         print(escape_controls(str(error)), file=sys.stderr)
         return 2
     progress = ProgressPrinter()
+    visit = _Visit(Path(args.output))
     with FilecastClient(host, port, client_id=client_id(), name=getpass.getuser(),
                         listener=progress) as client:
         try:
-            return _visit(client, args, progress)
+            return _visit(client, args, progress, visit)
         except CancelledError:
             progress.end()
-            print("Download cancelled; the partial file is kept for a resume.")
+            print(visit.cancelled())
             return 130
         except FilecastError as error:
             progress.end()
@@ -188,25 +216,39 @@ def get(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             client.cancel()
             progress.end()
-            print("Cancelled; the partial file is kept for a resume.")
+            print(visit.cancelled())
             return 130
 
 
-def _visit(client: FilecastClient, args: argparse.Namespace, progress: ProgressPrinter) -> int:
-    """Greeting, name, check, answer."""
+def _visit(client: FilecastClient, args: argparse.Namespace, progress: ProgressPrinter,
+           visit: _Visit) -> int:
+    """Greeting, name, check, answer; asked again when the file changes before it is saved."""
     offer = client.connect()
     print(escape_controls(offer.message))
     name = args.name or input("Enter the filename: ").strip()
+    visit.name = name
     try:
         info = client.check(name)
     except NotOfferedError:
         print("File does not exist!")
         return 1
-    if not _wants_it(args, info.size):
-        client.decline(name)
-        print(f"You did not download '{escape_text(name)}'; the server has recorded that.")
-        return 0
-    result = client.download(name, Path(args.output), info=info)
+    while True:
+        visit.size = info.size
+        if not _wants_it(args, info.size):
+            client.decline(name)
+            print(f"You did not download '{escape_text(name)}'; the server has recorded that.")
+            return 0
+        try:
+            result = client.download(name, visit.folder, info=info)
+        except OfferChangedError as changed:
+            # issue 9: consent is for the file shown; --yes agreed to that one only
+            progress.end()
+            if args.yes:
+                raise
+            print(escape_controls(str(changed)))
+            info = changed.info
+            continue
+        break
     progress.end()
     print("Download Complete!")
     how = "SHA-256 verified" if result.verified else "SHA-256 not verified"

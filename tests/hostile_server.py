@@ -274,6 +274,7 @@ class HostileServer:
             return False
         if lies.stall_after is not None:
             self._send(sock, status, headers, body[:lies.stall_after])
+            self.body_bytes_sent += min(lies.stall_after, len(body))
             # Hang, open and silent, until the client hangs up (or, when that was the whole
             # body, asks something else: then serve it).
             sock.settimeout(60)

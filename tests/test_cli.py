@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
-from serverkit import ServeProcess
+from hostile_server import HostileServer
+from serverkit import ServeProcess, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,3 +122,98 @@ def test_a_closed_terminal_silences_the_printer_not_the_server() -> None:
     printer = ServerPrinter(Closed())  # type: ignore[arg-type]
     for _ in range(3):
         printer.on_event(ClientConnected(ClientInfo(1, ("127.0.0.1", 5))))
+
+
+# --- issue 9: the terminal asks again, --yes refuses, Ctrl-C says what is kept ---------------
+
+HOSTILE_DATA = os.urandom(1024 * 1024 + 12345)
+CHANGED = os.urandom(3 * 1024 * 1024)
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServer]:
+    with HostileServer({"report.pdf": HOSTILE_DATA}) as server:
+        yield server
+
+
+def test_yes_refuses_a_file_that_changed_after_the_question(hostile: HostileServer,
+                                                            tmp_path: Path) -> None:
+    hostile.lies.other_version = CHANGED  # HEAD shows 1.1 MB, the GET sends 3.1 MB
+    result = run_get(tmp_path, f"127.0.0.1:{hostile.port}", "report.pdf", "--yes")
+    assert result.returncode == 1, result.stdout
+    assert "'report.pdf' changed on the server since you said yes: it is now 3.1 MB, not" \
+           " 1.1 MB." in result.stderr
+    assert "Download Complete!" not in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".config"]
+
+
+@pytest.mark.parametrize("second", ["y", "n"])
+def test_the_terminal_asks_again_when_the_file_changed(hostile: HostileServer, tmp_path: Path,
+                                                      second: str) -> None:
+    hostile.lies.other_version = CHANGED
+    hostile.lies.receipt_verified = True  # the server stands by the version it now sends
+    result = run_get(tmp_path, f"127.0.0.1:{hostile.port}", "report.pdf",
+                     stdin=f"y\n{second}\n")
+    assert result.returncode == 0, result.stderr
+    first, _, again = result.stdout.partition("changed on the server since you said yes")
+    assert f"File Exists, {len(HOSTILE_DATA)} Bytes, download?(Y/N):" in first
+    assert f"File Exists, {len(CHANGED)} Bytes, download?(Y/N):" in again
+    if second == "y":
+        assert "Download Complete!" in again
+        assert (tmp_path / "report.pdf").read_bytes() == CHANGED
+    else:
+        assert not (tmp_path / "report.pdf").exists()
+        assert any(s.path == "/api/v1/decisions" for s in hostile.seen)
+
+
+class Dialogue:
+    """``python -m core get`` with its output read as it comes, to interrupt it mid-way."""
+
+    def __init__(self, cwd: Path, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "core", "get", *args], cwd=cwd, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
+                 "FILECAST_CONFIG_DIR": str(cwd / ".config")})
+        self.out = ""
+        assert self.process.stdout is not None
+        self._reader = threading.Thread(target=self._read, args=(self.process.stdout,),
+                                        daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        while char := stream.read(1):
+            self.out += char
+
+    def interrupt(self) -> tuple[int, str, str]:
+        """Ctrl-C; the exit status, everything printed, and the errors."""
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(30)
+        self._reader.join(5)
+        assert self.process.stderr is not None and self.process.stdin is not None
+        self.process.stdin.close()
+        return self.process.returncode, self.out, self.process.stderr.read()
+
+
+def test_ctrl_c_before_any_download_only_says_cancelled(hostile: HostileServer,
+                                                        tmp_path: Path) -> None:
+    talk = Dialogue(tmp_path, f"127.0.0.1:{hostile.port}")
+    wait_until(lambda: "Enter the filename:" in talk.out, what="the name prompt")
+    code, out, err = talk.interrupt()
+    assert code == 130 and "Traceback" not in err, err
+    assert out.rstrip().endswith("Cancelled."), out
+    assert "partial" not in out
+
+
+def test_ctrl_c_during_a_download_says_what_is_kept(hostile: HostileServer,
+                                                   tmp_path: Path) -> None:
+    hostile.lies.stall_after = 1024 * 1024 + 5000  # a whole 1 MiB buffer reaches the disk
+    talk = Dialogue(tmp_path, f"127.0.0.1:{hostile.port}", "report.pdf", "--yes")
+    part = tmp_path / "report.pdf.part"
+    wait_until(lambda: part.exists() and part.stat().st_size >= 1024 * 1024, what="a part")
+    code, out, err = talk.interrupt()
+    assert code == 130 and "Traceback" not in err, err
+    said = re.search(r"Cancelled; the partial file 'report\.pdf\.part' \((\d\.\d) MB of"
+                     r" 1\.1 MB\) is kept for a resume\.", out)
+    assert said is not None, out
+    assert said[1] == f"{part.stat().st_size / 1e6:.1f}"
