@@ -198,9 +198,8 @@ class Fetch:
         if not have:
             return self.link.cancel_error(f"The download of '{name}' was cancelled.")
         return self.link.cancel_error(
-            f"The download of '{name}' was cancelled; the partial download"
-            f" ({human_size(have)} of {human_size(self.info.size)}) is kept, so it can resume"
-            " later."
+            f"The download of '{name}' was cancelled; the partial download is kept"
+            f" ({human_size(have)} of {human_size(self.info.size)}), so it can resume later."
         )
 
     def _gone(self, exc: BaseException) -> ServerGoneError:

@@ -12,6 +12,7 @@ from tkinter import ttk
 
 import pytest
 from guikit import FakeDialogs, pump_for, pump_until
+from hostile_server import HostileServer
 from serverkit import Background, Recorder, wait_until
 
 from core.client import FilecastClient
@@ -476,3 +477,79 @@ def test_without_a_downloads_folder_files_go_home_not_where_it_was_started(
     assert prefs.default_folder() == home
     (home / "Downloads").mkdir()
     assert prefs.default_folder() == home / "Downloads"
+
+
+# --- issue 9: consent is for the file the person was shown -----------------------------------
+
+HOSTILE_NAME = "report.pdf"
+HOSTILE_DATA = os.urandom(1024 * 1024 + 12345)  # 1.1 MB
+CHANGED_DATA = os.urandom(3 * 1024 * 1024)  # 3.1 MB
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServer]:
+    with HostileServer({HOSTILE_NAME: HOSTILE_DATA}) as server:
+        yield server
+
+
+def test_a_file_that_changed_after_yes_is_asked_about_again(
+        tk_root: tk.Tk, hostile: HostileServer, downloads: Path) -> None:
+    """The question said 1.1 MB; the server then sends 3.1 MB: ask, do not save."""
+    hostile.lies.other_version = CHANGED_DATA
+    hostile.lies.receipt_verified = True  # the server stands by what it now sends
+    window = make_window(tk_root, downloads)
+    connect(tk_root, window, f"127.0.0.1:{hostile.port}")
+    ask(tk_root, window, HOSTILE_NAME)
+    assert window.file_panel.answer == "File exists, 1,060,921 bytes (1.1 MB). Download?"
+    window.file_panel.yes_button.invoke()
+    pump_until(tk_root, lambda: window.stage != cw.DOWNLOADING, what="the change")
+    assert window.stage == cw.ASKING
+    assert window.error.startswith(
+        f"'{HOSTILE_NAME}' changed on the server since you said yes: it is now 3.1 MB, not"
+        " 1.1 MB.")
+    assert window.file_panel.answer == "File exists, 3,145,728 bytes (3.1 MB). Download?"
+    assert window.file_panel.yes_button.winfo_ismapped()
+    assert not window.download_panel.retry_button.winfo_ismapped()
+    assert list(downloads.iterdir()) == []  # nothing of it was saved
+    window.file_panel.yes_button.invoke()  # yes to what is shown now
+    pump_until(tk_root, lambda: finished(window), what="the download")
+    assert window.error == ""
+    assert (downloads / HOSTILE_NAME).read_bytes() == CHANGED_DATA
+
+
+def test_retry_keeps_the_version_said_yes_to(
+        tk_root: tk.Tk, hostile: HostileServer, downloads: Path) -> None:
+    """A download cut short; the file then changes on the server. Retry must not fetch the
+    new version silently (it used to check again and take whatever the server said)."""
+    hostile.lies.short_by = 500_000
+    window = make_window(tk_root, downloads)
+    connect(tk_root, window, f"127.0.0.1:{hostile.port}")
+    ask(tk_root, window, HOSTILE_NAME)
+    window.file_panel.yes_button.invoke()
+    pump_until(tk_root, lambda: finished(window), what="the cut")
+    assert window.download_panel.retry_button.winfo_ismapped(), window.error
+    hostile.lies.short_by = 0
+    hostile.files[HOSTILE_NAME] = CHANGED_DATA  # a new version: new size, new ETag
+    window.download_panel.retry_button.invoke()
+    pump_until(tk_root, lambda: finished(window), what="the retry")
+    assert window.stage == cw.ASKING, window.error
+    assert "changed on the server since you said yes" in window.error
+    assert window.file_panel.answer == "File exists, 3,145,728 bytes (3.1 MB). Download?"
+    assert not (downloads / HOSTILE_NAME).exists()
+
+
+def test_the_window_says_it_waits_for_the_servers_sha256(
+        tk_root: tk.Tk, hostile: HostileServer, downloads: Path) -> None:
+    hostile.lies.no_digest = True
+    hostile.lies.not_ready_times = 2  # the server is still hashing for two receipts
+    window = make_window(tk_root, downloads)
+    connect(tk_root, window, f"127.0.0.1:{hostile.port}")
+    ask(tk_root, window, HOSTILE_NAME)
+    window.file_panel.yes_button.invoke()
+    said: set[str] = set()
+    pump_until(tk_root, lambda: said.add(window.download_panel.status) or finished(window),
+               timeout=20, what="the download")
+    assert "All bytes are in; waiting for the server to confirm its SHA-256…" in said
+    assert window.error == ""
+    assert "SHA-256 was verified" in window.download_panel.result
+    assert (downloads / HOSTILE_NAME).read_bytes() == HOSTILE_DATA

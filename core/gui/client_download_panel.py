@@ -70,6 +70,7 @@ class DownloadPanel(ttk.LabelFrame):
         for label in (self.folder_label, self.progress_label, self.result_label):
             wrap_to_width(label)
         self._file = ""
+        self._checks = 0  # DownloadVerifying events of this download
         for widget in (self.progress_bar, self.cancel_button, self.retry_button,
                        self.result_label, self.open_button):
             widget.grid_remove()
@@ -90,7 +91,7 @@ class DownloadPanel(ttk.LabelFrame):
 
     def start(self, name: str) -> None:
         """A download begins (or resumes)."""
-        self._file = name
+        self._file, self._checks = name, 0
         self.progress_bar.configure(maximum=1, value=0)
         self.progress_bar.grid()
         self.progress_label.configure(text=f"Starting the download of '{clip(name)}'…",
@@ -128,10 +129,13 @@ class DownloadPanel(ttk.LabelFrame):
             style="Muted.TLabel")
 
     def verifying(self) -> None:
-        """All bytes are in; the digest is being checked."""
+        """All bytes are in; the digest is being checked. Another DownloadVerifying after
+        that means the engine waits for a server still computing its SHA-256 (issue 9)."""
+        self._checks += 1
         self.progress_bar.configure(value=float(self.progress_bar.cget("maximum")))
-        self.progress_label.configure(text="All bytes are in; checking the SHA-256…",
-                                      style="TLabel")
+        text = ("All bytes are in; checking the SHA-256…" if self._checks == 1 else
+                "All bytes are in; waiting for the server to confirm its SHA-256…")
+        self.progress_label.configure(text=text, style="TLabel")
 
     def cancelling(self) -> None:
         """Cancel was pressed; the engine is stopping."""
@@ -161,6 +165,17 @@ class DownloadPanel(ttk.LabelFrame):
         self.cancel_button.grid_remove()
         self.change_button.configure(state="normal")
         self.show_retry(resumable)
+
+    def changed(self) -> None:
+        """The server sent another version than the one said yes to: nothing of it is kept,
+        and the question above asks again (issue 9)."""
+        self.progress_bar.configure(value=0)
+        self.progress_label.configure(
+            text=f"Not downloaded: the server now has another version of '{clip(self._file)}'.",
+            style="Muted.TLabel")
+        self.cancel_button.grid_remove()
+        self.change_button.configure(state="normal")
+        self.show_retry(False)
 
     def show_retry(self, shown: bool, *, enabled: bool = True) -> None:
         """Offer (or withdraw) Retry."""

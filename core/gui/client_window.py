@@ -3,8 +3,8 @@
 A state machine over the engine's :class:`~core.client.FilecastClient`. It holds no protocol
 or file logic: every engine call runs in a worker thread (``run_in_background``), download
 events arrive through the window's one :class:`~core.gui.pump.EventPump`, and the panels only
-render. Keyboard: Enter connects, Enter checks, then y/Enter says yes and n/Escape says no;
-Escape cancels a download.
+render; downloads are the Downloading mixin's (client_downloading.py). Keyboard: Enter
+connects, Enter checks, then y/Enter says yes and n/Escape says no; Escape cancels a download.
 """
 
 from __future__ import annotations
@@ -20,24 +20,17 @@ from typing import Any
 
 from ..client import DownloadResult, FilecastClient, parse_server
 from ..errors import FilecastError, NotOfferedError
-from ..events import (
-    DownloadProgress,
-    DownloadRetrying,
-    DownloadStarted,
-    DownloadVerifying,
-    Listener,
-)
-from ..names import safe_filename
+from ..events import Listener
 from ..protocol import FileInfo, Offer
 from ..settings import client_id, load_settings
 from .client_connect_panel import ConnectPanel
 from .client_download_panel import DownloadPanel
+from .client_downloading import Downloading
 from .client_file_panel import FilePanel
 from .client_keys import KeyboardFlow
 from .client_stages import (
     ASKING,
     BUSY,
-    CANCELLING,
     CHECKING,
     CONNECTING,
     DECLINING,
@@ -74,7 +67,7 @@ def _user_name() -> str | None:
         return None
 
 
-class ClientWindow(ttk.Frame):
+class ClientWindow(Downloading, ttk.Frame):
     """Fills ``master`` (a Tk or a Toplevel) with the whole client; ``stage`` is its state."""
 
     def __init__(self, master: tk.Misc, host: str | None = None,
@@ -90,7 +83,7 @@ class ClientWindow(ttk.Frame):
         self.offer: Offer | None = None
         self.result: DownloadResult | None = None
         self._asking: tuple[str, FileInfo] | None = None
-        self._resume: tuple[str, Path] | None = None  # a download that stopped short
+        self._resume: tuple[str, Path, FileInfo] | None = None  # see Downloading
         self.alive = True
         settings = load_settings()
         self.recent_hosts = recent_hosts(settings)
@@ -307,76 +300,6 @@ class ClientWindow(ttk.Frame):
         self._set_state(READY)
         self.file_panel.say(f"You declined '{clip(name)}'; the server has recorded it.")
         self.file_panel.focus_name()
-
-    # --- downloading --------------------------------------------------------------------
-
-    def _download(self, name: str, folder: Path, info: FileInfo | None) -> None:
-        client = self.client
-        if client is None:
-            return
-        self._resume = (name, folder)
-        self.result = None
-        self.clear_error()
-        self._set_state(DOWNLOADING)
-        self.file_panel.say(f"Downloading '{clip(name)}'…", "Muted.TLabel")
-        self.download_panel.start(name)
-        self.download_panel.cancel_button.focus_set()
-        run_in_background(self.pump, lambda: client.download(name, folder, info=info),
-                          on_done=partial(self._downloaded, client, name),
-                          on_error=partial(self._download_failed, client))
-
-    def _on_event(self, event: object) -> None:
-        """Engine events from the pump (main thread): render the running download."""
-        if self.stage != DOWNLOADING:
-            return
-        panel = self.download_panel
-        if isinstance(event, DownloadProgress):
-            panel.progress(event)
-        elif isinstance(event, DownloadStarted):
-            panel.started(event)
-        elif isinstance(event, DownloadRetrying):
-            panel.retrying(event)
-        elif isinstance(event, DownloadVerifying):
-            panel.verifying()
-
-    def _downloaded(self, client: FilecastClient, name: str, result: DownloadResult) -> None:
-        self._resume = None
-        self.result = result
-        self._set_state(READY if client is self.client else DISCONNECTED)
-        self.download_panel.done(result.path, result.size, result.verified,
-                                 safe_filename(name))
-        self.file_panel.say(f"Downloaded '{clip(name)}'. Type another name to check another"
-                            " file.", "Muted.TLabel")
-        self.file_panel.focus_name()
-
-    def _download_failed(self, client: FilecastClient, error: FilecastError) -> None:
-        missing = isinstance(error, NotOfferedError)
-        if missing:
-            self._resume = None
-        self._set_state(READY if client is self.client else DISCONNECTED)
-        self.download_panel.stopped(resumable=not missing)
-        self.show_error(str(error))
-        self.file_panel.say("")
-        if missing:
-            self.file_panel.not_found()
-            self.file_panel.focus_name()
-        else:
-            self.download_panel.retry_button.focus_set()
-
-    def cancel(self) -> None:
-        """Stop the running download; its partial file is kept for a resume."""
-        if self.stage != DOWNLOADING or self.client is None:
-            return
-        self.client.cancel()  # thread-safe: wakes the worker at once
-        self._set_state(CANCELLING)
-        self.download_panel.cancelling()
-
-    def retry(self) -> None:
-        """Download the stopped file again into the same folder: the engine resumes it."""
-        if self.stage != READY or self._resume is None or self.client is None:
-            return
-        name, folder = self._resume
-        self._download(name, folder, None)
 
     # --- folder and settings ------------------------------------------------------------
 

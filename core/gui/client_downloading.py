@@ -1,0 +1,133 @@
+"""The client window's downloads: start one, render its events, end it, Retry, Cancel.
+
+A mixin of :class:`~core.gui.client_window.ClientWindow`, split off to keep that module to
+one screenful per idea; it holds no protocol or file logic either. A download is for the
+file the person said yes to: Retry keeps that version, and when the server sends another
+the window asks again (issue 9).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from ..client import DownloadResult, FilecastClient
+from ..errors import FilecastError, NotOfferedError, OfferChangedError
+from ..events import DownloadProgress, DownloadRetrying, DownloadStarted, DownloadVerifying
+from ..names import safe_filename
+from ..protocol import FileInfo
+from .client_download_panel import DownloadPanel
+from .client_file_panel import FilePanel
+from .client_stages import ASKING, CANCELLING, DISCONNECTED, DOWNLOADING, READY
+from .pump import EventPump
+from .style import clip
+from .worker import run_in_background
+
+
+class Downloading:
+    """The download half of the client window (the window sets every attribute below)."""
+
+    client: FilecastClient | None
+    stage: str
+    result: DownloadResult | None
+    pump: EventPump
+    file_panel: FilePanel
+    download_panel: DownloadPanel
+    _asking: tuple[str, FileInfo] | None
+    # a download that stopped short: Retry resumes it, for the version said yes to
+    _resume: tuple[str, Path, FileInfo] | None
+
+    def _set_state(self, state: str) -> None:
+        """Enter ``state`` (the window's)."""
+        raise NotImplementedError
+
+    def show_error(self, text: str) -> None:
+        """Show a sentence in the error area (the window's)."""
+        raise NotImplementedError
+
+    def clear_error(self) -> None:
+        """Empty the error area (the window's)."""
+        raise NotImplementedError
+
+    def _download(self, name: str, folder: Path, info: FileInfo) -> None:
+        client = self.client
+        if client is None:
+            return
+        self._resume = (name, folder, info)
+        self.result = None
+        self.clear_error()
+        self._set_state(DOWNLOADING)
+        self.file_panel.say(f"Downloading '{clip(name)}'…", "Muted.TLabel")
+        self.download_panel.start(name)
+        self.download_panel.cancel_button.focus_set()
+        run_in_background(self.pump, lambda: client.download(name, folder, info=info),
+                          on_done=partial(self._downloaded, client, name),
+                          on_error=partial(self._download_failed, client))
+
+    def _on_event(self, event: object) -> None:
+        """Engine events from the pump (main thread): render the running download."""
+        if self.stage != DOWNLOADING:
+            return
+        panel = self.download_panel
+        if isinstance(event, DownloadProgress):
+            panel.progress(event)
+        elif isinstance(event, DownloadStarted):
+            panel.started(event)
+        elif isinstance(event, DownloadRetrying):
+            panel.retrying(event)
+        elif isinstance(event, DownloadVerifying):
+            panel.verifying()
+
+    def _downloaded(self, client: FilecastClient, name: str, result: DownloadResult) -> None:
+        self._resume = None
+        self.result = result
+        self._set_state(READY if client is self.client else DISCONNECTED)
+        self.download_panel.done(result.path, result.size, result.verified,
+                                 safe_filename(name))
+        self.file_panel.say(f"Downloaded '{clip(name)}'. Type another name to check another"
+                            " file.", "Muted.TLabel")
+        self.file_panel.focus_name()
+
+    def _download_failed(self, client: FilecastClient, error: FilecastError) -> None:
+        if isinstance(error, OfferChangedError) and client is self.client:
+            self._ask_again(error)
+            return
+        missing = isinstance(error, NotOfferedError)
+        if missing:
+            self._resume = None
+        self._set_state(READY if client is self.client else DISCONNECTED)
+        self.download_panel.stopped(resumable=not missing)
+        self.show_error(str(error))
+        self.file_panel.say("")
+        if missing:
+            self.file_panel.not_found()
+            self.file_panel.focus_name()
+        else:
+            self.download_panel.retry_button.focus_set()
+
+    def _ask_again(self, error: OfferChangedError) -> None:
+        """The server sends another file than the one said yes to: say so, and ask about the
+        one it has now (issue 9); its answer replaces the stopped download's Retry."""
+        assert self._resume is not None
+        name = self._resume[0]
+        self._resume = None
+        self._asking = (name, error.info)
+        self._set_state(ASKING)
+        self.download_panel.changed()
+        self.show_error(str(error))
+        self.file_panel.ask(error.info.size)
+
+    def cancel(self) -> None:
+        """Stop the running download; its partial file is kept for a resume."""
+        if self.stage != DOWNLOADING or self.client is None:
+            return
+        self.client.cancel()  # thread-safe: wakes the worker at once
+        self._set_state(CANCELLING)
+        self.download_panel.cancelling()
+
+    def retry(self) -> None:
+        """Download the stopped file again into the same folder: the engine resumes it, for
+        the version said yes to (issue 9: not whatever the server offers now)."""
+        if self.stage != READY or self._resume is None or self.client is None:
+            return
+        self._download(*self._resume)
