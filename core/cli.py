@@ -25,6 +25,8 @@ from .events import (
     Declined,
     DownloadProgress,
     DownloadRetrying,
+    DownloadStarted,
+    DownloadVerifying,
     EngineError,
     Event,
     FileRequested,
@@ -123,10 +125,21 @@ class ProgressPrinter:
     def __init__(self, out: TextIO = sys.stdout) -> None:
         self._out = out
         self._live = out.isatty()
+        self._checks = 0  # DownloadVerifying events of this download
 
     def on_event(self, event: Event) -> None:
-        """Redraw the progress line, or report a retry."""
-        if isinstance(event, DownloadProgress) and self._live and event.size:
+        """Redraw the progress line, or report a retry or a wait for the server's digest."""
+        if isinstance(event, DownloadStarted):
+            self._checks = 0
+        elif isinstance(event, DownloadVerifying):
+            # A second one: the server is still computing the SHA-256 (issue 9), which may
+            # take a minute; say why nothing happens.
+            self._checks += 1
+            if self._checks == 2:
+                self._out.write("\nAll bytes are in; waiting for the server to confirm its"
+                                " SHA-256...\n")
+                self._out.flush()
+        elif isinstance(event, DownloadProgress) and self._live and event.size:
             percent = 100 * event.received / event.size
             self._out.write(f"\r{percent:5.1f}%  {human_size(event.received)} of "
                             f"{human_size(event.size)}  {human_rate(event.bytes_per_second)}  "

@@ -53,7 +53,7 @@ class PartFile:
         """Where the metadata is, for sentences and tests."""
         return self.folder.path / self.meta_name
 
-    def _error(self, exc: OSError, missing: int) -> StorageError:
+    def failure(self, exc: OSError, missing: int) -> StorageError:
         """The sentence for a failed operation on this part."""
         return storage_error(exc, self.folder.path, self.name, missing)
 
@@ -81,7 +81,7 @@ class PartFile:
             status = self.folder.lstat(self.part_name)
             has_meta = self.folder.lstat(self.meta_name) is not None
         except OSError as exc:
-            raise self._error(exc, size) from exc
+            raise self.failure(exc, size) from exc
         if status is not None and has_meta and (
                 status.st_nlink > 1 or not stat.S_ISREG(status.st_mode)):
             # A kill between commit()'s link and unlink left the part as a second name of
@@ -118,7 +118,7 @@ class PartFile:
             try:
                 self.folder.unlink(name)
             except OSError as exc:
-                raise self._error(exc, 0) from exc
+                raise self.failure(exc, 0) from exc
 
     def write_meta(self, etag: str, size: int, sha256: str | None, server: str) -> None:
         """Record which version the part holds, before its first byte is written.
@@ -138,7 +138,7 @@ class PartFile:
                 self.folder.unlink(fresh)
             except OSError:
                 log.debug("could not remove %s", fresh)
-            raise self._error(exc, size) from exc
+            raise self.failure(exc, size) from exc
 
     def open(self, etag: str, size: int, sha256: str | None, server: str, offset: int,
              *, hasher: hashlib._Hash | None = None, write: Writer = os.write) -> Sink:
@@ -151,13 +151,13 @@ class PartFile:
         try:
             fd = self._open_part(offset)
         except OSError as exc:
-            raise self._error(exc, size - offset) from exc
+            raise self.failure(exc, size - offset) from exc
         try:
             os.ftruncate(fd, offset)
             os.lseek(fd, offset, os.SEEK_SET)
         except OSError as exc:
             os.close(fd)
-            raise self._error(exc, size - offset) from exc
+            raise self.failure(exc, size - offset) from exc
         return Sink(fd, self, offset, size, hasher=hasher, write=write)
 
     def _open_part(self, offset: int) -> int:
@@ -212,7 +212,7 @@ def commit(part: PartFile) -> Path:
     try:
         ours = part.still_ours()
     except OSError as exc:
-        raise part._error(exc, 0) from exc
+        raise part.failure(exc, 0) from exc
     if not ours:
         raise StorageError(
             f"'{part.part_name}' in {folder.path} was replaced by something else after it was"
@@ -227,7 +227,7 @@ def commit(part: PartFile) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise part._error(exc, 0) from exc
+            raise part.failure(exc, 0) from exc
         _forget_meta(part)
         try:
             folder.sync()

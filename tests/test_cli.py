@@ -217,3 +217,14 @@ def test_ctrl_c_during_a_download_says_what_is_kept(hostile: HostileServer,
                      r" 1\.1 MB\) is kept for a resume\.", out)
     assert said is not None, out
     assert said[1] == f"{part.stat().st_size / 1e6:.1f}"
+
+
+def test_the_terminal_says_it_waits_for_the_servers_sha256(hostile: HostileServer,
+                                                          tmp_path: Path) -> None:
+    hostile.lies.no_digest = True
+    hostile.lies.not_ready_times = 1  # still hashing at the first receipt
+    result = run_get(tmp_path, f"127.0.0.1:{hostile.port}", "report.pdf", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert "All bytes are in; waiting for the server to confirm its SHA-256..." in result.stdout
+    assert "Download Complete!" in result.stdout
+    assert (tmp_path / "report.pdf").read_bytes() == HOSTILE_DATA
