@@ -185,7 +185,9 @@ def test_connection_cut_mid_stream_resumes(tmp_path: Path, reset: bool) -> None:
         assert len(events.of(DownloadRetrying)) == 3 and proxy.stats.cut == 3
         wait_until(lambda: len(transfers(running, "big.bin")) == 4, what="4 bodies")
         starts = [r["start"] for r in transfers(running, "big.bin")]
-        assert starts[0] == 0 and starts[1:] == sorted(starts[1:]) and starts[1] > 0
+        # A reset discards what the client had not read yet: a cut may save nothing, so
+        # the next body may start at 0 again; later ones resume.
+        assert starts[0] == 0 and starts[1:] == sorted(starts[1:]) and starts[-1] > 0
         assert [r["event"] for r in transfers(running, "big.bin")][-1] == "downloaded"
 
 
