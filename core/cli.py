@@ -7,7 +7,9 @@ It keeps the original program's dialogue and lines ("SERVER WORKING", "Enter the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
+import signal
 import stat
 import sys
 import threading
@@ -33,8 +35,10 @@ from .events import (
     OfferChanged,
     OfferSent,
     ReceiptReceived,
+    ReceiptRefused,
     ServerStarted,
     TransferFinished,
+    TransferOutcome,
 )
 from .ledger import Ledger, escape_controls, escape_text
 from .names import PART_SUFFIX, safe_filename
@@ -90,6 +94,9 @@ class ServerPrinter:
         if isinstance(event, ReceiptReceived):
             verdict = "verified" if event.verified else "reported a WRONG digest for"
             return f"Client: {event.client.label} {verdict} '{escape_text(event.file)}'"
+        if isinstance(event, ReceiptRefused):
+            return f"Client: {event.client.label} sent a receipt for " \
+                   f"'{escape_text(event.file)}', which it was not sent whole; not counted"
         if isinstance(event, OfferChanged):
             return self._offer_line(event)
         if isinstance(event, EngineError):
@@ -107,16 +114,18 @@ class ServerPrinter:
         return "\n".join(lines) or None
 
 
-def _transfer_line(event: TransferFinished) -> str:
-    """downloaded / a range / did not finish, for one body."""
+def _transfer_line(event: TransferFinished) -> str | None:
+    """downloaded / a range / did not finish, as the engine decided it for one body."""
     who, name = event.client.label, escape_text(event.file)
-    if not event.complete:
-        return f"Client: {who} did not finish downloading '{name}' " \
-               f"({event.start + event.sent} of {event.size} bytes)"
-    if event.start + event.length >= event.size:
+    if event.outcome is TransferOutcome.DOWNLOADED:
         return f"Client: {who} downloaded the file '{name}'"
-    return f"Client: {who} downloaded bytes {event.start}-{event.start + event.length - 1} " \
-           f"of the file '{name}'"
+    if event.outcome is TransferOutcome.PARTIAL:
+        if not event.acked:
+            return None  # nothing delivered of a file it already has (as in the ledger)
+        return f"Client: {who} downloaded bytes {event.start}-" \
+               f"{event.start + event.acked - 1} of the file '{name}'"
+    return f"Client: {who} did not finish downloading '{name}' " \
+           f"({event.covered} of {event.size} bytes)"
 
 
 class ProgressPrinter:
@@ -170,6 +179,7 @@ def serve(args: argparse.Namespace) -> int:
         print(escape_controls(str(error)), file=sys.stderr)
         return 1
     try:
+        _stop_on_sigterm()
         while True:
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -178,6 +188,16 @@ def serve(args: argparse.Namespace) -> int:
         server.close()
         ledger.close()
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """Stop on SIGTERM as on Ctrl-C: cut downloads are recorded and the ledger closed
+    (the default action ended the process with nothing written)."""
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError):  # not the main thread (tests calling serve())
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 @dataclass

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from .acks import end_cut, wait_acknowledged
+from .delivery import ClientKey, client_key
 from .events import (
     ClientConnected,
     ClientDisconnected,
@@ -27,8 +29,10 @@ from .events import (
     FileRequested,
     OfferSent,
     ReceiptReceived,
+    ReceiptRefused,
     ServerEvent,
     TransferFinished,
+    TransferOutcome,
     TransferProgress,
     TransferStarted,
 )
@@ -49,12 +53,21 @@ from .protocol import (
     FILES_PREFIX,
     HEADER_CLIENT_ID,
     HEADER_CLIENT_NAME,
+    RECEIPT_WAIT_SECONDS,
     clean_client_id,
     clean_client_name,
     http_date,
 )
 from .regular import open_regular
-from .routing import RECEIPT_WAIT, SERVER, Outcome, Reply, error_reply, requested_name, route
+from .routing import (
+    SERVER,
+    Outcome,
+    Reply,
+    error_reply,
+    refused_receipt,
+    requested_name,
+    route,
+)
 from .sendbody import Progress, choose_mode, send_copy
 
 if TYPE_CHECKING:
@@ -62,6 +75,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("filecast.server")
 _OUT_OF_FILES = (errno.EMFILE, errno.ENFILE, errno.ENOMEM)
+CUT_DRAIN = 0.5  # seconds a cut body's queued bytes may take to be acknowledged (core.acks)
 
 
 class _Closed(Exception):
@@ -73,6 +87,7 @@ class _Transfer:
     """Book-keeping of one body going out."""
 
     file: str
+    etag: str
     start: int
     length: int
     size: int
@@ -212,14 +227,25 @@ class Connection:
                 raise _unavailable(None, gone=True) from exc
         reply = route(request, body, offer.state)
         if reply.outcome is Outcome.WAIT_DIGEST and reply.subject is not None:
+            # No longer than the client waits for the answer (issue 9: a receipt held 60 s
+            # was recorded "verified" long after its client gave up).
             entry = offer.state.find(reply.subject)
             if entry is not None:
-                offer.wait_digest(entry.name, entry.etag, RECEIPT_WAIT)
+                offer.wait_digest(entry.name, entry.etag, RECEIPT_WAIT_SECONDS)
             reply = route(request, body, offer.state)
             if reply.outcome is Outcome.WAIT_DIGEST:
                 raise HttpError(503, "not_ready", "The server is still hashing; try again.",
-                                close=False, headers=(("Retry-After", "5"),))
+                                close=False, headers=(("Retry-After", "1"),))
+        receipt = reply.receipt
+        if reply.outcome is Outcome.RECEIPT and receipt is not None and \
+                not self._server.deliveries.covered_whole(self._key(), receipt.file,
+                                                          receipt.etag):
+            return refused_receipt(receipt)  # issue 9: a receipt counts only for bytes sent
         return reply
+
+    def _key(self) -> ClientKey:
+        """Who this client is, for the book of downloads (core.delivery)."""
+        return client_key(self.client.address, self.client.client_id, self.client.user_agent)
 
     # --- answering -------------------------------------------------------------------
 
@@ -249,9 +275,13 @@ class Connection:
         elif outcome is Outcome.DECLINED:
             self._record(LedgerEvent.DECLINED, name)
         elif outcome is Outcome.RECEIPT and reply.receipt is not None:
-            receipt = reply.receipt
-            event = LedgerEvent.VERIFIED if receipt.verified else LedgerEvent.DIGEST_MISMATCH
-            self._record(event, name, sha256=receipt.sha256, size=receipt.size)
+            receipt = reply.receipt  # one line per download: a receipt sent again adds none
+            if self._server.deliveries.first_receipt(self._key(), name, receipt.etag):
+                event = LedgerEvent.VERIFIED if receipt.verified else LedgerEvent.DIGEST_MISMATCH
+                self._record(event, name, sha256=receipt.sha256, size=receipt.size,
+                             etag=receipt.etag)
+        elif outcome is Outcome.RECEIPT_REFUSED and reply.receipt is not None:
+            self._record(LedgerEvent.RECEIPT_REFUSED, name, etag=reply.receipt.etag)
         elif outcome is Outcome.FILE_FOUND:
             entry = self._server.offer.state.find(name)
             self._emit(FileRequested(self.client, name, True, entry.size if entry else None))
@@ -265,6 +295,8 @@ class Connection:
         elif outcome is Outcome.RECEIPT and reply.receipt is not None:
             self._emit(ReceiptReceived(self.client, name, reply.receipt.sha256,
                                        reply.receipt.verified))
+        elif outcome is Outcome.RECEIPT_REFUSED:
+            self._emit(ReceiptRefused(self.client, name))
         return True
 
     def _send_file(self, reply: Reply) -> bool:
@@ -283,13 +315,32 @@ class Connection:
                 return True
             self._sock.settimeout(self._server.config.stall_timeout)
             self._sock.sendall(self._head(reply))
-            transfer = _Transfer(entry.name, span.start, span.length, entry.size)
+            transfer = _Transfer(entry.name, entry.etag, span.start, span.length, entry.size)
+            # A whole-file answer begins a new download; a range adds to the current one.
+            self._server.deliveries.start(self._key(), entry.name, entry.etag, entry.size,
+                                          fresh=reply.status == 200)
             self._emit(TransferStarted(self.client, entry.name, span.start, span.length,
                                        entry.size))
             with self._server.body_in_flight() as in_flight:
                 complete = self._stream(handle, entry, transfer, in_flight)
-        self._finish_transfer(transfer, complete)
-        return complete
+        acked = self._acknowledged(transfer, complete)
+        self._finish_transfer(transfer, acked)
+        return complete and acked == transfer.length
+
+    def _acknowledged(self, transfer: _Transfer, complete: bool) -> int:
+        """How many body bytes the client's TCP acknowledged (core.acks), once it took what
+        it will take: the stall time after a whole body, CUT_DRAIN after a cut (a client
+        still reading gets what was queued; a stalled one has no window left). Anything
+        still unacknowledged then is dropped with a reset, so the client never receives
+        bytes that were not counted for it. Where the system cannot tell, the bytes handed
+        to it count."""
+        stall = self._server.config.stall_timeout if complete else CUT_DRAIN
+        left = wait_acknowledged(self._sock, stall=stall,
+                                 stopping=lambda: self._server.stopping)
+        if left:
+            end_cut(self._sock)
+        # TCP acknowledges in order: what is still unacknowledged is the body's tail.
+        return max(0, transfer.sent - (left or 0))
 
     def _stream(self, handle: io.FileIO, entry: ServedFile, transfer: _Transfer,
                 in_flight: int) -> bool:
@@ -340,19 +391,26 @@ class Connection:
 
         return report
 
-    def _finish_transfer(self, transfer: _Transfer, complete: bool) -> None:
-        """Record the end of a body: downloaded, a partial range, or interrupted."""
-        if complete:
-            to_end = transfer.start + transfer.length >= transfer.size
-            event = LedgerEvent.DOWNLOADED if to_end else LedgerEvent.PARTIAL
-            self._record(event, transfer.file, bytes=transfer.length, size=transfer.size,
-                         start=transfer.start)
-        else:  # cut by our own stop(): the server's doing, never folded as client noise
-            self._record(LedgerEvent.INTERRUPTED, transfer.file,
-                         bytes=transfer.start + transfer.sent, size=transfer.size,
-                         start=transfer.start, fold=not self._server.stopping)
+    def _finish_transfer(self, transfer: _Transfer, acked: int) -> None:
+        """Record what the body was, as the book of downloads decides it from the bytes the
+        client acknowledged: the download completed, a range, or it stopped short."""
+        verdict = self._server.deliveries.finish(self._key(), transfer.file, transfer.etag,
+                                                 transfer.size, transfer.start,
+                                                 transfer.length, acked)
+        event, count, fold = {
+            TransferOutcome.DOWNLOADED: (LedgerEvent.DOWNLOADED, verdict.covered, True),
+            TransferOutcome.PARTIAL: (LedgerEvent.PARTIAL, verdict.acked, True),
+            # cut by our own stop(): the server's doing, never folded as client noise
+            TransferOutcome.INTERRUPTED: (LedgerEvent.INTERRUPTED, verdict.covered,
+                                          not self._server.stopping),
+        }[verdict.outcome]
+        # a body that delivered nothing of a file the client already has says nothing
+        if verdict.outcome is not TransferOutcome.PARTIAL or verdict.acked:
+            self._record(event, transfer.file, fold=fold, bytes=count, size=transfer.size,
+                         start=transfer.start, acked=verdict.acked, etag=transfer.etag)
         self._emit(TransferFinished(self.client, transfer.file, transfer.start, transfer.sent,
-                                    transfer.length, transfer.size, complete))
+                                    transfer.length, transfer.size, verdict.outcome, acked,
+                                    verdict.covered))
 
     def _record(self, event: LedgerEvent, file: str, *, fold: bool = True,
                 **fields: object) -> None:

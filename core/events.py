@@ -7,6 +7,7 @@ terminal front end prints it. Events are immutable so they can cross threads fre
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -110,9 +111,18 @@ class TransferProgress:
     size: int
 
 
+class TransferOutcome(enum.Enum):
+    """What a finished body was, decided once by core.delivery from acknowledged bytes."""
+
+    DOWNLOADED = "downloaded"  # the client now has every byte of the file
+    PARTIAL = "partial"  # a range, all of it acknowledged, not (yet) the whole file
+    INTERRUPTED = "interrupted"  # it stopped short of what was asked for
+
+
 @dataclass(frozen=True)
 class TransferFinished:
-    """A body ended. ``complete`` is False when it was cut short (interrupted)."""
+    """A body ended: ``sent`` of ``length`` bytes went out, ``acked`` of them were
+    acknowledged by the client's TCP, and the download now covers ``covered`` of ``size``."""
 
     client: ClientInfo
     file: str
@@ -120,7 +130,9 @@ class TransferFinished:
     sent: int
     length: int
     size: int
-    complete: bool
+    outcome: TransferOutcome
+    acked: int
+    covered: int
 
 
 @dataclass(frozen=True)
@@ -131,6 +143,14 @@ class ReceiptReceived:
     file: str
     sha256: str
     verified: bool
+
+
+@dataclass(frozen=True)
+class ReceiptRefused:
+    """A receipt for a download this server did not deliver whole to that client."""
+
+    client: ClientInfo
+    file: str
 
 
 @dataclass(frozen=True)
@@ -186,6 +206,7 @@ ServerEvent = (
     | TransferProgress
     | TransferFinished
     | ReceiptReceived
+    | ReceiptRefused
     | ClientDisconnected
     | HashProgress
     | OfferChanged

@@ -45,6 +45,7 @@ class LedgerEvent(str, enum.Enum):
     VERIFIED = "verified"
     DIGEST_MISMATCH = "digest_mismatch"
     PARTIAL = "partial"
+    RECEIPT_REFUSED = "receipt_refused"
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,9 @@ class LedgerEntry:
     bytes: int | None = None
     size: int | None = None
     start: int | None = None
+    acked: int | None = None  # of a body: bytes from ``start`` the client acknowledged
     sha256: str | None = None
+    etag: str | None = None  # the version of the file the line is about
     time: datetime | None = None
     repeats: int = 0  # > 0: a folded line standing for this many repeats (core.fold)
 
@@ -116,6 +119,8 @@ _SENTENCES = {
     LedgerEvent.VERIFIED: "{who} downloaded and verified the file {file}",
     LedgerEvent.DIGEST_MISMATCH: "{who} reported a wrong digest for the file {file}",
     LedgerEvent.PARTIAL: "{who} downloaded bytes {start}-{last} of the file {file}",
+    LedgerEvent.RECEIPT_REFUSED: "{who} sent a receipt for {file}, which this server has not"
+                                 " delivered to it whole; not counted",
 }
 _NEEDS = {LedgerEvent.INTERRUPTED: ("bytes", "size"), LedgerEvent.PARTIAL: ("start", "bytes")}
 # Folded lines (core.fold): the events that may repeat in a flood, said with a count.
@@ -166,8 +171,8 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_JSON_FIELDS = ("client_id", "name", "user_agent", "file", "bytes", "size", "start", "sha256",
-                "repeats")
+_JSON_FIELDS = ("client_id", "name", "user_agent", "file", "bytes", "size", "start", "acked",
+                "sha256", "etag", "repeats")
 
 
 def _json_record(entry: LedgerEntry, stamp: str, text: str) -> dict[str, Any]:
@@ -175,6 +180,30 @@ def _json_record(entry: LedgerEntry, stamp: str, text: str) -> dict[str, Any]:
     head = {"time": stamp, "event": entry.event.value}
     where = {"address": entry.address[0], "port": entry.address[1]}
     return {**head, **where, **{f: getattr(entry, f) for f in _JSON_FIELDS}, "text": text}
+
+
+def read_recent(path: Path, max_bytes: int = 8 * 1024 * 1024) -> list[dict[str, Any]]:
+    """The JSON records of the last ``max_bytes`` of a Clients.jsonl, oldest first; lines
+    that are not JSON objects (a torn last line, a hand edit) are skipped. Missing: []."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - max_bytes))
+            data = handle.read(max_bytes)
+    except OSError:
+        return []
+    lines = data.split(b"\n")
+    if len(data) == max_bytes:
+        lines = lines[1:]  # the first may be the end of a line cut by the seek
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
 
 
 def _storage_error(path: Path, error: OSError) -> StorageError:

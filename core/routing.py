@@ -32,7 +32,6 @@ from .protocol import (
 from .ranges import ByteRange, RangeNotSatisfiable, etag_matches, if_range_allows, parse_range
 
 SERVER = f"Filecast/{__version__}"
-RECEIPT_WAIT = 60.0
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -46,6 +45,7 @@ class Outcome(enum.Enum):
     FILE_MISSING = "file_missing"
     DECLINED = "declined"
     RECEIPT = "receipt"
+    RECEIPT_REFUSED = "receipt_refused"
     WAIT_DIGEST = "wait_digest"
 
 
@@ -248,6 +248,17 @@ def _receipt_reply(data: dict[str, object], state: OfferState) -> Reply:
     reply = _json_reply(200, answer, Outcome.RECEIPT, entry.name)
     return Reply(reply.status, reply.headers, reply.body, outcome=Outcome.RECEIPT,
                  subject=entry.name, receipt=receipt)
+
+
+def refused_receipt(receipt: Receipt) -> Reply:
+    """403 for a receipt of a download this server did not deliver whole to this client
+    (issue 9: a forged receipt with a copied id, etag and digest wrote "verified")."""
+    error = HttpError(403, "not_delivered",
+                      f"This server has not delivered the whole of '{receipt.file}' to this"
+                      " client, so its receipt is not counted.", close=False)
+    reply = error_reply(error)
+    return Reply(reply.status, reply.headers, reply.body, outcome=Outcome.RECEIPT_REFUSED,
+                 subject=receipt.file, receipt=receipt)
 
 
 def index_page(state: OfferState) -> str:

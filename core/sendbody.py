@@ -24,7 +24,10 @@ Progress = Callable[[int], None]
 def send_copy(sock: socket.socket, handle: io.FileIO, offset: int, count: int,
               progress: Progress, chunk: int = COPY_CHUNK) -> int:
     """Copy ``count`` bytes through one reused buffer in the calling thread; returns the
-    bytes sent. Each ``send`` waits at most the socket's time-out (the stall limit) for room."""
+    bytes sent. Each ``send`` waits at most the socket's time-out (the stall limit) for room.
+
+    ``progress`` hears of every ``send``, so after a cut it knows exactly what went out
+    (core.acks subtracts what was not acknowledged from it; issue 9)."""
     buffer = bytearray(min(chunk, max(count, 1)))
     view = memoryview(buffer)
     handle.seek(offset)
@@ -36,8 +39,8 @@ def send_copy(sock: socket.socket, handle: io.FileIO, offset: int, count: int,
         done = 0
         while done < got:  # not sendall: its time-out covers the whole call, not a stall
             done += sock.send(view[done:got])
+            progress(sent + done)
         sent += got
-        progress(sent)
     return sent
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from . import DEFAULT_PORT
 from .bodypump import BodyPump
 from .connection import Connection
+from .delivery import DeliveryBook
 from .errors import PortInUseError, ServeError, StorageError
 from .events import (
     ClientInfo,
@@ -35,7 +36,7 @@ from .events import (
 )
 from .fold import LedgerFolder
 from .http11 import HttpError, response_head
-from .ledger import Ledger, LedgerEntry
+from .ledger import Ledger, LedgerEntry, read_recent
 from .linger import Lingerer
 from .netinfo import local_addresses, own_host_names, raise_open_file_limit, url_host
 from .offer import OfferTable
@@ -93,6 +94,7 @@ class FilecastServer:
         self._folder = LedgerFolder(ledger, self.config.fold_window, on_open=self._wake)
         self.port = 0
         self.host_names = HostNames(own_host_names(self.config.allowed_hosts))
+        self.deliveries = DeliveryBook()  # what each client has received (issue 9)
 
     @contextlib.contextmanager
     def body_in_flight(self) -> Iterator[int]:
@@ -179,6 +181,9 @@ class FilecastServer:
         if self._lingerer.closed:
             self._lingerer = Lingerer()
         self.offer.start()
+        # Downloads cut by a clean stop go on where they were (core.delivery).
+        offered = {(f.name, f.etag): f.size for f in self.offer.state.files}
+        self.deliveries.replay(read_recent(self.ledger.jsonl_path), offered)
         self._accept_thread = threading.Thread(target=self._accept_loop, name="filecast-accept",
                                                daemon=True)
         self._accept_thread.start()

@@ -76,16 +76,30 @@ def test_remote_header_name(running: Running, tmp_path: Path) -> None:
 
 
 def test_resume_with_continue_at(running: Running, tmp_path: Path) -> None:
+    """A resume of bytes this server never sent is a range, not a download (issue 9)."""
     half = len(DATA) // 2
     target = tmp_path / "partial.bin"
     target.write_bytes(DATA[:half])
     result = curl("-C", "-", "-o", str(target), running.url(NAME))
     assert result.returncode == 0, result.stderr
     assert target.read_bytes() == DATA
-    running.wait_lines(f"downloaded the file '{NAME}'")
+    running.wait_lines(f"downloaded bytes {half}-{len(DATA) - 1} of the file '{NAME}'")
     (record,) = running.ledger_records()
-    assert (record["start"], record["bytes"], record["size"]) == (half, len(DATA) - half,
-                                                                  len(DATA))
+    assert (record["event"], record["start"], record["bytes"], record["size"]) == (
+        "partial", half, len(DATA) - half, len(DATA))
+
+
+def test_resume_of_a_download_from_this_server_completes_it(running: Running,
+                                                            tmp_path: Path) -> None:
+    half = len(DATA) // 2
+    target = tmp_path / "partial.bin"
+    first = curl("-r", f"0-{half - 1}", "-o", str(target), running.url(NAME))
+    assert first.returncode == 0, first.stderr
+    rest = curl("-C", "-", "-o", str(target), running.url(NAME))
+    assert rest.returncode == 0, rest.stderr
+    assert target.read_bytes() == DATA
+    running.wait_lines(f"downloaded the file '{NAME}'")
+    assert [r["event"] for r in running.ledger_records()] == ["partial", "downloaded"]
 
 
 def test_range(running: Running) -> None:

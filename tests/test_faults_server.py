@@ -42,7 +42,7 @@ from serverkit import (
 
 from core import fetch
 from core.client import FilecastClient
-from core.errors import FilecastError, ServerGoneError
+from core.errors import FilecastError, OfferChangedError, ServerGoneError
 from core.events import ClientConnected, DownloadProgress, DownloadRetrying, Event, TransferStarted
 from core.ledger import Ledger
 from core.offer import OfferTable
@@ -227,8 +227,10 @@ def test_server_killed_mid_download(tmp_path: Path, offered: tuple[Path, bytes])
     check_ledger(ledger, before, hammer.answered)
     records = [json.loads(line) for line in
                ledger.with_suffix(".jsonl").read_text(encoding="utf-8").splitlines()]
-    assert records[-2]["event"] == "downloaded" and records[-2]["start"] == kept
-    assert records[-1]["event"] == "verified"
+    # SIGKILL wrote nothing of the first part: the new server vouches only for the bytes
+    # it sent itself, and counts no receipt for a file it did not send whole (issue 9).
+    assert records[-2]["event"] == "partial" and records[-2]["start"] == kept
+    assert records[-1]["event"] == "receipt_refused"
 
 
 def test_client_resumes_when_the_server_comes_back(tmp_path: Path,
@@ -252,7 +254,8 @@ def test_client_resumes_when_the_server_comes_back(tmp_path: Path,
                for r in gate.of(DownloadRetrying))
     downloaded = [json.loads(line) for line in
                   ledger.with_suffix(".jsonl").read_text(encoding="utf-8").splitlines()]
-    assert downloaded[-2]["event"] == "downloaded" and downloaded[-2]["start"] >= 4 * MIB
+    assert downloaded[-2]["event"] == "partial" and downloaded[-2]["start"] >= 4 * MIB
+    assert downloaded[-1]["event"] == "receipt_refused"  # SIGKILL: see above
 
 
 def test_frozen_server_is_reported_within_the_timeout(tmp_path: Path,
@@ -331,12 +334,17 @@ def test_file_changed_mid_download(tmp_path: Path, how: str) -> None:
         else:
             new_version(path, new, how, 5)
         gate.opened.set()
-        result = download.join()
-        assert result.verified and result.path.read_bytes() == new  # never the mix
-        assert result.sha256 == sha256(new)
+        with pytest.raises(OfferChangedError) as changed:  # issue 9: yes was for the old one
+            download.join()
+        assert changed.value.info.size == len(new) and changed.value.info.etag != old_etag
+        assert not (downloads / "big.bin").exists()  # never the mix, never unasked
         running.wait_hashed()
         (entry,) = running.offer.state.files
         assert entry.etag != old_etag and entry.sha256 == sha256(new)
+        with FilecastClient("127.0.0.1", running.port, backoff=0.01) as client:  # yes again
+            result = client.download("big.bin", downloads, info=client.check("big.bin"))
+        assert result.verified and result.path.read_bytes() == new
+        assert result.sha256 == sha256(new)
         assert running.lines_with("did not finish downloading 'big.bin'")
 
 

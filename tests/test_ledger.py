@@ -118,7 +118,9 @@ def test_name_id_and_agent_go_to_jsonl_only(led: Ledger) -> None:
             "bytes": None,
             "size": None,
             "start": None,
+            "acked": None,
             "sha256": None,
+            "etag": None,
             "repeats": 0,
             "text": "Client: ('127.0.0.1', 53552) downloaded the file 'test.txt'",
         }

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from serverkit import Background, Running, filecast_threads, serving, sha256
 
-from core.events import TransferFinished, TransferProgress, TransferStarted
+from core.events import TransferFinished, TransferOutcome, TransferProgress, TransferStarted
 from core.protocol import file_path
 from core.sendbody import choose_mode
 
@@ -112,7 +112,7 @@ def test_a_client_that_stops_reading_is_cut_and_recorded(tmp_path: Path, mode: s
             (line,) = running.wait_lines("did not finish downloading 'big.bin'", timeout=10)
             assert line.endswith(f" of {64 * MIB} bytes)")
             finished = running.recorder.wait_count(TransferFinished, 2)  # after the line
-            unfinished = [e for e in finished if not e.complete]
+            unfinished = [e for e in finished if e.outcome is TransferOutcome.INTERRUPTED]
             assert len(unfinished) == 1 and unfinished[0].sent < 64 * MIB
         finally:
             stuck.close()

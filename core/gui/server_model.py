@@ -20,6 +20,7 @@ from ..events import (
     ReceiptReceived,
     ServerEvent,
     TransferFinished,
+    TransferOutcome,
     TransferProgress,
     TransferStarted,
 )
@@ -42,6 +43,10 @@ class State(enum.Enum):
 
 
 NEUTRAL = {State.CONNECTED, State.TOLD, State.ASKED}
+# What the row says after a body, as the engine decided it (a range is only a step).
+_AFTER_TRANSFER = {TransferOutcome.DOWNLOADED: State.DOWNLOADED,
+                   TransferOutcome.PARTIAL: State.ASKED,
+                   TransferOutcome.INTERRUPTED: State.INTERRUPTED}
 
 
 @dataclass
@@ -134,9 +139,7 @@ class ClientTable:
             self._progress(row, event.sent, now)
         elif isinstance(event, TransferFinished):
             self._progress(row, event.sent, now)
-            done = event.complete and event.start + event.length >= event.size
-            self._leave(row, State.DOWNLOADED if done else
-                        State.INTERRUPTED if not event.complete else State.ASKED)
+            self._leave(row, _AFTER_TRANSFER[event.outcome])
         elif isinstance(event, ReceiptReceived):
             self._leave(row, State.VERIFIED if event.verified else State.MISMATCH)
         elif isinstance(event, ClientDisconnected):

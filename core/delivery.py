@@ -1,0 +1,179 @@
+"""What each client has received of each offered file: the server's book of downloads.
+
+docs/PROTOCOL.md, "What a download is": the bytes of one version of one file that one
+client's TCP acknowledged, counted as byte ranges across all its connections. A client is
+its address with its client id (``X-Filecast-Client-Id``), else its address with its
+User-Agent: an id alone could be copied from another machine's requests (issue 9, item 9).
+So a download cut and resumed on a new connection is still one download, and "downloaded
+the file" means its ranges cover the whole file.
+
+The connection code says when a body starts and how many of its bytes were acknowledged
+when it ends (core.acks); this book decides, once, what that was: the download completed,
+a range, or a download that stopped short. Receipts count only for downloads delivered
+whole. No sockets or files here; thread-safe; bounded memory (dropping a range or an old
+download only ever under-counts, never records a download that did not happen).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .events import Address, TransferOutcome
+
+MAX_DOWNLOADS = 4096  # downloads remembered at once (the least recently active go first)
+MAX_RANGES = 64  # disjoint ranges kept per download; more only happen with odd clients
+
+ClientKey = tuple[str, str]
+_Key = tuple[ClientKey, str, str]  # (client, file, etag)
+
+
+def client_key(address: Address, client_id: str | None, user_agent: str | None) -> ClientKey:
+    """Who "one client" is: the peer's IP with its client id, else with its User-Agent."""
+    if client_id:
+        return address[0], f"id:{client_id}"
+    return address[0], f"ua:{user_agent or ''}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one finished body was: ``acked`` of its bytes were acknowledged from its start,
+    and the download now covers ``covered`` bytes of the file."""
+
+    outcome: TransferOutcome
+    covered: int
+    acked: int
+
+
+@dataclass
+class _Download:
+    size: int
+    ranges: list[tuple[int, int]] = field(default_factory=list)  # sorted, disjoint [a, b)
+    complete: bool = False  # "downloaded the file" was decided
+    receipted: bool = False  # a receipt was counted for it
+
+    @property
+    def covered(self) -> int:
+        return sum(end - start for start, end in self.ranges)
+
+    def add(self, start: int, end: int, max_ranges: int) -> None:
+        """Merge [start, end) in; beyond ``max_ranges`` the smallest ranges are dropped."""
+        if end <= start:
+            return
+        merged: list[tuple[int, int]] = []
+        for a, b in self.ranges:
+            if b < start or a > end:  # disjoint and not touching
+                merged.append((a, b))
+            else:
+                start, end = min(a, start), max(b, end)
+        merged.append((start, end))
+        merged.sort()
+        while len(merged) > max_ranges:
+            merged.remove(min(merged, key=lambda r: r[1] - r[0]))
+        self.ranges = merged
+
+
+class DeliveryBook:
+    """Every client's downloads of every offered file version (see the module docstring)."""
+
+    def __init__(self, *, max_downloads: int = MAX_DOWNLOADS,
+                 max_ranges: int = MAX_RANGES) -> None:
+        self._lock = threading.Lock()
+        self._downloads: OrderedDict[_Key, _Download] = OrderedDict()
+        self._max_downloads, self._max_ranges = max_downloads, max_ranges
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._downloads)
+
+    def _get(self, key: _Key, size: int, *, fresh: bool = False) -> _Download:
+        """The download for ``key`` (a new one when ``fresh`` or unknown); lock held."""
+        download = self._downloads.get(key)
+        if download is None or fresh or download.size != size:
+            download = _Download(size)
+            self._downloads[key] = download
+        self._downloads.move_to_end(key)
+        while len(self._downloads) > self._max_downloads:
+            self._downloads.popitem(last=False)
+        return download
+
+    def start(self, client: ClientKey, file: str, etag: str, size: int, *,
+              fresh: bool) -> None:
+        """A body of ``file`` starts going to ``client``; ``fresh`` (a whole-file answer
+        from byte 0) begins a new download, so fetching a file twice is two downloads."""
+        with self._lock:
+            self._get((client, file, etag), size, fresh=fresh)
+
+    def finish(self, client: ClientKey, file: str, etag: str, size: int, start: int,
+               length: int, acked: int) -> Verdict:
+        """A body of ``length`` bytes from ``start`` ended with ``acked`` of them
+        acknowledged: a download (the whole file in one body, or the first time ranges
+        cover it), a range (all acknowledged), or it stopped short (``covered`` so far).
+
+        A whole body is a download by itself, whatever else the book holds: clients that
+        share an address and User-Agent (one lab, one browser build) each count. Once the
+        download is whole, a body cut short is a range of what it delivered: the client
+        did not fail to get the file."""
+        acked = min(acked, length)
+        with self._lock:
+            download = self._get((client, file, etag), size)
+            download.add(start, start + acked, self._max_ranges)
+            covered = download.covered
+            if start == 0 and acked >= length >= size:
+                download.complete = True
+                return Verdict(TransferOutcome.DOWNLOADED, size, acked)
+            if not download.complete and covered >= size:
+                download.complete = True
+                return Verdict(TransferOutcome.DOWNLOADED, covered, acked)
+            if acked >= length or download.complete:
+                return Verdict(TransferOutcome.PARTIAL, covered, acked)
+            return Verdict(TransferOutcome.INTERRUPTED, covered, acked)
+
+    def replay(self, records: Iterable[Mapping[str, Any]],
+               offered: Mapping[tuple[str, str], int]) -> None:
+        """Rebuild what clients had from Clients.jsonl records (oldest first), for the
+        versions still ``offered`` ((file, etag) → size): a download cut by a clean stop
+        continues after a restart. Folded lines say no ranges and are skipped; anything
+        malformed is skipped (the ledger is read back, not trusted to be well formed)."""
+        for record in records:
+            try:
+                self._replay_one(record, offered)
+            except (TypeError, ValueError, KeyError):
+                continue
+
+    def _replay_one(self, record: Mapping[str, Any], offered: Mapping[tuple[str, str], int]
+                    ) -> None:
+        event, file, etag = record["event"], record["file"], record["etag"]
+        size = offered.get((file, etag)) if isinstance(file, str) else None
+        if size is None or record.get("repeats"):
+            return
+        address = (str(record["address"]), int(record["port"]))
+        client = client_key(address, record.get("client_id"), record.get("user_agent"))
+        with self._lock:
+            download = self._get((client, file, etag), size)
+            if event in ("partial", "interrupted", "downloaded"):
+                start, acked = int(record["start"]), int(record["acked"])
+                if start >= 0 and 0 <= acked <= size - start:
+                    download.add(start, start + acked, self._max_ranges)
+                download.complete = download.complete or event == "downloaded"
+            elif event in ("verified", "digest_mismatch"):
+                download.receipted = True
+
+    def covered_whole(self, client: ClientKey, file: str, etag: str) -> bool:
+        """Whether ``client`` has acknowledged every byte of this version."""
+        with self._lock:
+            download = self._downloads.get((client, file, etag))
+            return download is not None and download.complete
+
+    def first_receipt(self, client: ClientKey, file: str, etag: str) -> bool:
+        """Count a receipt for a download delivered whole: True the first time only, so a
+        receipt sent again (its answer was lost) writes no second ledger line."""
+        with self._lock:
+            download = self._downloads.get((client, file, etag))
+            if download is None or not download.complete or download.receipted:
+                return False
+            download.receipted = True
+            return True

@@ -1,0 +1,159 @@
+"""Unit tests of core/delivery.py: what one client received of one version of one file.
+
+A download (docs/PROTOCOL.md, "What a download is") is the byte ranges one client's TCP
+acknowledged of one version of one file, across all its connections; "downloaded the
+file" once they cover it. No sockets here.
+"""
+
+from __future__ import annotations
+
+from core.delivery import DeliveryBook, client_key
+from core.events import TransferOutcome
+
+ANA = client_key(("10.0.0.5", 50000), "ana-client-1", "Filecast/0.1.0")
+BEN = client_key(("10.0.0.6", 50001), None, "curl/8.5.0")
+SIZE = 1000
+FILE, ETAG = "report.pdf", '"3e8-1"'
+
+
+def finish(book: DeliveryBook, key: object, start: int, length: int, acked: int, *,
+           fresh: bool = False, etag: str = ETAG) -> tuple[TransferOutcome, int]:
+    book.start(key, FILE, etag, SIZE, fresh=fresh)  # type: ignore[arg-type]
+    verdict = book.finish(key, FILE, etag, SIZE, start, length, acked)  # type: ignore[arg-type]
+    return verdict.outcome, verdict.covered
+
+
+def test_a_whole_body_acknowledged_is_a_download() -> None:
+    assert finish(DeliveryBook(), ANA, 0, SIZE, SIZE, fresh=True) == (
+        TransferOutcome.DOWNLOADED, SIZE)
+
+
+def test_a_tail_range_is_a_range() -> None:
+    book = DeliveryBook()
+    assert finish(book, BEN, SIZE - 1, 1, 1) == (TransferOutcome.PARTIAL, 1)
+    assert finish(book, BEN, 500, 500, 500) == (TransferOutcome.PARTIAL, 500)
+    assert not book.covered_whole(BEN, FILE, ETAG)
+
+
+def test_ranges_that_come_to_cover_the_file_are_one_download() -> None:
+    book = DeliveryBook()
+    assert finish(book, BEN, 0, 400, 400) == (TransferOutcome.PARTIAL, 400)
+    assert finish(book, BEN, 600, 400, 400) == (TransferOutcome.PARTIAL, 800)
+    assert finish(book, BEN, 300, 400, 400) == (TransferOutcome.DOWNLOADED, SIZE)
+    assert book.covered_whole(BEN, FILE, ETAG)
+    # more ranges of a file already had are ranges, never a second "downloaded"
+    assert finish(book, BEN, SIZE - 1, 1, 1)[0] is TransferOutcome.PARTIAL
+
+
+def test_a_cut_body_counts_what_was_acknowledged_and_a_resume_completes_it() -> None:
+    book = DeliveryBook()
+    assert finish(book, ANA, 0, SIZE, 300, fresh=True) == (TransferOutcome.INTERRUPTED, 300)
+    assert finish(book, ANA, 300, 700, 700) == (TransferOutcome.DOWNLOADED, SIZE)
+
+
+def test_a_body_sent_but_not_acknowledged_is_not_downloaded() -> None:
+    outcome, covered = finish(DeliveryBook(), ANA, 0, SIZE, SIZE - 1, fresh=True)
+    assert (outcome, covered) == (TransferOutcome.INTERRUPTED, SIZE - 1)
+
+
+def test_clients_and_versions_do_not_mix() -> None:
+    book = DeliveryBook()
+    finish(book, ANA, 0, 500, 500)
+    assert finish(book, BEN, 500, 500, 500) == (TransferOutcome.PARTIAL, 500)
+    assert finish(book, ANA, 500, 500, 500, etag='"3e8-2"') == (TransferOutcome.PARTIAL, 500)
+    assert not book.covered_whole(ANA, FILE, ETAG)
+
+
+def test_the_same_id_from_another_address_is_another_client() -> None:
+    book = DeliveryBook()
+    finish(book, ANA, 0, SIZE, SIZE, fresh=True)
+    spoofed = client_key(("10.0.0.66", 40000), "ana-client-1", "Filecast/0.1.0")
+    assert book.covered_whole(ANA, FILE, ETAG)
+    assert not book.covered_whole(spoofed, FILE, ETAG)
+
+
+def test_a_fresh_whole_request_starts_a_new_download() -> None:
+    book = DeliveryBook()
+    assert finish(book, ANA, 0, SIZE, SIZE, fresh=True)[0] is TransferOutcome.DOWNLOADED
+    assert finish(book, ANA, 0, SIZE, SIZE, fresh=True)[0] is TransferOutcome.DOWNLOADED
+
+
+def test_whole_bodies_at_once_to_lookalike_clients_each_count() -> None:
+    book = DeliveryBook()
+    for _ in range(3):  # a lab: one NAT address, one browser build, three people
+        book.start(BEN, FILE, ETAG, SIZE, fresh=True)
+    verdicts = [book.finish(BEN, FILE, ETAG, SIZE, 0, SIZE, SIZE) for _ in range(3)]
+    assert [v.outcome for v in verdicts] == [TransferOutcome.DOWNLOADED] * 3
+
+
+def test_a_receipt_is_counted_once_per_download() -> None:
+    book = DeliveryBook()
+    finish(book, ANA, 0, SIZE, SIZE, fresh=True)
+    assert book.first_receipt(ANA, FILE, ETAG)
+    assert not book.first_receipt(ANA, FILE, ETAG)
+    finish(book, ANA, 0, SIZE, SIZE, fresh=True)  # downloaded again: a new receipt counts
+    assert book.first_receipt(ANA, FILE, ETAG)
+
+
+def test_an_empty_file_is_downloaded_by_its_empty_body() -> None:
+    book = DeliveryBook()
+    book.start(ANA, FILE, ETAG, 0, fresh=True)
+    verdict = book.finish(ANA, FILE, ETAG, 0, 0, 0, 0)
+    assert verdict.outcome is TransferOutcome.DOWNLOADED
+
+
+def test_memory_is_bounded() -> None:
+    book = DeliveryBook(max_downloads=100, max_ranges=8)
+    for n in range(1000):
+        key = client_key((f"10.1.{n // 250}.{n % 250}", 1), None, "x")
+        finish(book, key, 0, 10, 10)
+    assert len(book) == 100
+    one = DeliveryBook(max_ranges=8)
+    for start in range(0, SIZE, 20):  # 50 disjoint ranges: only 8 are kept
+        finish(one, BEN, start, 10, 10)
+    # dropping ranges only ever under-counts: never a download that did not happen
+    assert finish(one, BEN, 995, 5, 5)[1] <= 9 * 10
+
+
+# --- continuity across a restart: the book is rebuilt from the ledger's recent lines ----
+
+def record(event: str, start: int, acked: int, *, etag: str = ETAG, repeats: int = 0,
+           client_id: str | None = "ana-client-1") -> dict[str, object]:
+    return {"event": event, "address": "10.0.0.5", "port": 50000, "client_id": client_id,
+            "user_agent": "Filecast/0.1.0", "file": FILE, "etag": etag, "start": start,
+            "acked": acked, "repeats": repeats}
+
+
+def test_a_download_cut_by_a_clean_stop_continues_after_a_restart() -> None:
+    book = DeliveryBook()
+    book.replay([record("interrupted", 0, 600)], {(FILE, ETAG): SIZE})
+    assert finish(book, ANA, 600, 400, 400) == (TransferOutcome.DOWNLOADED, SIZE)
+
+
+def test_replay_keeps_what_was_whole_and_receipted() -> None:
+    book = DeliveryBook()
+    book.replay([record("downloaded", 0, SIZE), record("verified", 0, 0)], {(FILE, ETAG): SIZE})
+    assert book.covered_whole(ANA, FILE, ETAG)
+    assert not book.first_receipt(ANA, FILE, ETAG)  # no second "verified" line
+
+
+def test_replay_ignores_other_versions_folded_lines_and_junk() -> None:
+    book = DeliveryBook()
+    book.replay([record("partial", 0, 600, etag='"old"'), record("partial", 0, 600, repeats=3),
+                 {"event": "partial", "address": 5}, {"nothing": True},
+                 record("partial", -5, 10**12), record("downloaded", 0, SIZE, client_id=None)],
+                {(FILE, ETAG): SIZE})
+    assert finish(book, ANA, 600, 400, 400) == (TransferOutcome.PARTIAL, 400)
+
+
+def test_a_cut_body_of_a_download_already_had_is_a_range_of_what_it_delivered() -> None:
+    """Bodies overlap (a client reconnects while the server still drains the cut one), so
+    the one that completes a download may be recorded before another cut one ends: that
+    one must not say "did not finish downloading (1000 of 1000 bytes)"."""
+    book = DeliveryBook()
+    finish(book, ANA, 0, SIZE, SIZE, fresh=True)
+    book.start(ANA, FILE, ETAG, SIZE, fresh=False)
+    verdict = book.finish(ANA, FILE, ETAG, SIZE, 300, 700, 200)
+    assert (verdict.outcome, verdict.acked) == (TransferOutcome.PARTIAL, 200)
+    nothing = book.finish(ANA, FILE, ETAG, SIZE, 300, 700, 0)
+    assert (nothing.outcome, nothing.acked) == (TransferOutcome.PARTIAL, 0)
