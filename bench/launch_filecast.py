@@ -39,7 +39,7 @@ def main() -> int:
     ledger = Ledger(args.log_file)
     server = FilecastServer(offer, ledger, printer,
                             ServerConfig(host="127.0.0.1", port=args.port,
-                                         body_mode=args.body_mode))
+                                         body_mode=args.body_mode, max_per_address=0))
     server.start()
     try:
         stop.wait(MAX_SECONDS)

@@ -24,6 +24,7 @@ from .errors import CancelledError, FilecastError, NotOfferedError, OfferChanged
 from .events import (
     ClientConnected,
     ClientDisconnected,
+    ConnectionsShed,
     Declined,
     DownloadProgress,
     DownloadRetrying,
@@ -32,6 +33,7 @@ from .events import (
     EngineError,
     Event,
     FileRequested,
+    LedgerFloodLimited,
     OfferChanged,
     OfferSent,
     ReceiptReceived,
@@ -99,6 +101,13 @@ class ServerPrinter:
                    f"'{escape_text(event.file)}', which it was not sent whole; not counted"
         if isinstance(event, OfferChanged):
             return self._offer_line(event)
+        if isinstance(event, LedgerFloodLimited):
+            return f"{event.address} sends more requests than the ledger writes one by one" \
+                   f" ({event.per_minute} a minute); the rest are counted in one line a minute."
+        if isinstance(event, ConnectionsShed):
+            kind = "idle connections" if event.idle else "connections"
+            return f"The server is full: closed {event.count} {kind} from {event.address}" \
+                   " so that new clients get in."
         if isinstance(event, EngineError):
             return f"Error: {event.message}"
         return None
@@ -173,7 +182,8 @@ def serve(args: argparse.Namespace) -> int:
         ledger = Ledger(args.log_file)
         server = FilecastServer(offer, ledger, printer,
                                 ServerConfig(host=args.host, port=args.port,
-                                             allowed_hosts=tuple(args.allow_host)))
+                                             allowed_hosts=tuple(args.allow_host),
+                                             max_per_address=args.max_per_address))
         server.start()
     except FilecastError as error:
         print(escape_controls(str(error)), file=sys.stderr)
@@ -316,6 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"port to listen on (default: {DEFAULT_PORT}; 0 picks a free one)")
     s.add_argument("--log-file", default="Clients.txt",
                    help="ledger file; a .jsonl twin is written beside it (default: Clients.txt)")
+    s.add_argument("--max-per-address", type=int, default=ServerConfig.max_per_address,
+                   metavar="N", help="connections one IP address may hold (default:"
+                   f" {ServerConfig.max_per_address}; 0: no limit); at the limit its idle"
+                   " ones give way")
     s.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                    help="a DNS name clients use for this computer besides its own name and"
                    " its IP addresses (others are refused: DNS rebinding); repeatable")

@@ -106,6 +106,9 @@ class Connection:
         self._request: Request | None = None  # the request being answered
         self._served = 0
         self._peer_closed = False  # the client closed first: nothing of it is left to read
+        # Since when it waits for a request (None while answering one): read by the accept
+        # thread to choose whom to shed when full (core.shedding); a float, set atomically.
+        self.idle_since: float | None = None
 
     def _emit(self, event: ServerEvent) -> None:
         """Hand an event to the server's listener."""
@@ -165,6 +168,7 @@ class Connection:
     def _read_head(self) -> Request:
         """The next request head; 408 when it trickles in slower than the head time-out."""
         config = self._server.config
+        self.idle_since = time.monotonic()
         if not self._buffer:
             first_wait = self._idle_wait() if self._served else config.head_timeout
             try:
@@ -182,6 +186,7 @@ class Connection:
                 raise HttpError(408, "timeout", "The request took too long to arrive.") from exc
         head = bytes(self._buffer[:end])
         del self._buffer[:end]
+        self.idle_since = None  # answering now: costly to lose
         return parse_request_head(head)
 
     def _idle_wait(self) -> float:

@@ -189,6 +189,25 @@ class OfferedFileView:
 
 
 @dataclass(frozen=True)
+class LedgerFloodLimited:
+    """From ``address``, more lines that no delivered byte backs came in a minute than the
+    ledger writes one by one (``per_minute``); the rest are summed in one line (issue 9)."""
+
+    address: str
+    per_minute: int
+
+
+@dataclass(frozen=True)
+class ConnectionsShed:
+    """The server was full: ``count`` connections from ``address`` were closed (idle ones
+    first) so that new clients get in (issue 9). Reported at most every few seconds."""
+
+    address: str
+    count: int
+    idle: bool
+
+
+@dataclass(frozen=True)
 class EngineError:
     """Something went wrong that the person serving should see; the server goes on."""
 
@@ -210,6 +229,8 @@ ServerEvent = (
     | ClientDisconnected
     | HashProgress
     | OfferChanged
+    | LedgerFloodLimited
+    | ConnectionsShed
     | EngineError
 )
 

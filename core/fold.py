@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .floodgate import FloodGate, unbacked
 from .ledger import Ledger, LedgerEntry, LedgerEvent
 
 FOLDED_EVENTS = frozenset({LedgerEvent.NOT_OFFERED, LedgerEvent.PARTIAL,
@@ -64,11 +65,16 @@ class LedgerFolder:
     def __init__(self, ledger: Ledger, window: float, *,
                  clock: Callable[[], float] = time.monotonic,
                  max_open: int = MAX_OPEN_WINDOWS,
-                 on_open: Callable[[], None] | None = None) -> None:
+                 on_open: Callable[[], None] | None = None,
+                 on_flood: Callable[[str], None] | None = None) -> None:
         """``on_open`` is called (outside the lock) when a first window opens, so the owner
-        can schedule its :meth:`flush_due`."""
+        can schedule its :meth:`flush_due`; ``on_flood(ip)`` when an address's unbacked
+        lines begin to be only counted (core.floodgate), once a minute."""
         self._ledger, self._window, self._clock = ledger, window, clock
         self._max_open, self._on_open = max_open, on_open
+        self._flooding: list[str] = []  # addresses newly limited, told outside the lock
+        self._gate = FloodGate(clock=clock, on_limit=self._flooding.append)
+        self._on_flood = on_flood
         self._lock = threading.Lock()
         # Insertion order is opening order (a reopened window goes to the end), so the
         # first window is always the next to close: checks stop there, O(1) per record.
@@ -83,10 +89,14 @@ class LedgerFolder:
         opened_first = False
         with self._lock:
             lines = self._flush(due_only=True)
-            if not fold or self._window <= 0 or entry.event not in FOLDED_EVENTS:
+            key = (entry.address[0], entry.client_id, entry.event, entry.file)
+            repeat = fold and self._window > 0 and key in self._open
+            if not repeat and unbacked(entry) and \
+                    not self._gate.admit(entry.address[0], entry.event, entry):
+                pass  # counted for the address's flood summary line instead
+            elif not fold or self._window <= 0 or entry.event not in FOLDED_EVENTS:
                 lines.append(entry)
             else:
-                key = (entry.address[0], entry.client_id, entry.event, entry.file)
                 window = self._open.get(key)
                 if window is not None:
                     window.repeats += 1
@@ -98,9 +108,14 @@ class LedgerFolder:
                     self._open[key] = _Window(self._clock())
                     while len(self._open) > self._max_open:
                         lines.extend(self._close(next(iter(self._open))))
+            flooding, self._flooding[:] = list(self._flooding), []
+            opened_first = opened_first or bool(flooding)  # its summary needs a wake-up
         self._write(lines)
         if opened_first and self._on_open is not None:
             self._on_open()
+        for ip in flooding:
+            if self._on_flood is not None:
+                self._on_flood(ip)
 
     def _write(self, lines: list[LedgerEntry]) -> None:
         """Record each entry, in order (outside the lock)."""
@@ -108,12 +123,13 @@ class LedgerFolder:
             self._ledger.record(line)
 
     def next_due(self) -> float | None:
-        """Seconds until the oldest open window closes; None when none is open."""
+        """Seconds until the oldest open window closes or a flood summary is due; None
+        when nothing is pending."""
         with self._lock:
             oldest = next(iter(self._open.values()), None)
-        if oldest is None:
-            return None
-        return max(0.0, oldest.opened + self._window - self._clock())
+            flood = self._gate.next_due()
+        fold = None if oldest is None else max(0.0, oldest.opened + self._window - self._clock())
+        return min((d for d in (fold, flood) if d is not None), default=None)
 
     def open_windows(self) -> int:
         """How many runs are open (for tests and diagnostics)."""
@@ -136,7 +152,7 @@ class LedgerFolder:
         """Close due (or all) windows and return their folded lines; a window with repeats
         is reopened when only due, so a flood that goes on keeps folding. Lock held."""
         now = self._clock()
-        lines: list[LedgerEntry] = []
+        lines: list[LedgerEntry] = self._gate.due(everything=not due_only)
         for key, window in list(self._open.items()):
             if due_only and now < window.opened + self._window:
                 break  # the rest opened later still

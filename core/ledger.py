@@ -31,6 +31,11 @@ from .errors import DiskFullError, StorageError
 from .events import Address, format_address
 
 _FLAGS = os.O_APPEND | os.O_CREAT | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+# What one line may carry of text from the network (issue 9: 16 KB names flooded the
+# ledger); an escaped character takes up to 10, so a line stays within a few KB.
+MAX_FILE_CHARS = 256
+MAX_AGENT_CHARS = 256
+MAX_NAME_CHARS = 200
 _MODE = 0o644
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -46,6 +51,7 @@ class LedgerEvent(str, enum.Enum):
     DIGEST_MISMATCH = "digest_mismatch"
     PARTIAL = "partial"
     RECEIPT_REFUSED = "receipt_refused"
+    FLOODED = "flooded"  # a summary of lines only counted (core.floodgate)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class LedgerEntry:
     etag: str | None = None  # the version of the file the line is about
     time: datetime | None = None
     repeats: int = 0  # > 0: a folded line standing for this many repeats (core.fold)
+    counts: tuple[tuple[str, int], ...] = ()  # FLOODED: how many of each event it stands for
 
 
 def _escape_char(ch: str) -> str:
@@ -131,8 +138,39 @@ _FOLDED_SENTENCES = {
 }
 
 
+def clip(text: str | None, limit: int) -> str | None:
+    """``text`` cut to ``limit`` characters, saying how many more there were."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}…(+{len(text) - limit:,} more characters)"
+
+
+def clipped(entry: LedgerEntry) -> LedgerEntry:
+    """``entry`` with its network texts within the caps (MAX_*_CHARS)."""
+    return dataclasses.replace(entry, file=clip(entry.file, MAX_FILE_CHARS) or "",
+                               name=clip(entry.name, MAX_NAME_CHARS),
+                               user_agent=clip(entry.user_agent, MAX_AGENT_CHARS))
+
+
+# What a flood summary calls each kind of line it stands for (core.floodgate).
+_COUNTED = {LedgerEvent.NOT_OFFERED.value: "asks for files that do not exist",
+            LedgerEvent.DECLINED.value: "declines",
+            LedgerEvent.DIGEST_MISMATCH.value: "receipts with a wrong digest",
+            LedgerEvent.RECEIPT_REFUSED.value: "receipts for files not sent whole",
+            LedgerEvent.INTERRUPTED.value: "downloads cut before their first byte"}
+
+
+def _flood_sentence(entry: LedgerEntry) -> str:
+    """A flood summary: how many lines were only counted, and of what kind."""
+    kinds = ", ".join(f"{n:,} {_COUNTED.get(kind, kind)}" for kind, n in entry.counts)
+    return (f"Client: {format_address(entry.address)} made {entry.repeats:,} more requests"
+            f" within a minute than the ledger writes one by one: {kinds}")
+
+
 def sentence(entry: LedgerEntry) -> str:
     """The Clients.txt text after the timestamp; the first two are the original program's."""
+    if entry.event is LedgerEvent.FLOODED:
+        return _flood_sentence(entry)
     if entry.repeats:
         return _folded_sentence(entry)
     for field in _NEEDS.get(entry.event, ()):
@@ -179,7 +217,9 @@ def _json_record(entry: LedgerEntry, stamp: str, text: str) -> dict[str, Any]:
     """Every JSONL field, None as null, in a stable order."""
     head = {"time": stamp, "event": entry.event.value}
     where = {"address": entry.address[0], "port": entry.address[1]}
-    return {**head, **where, **{f: getattr(entry, f) for f in _JSON_FIELDS}, "text": text}
+    extra = {"counts": dict(entry.counts)} if entry.counts else {}
+    return {**head, **where, **{f: getattr(entry, f) for f in _JSON_FIELDS}, **extra,
+            "text": text}
 
 
 def read_recent(path: Path, max_bytes: int = 8 * 1024 * 1024) -> list[dict[str, Any]]:
@@ -294,6 +334,7 @@ class Ledger:
 
     def record(self, entry: LedgerEntry) -> LedgerEntry:
         """Append ``entry`` to both files, durably, before returning it with ``time`` filled."""
+        entry = clipped(entry)
         if entry.time is None:
             entry = dataclasses.replace(entry, time=datetime.now(timezone.utc))
         assert entry.time is not None

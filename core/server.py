@@ -17,6 +17,7 @@ import selectors
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -27,13 +28,16 @@ from .delivery import DeliveryBook
 from .errors import PortInUseError, ServeError, StorageError
 from .events import (
     ClientInfo,
+    ConnectionsShed,
     EngineError,
+    LedgerFloodLimited,
     Listener,
     NullListener,
     ServerEvent,
     ServerStarted,
     ServerStopped,
 )
+from .floodgate import FLOOD_BUDGET
 from .fold import LedgerFolder
 from .http11 import HttpError, response_head
 from .ledger import Ledger, LedgerEntry, read_recent
@@ -42,6 +46,7 @@ from .netinfo import local_addresses, own_host_names, raise_open_file_limit, url
 from .offer import OfferTable
 from .origin import HostNames
 from .protocol import error_body
+from .shedding import Admit, Crowd, Decision, Refuse, Seat, Shed
 
 log = logging.getLogger("filecast.server")
 
@@ -53,9 +58,10 @@ class ServerConfig:
     host: str = "0.0.0.0"
     port: int = DEFAULT_PORT
     max_connections: int = 2000
-    # Off (0) by default: a whole classroom can share one NAT address, and the benchmark
-    # runs 1,000 clients from 127.0.0.1. Set it to stop one host taking every slot.
-    max_per_address: int = 0
+    # Half the server: one host never holds more, and a class of 100 devices behind one
+    # NAT address with 10 connections each still fits. At the cap an address gives up its
+    # own idle connections first (core.shedding). 0: no cap (bench/ measures raw capacity).
+    max_per_address: int = 1000
     head_timeout: float = 10.0
     idle_timeout: float = 120.0
     # A client that sent X-Filecast-Client-Id holds one connection for its whole visit
@@ -81,8 +87,12 @@ class FilecastServer:
         self._listener = listener or NullListener()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
-        self._workers: dict[int, tuple[socket.socket, threading.Thread]] = {}
+        self._workers: dict[int, _Worker] = {}
         self._per_address: dict[str, int] = {}  # open connections per peer IP
+        self._shedding: set[int] = set()  # workers being closed to make room (core.shedding)
+        self._shed_tally: Counter[tuple[str, bool]] = Counter()  # (ip, idle) not yet reported
+        self._shed_reported = 0.0
+        self._crowd: Crowd | None = None  # the policy's view, for one accept batch
         self._keys = itertools.count(1)
         self._bodies = 0  # file bodies going out now (core.sendbody.choose_mode)
         self.pump = BodyPump()  # sends the sendfile bodies; a new one for each start()
@@ -91,7 +101,8 @@ class FilecastServer:
         self._accept_thread: threading.Thread | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_w.setblocking(False)  # a wake-up never blocks; one pending byte is enough
-        self._folder = LedgerFolder(ledger, self.config.fold_window, on_open=self._wake)
+        self._folder = LedgerFolder(ledger, self.config.fold_window, on_open=self._wake,
+                                    on_flood=self._flooded)
         self.port = 0
         self.host_names = HostNames(own_host_names(self.config.allowed_hosts))
         self.deliveries = DeliveryBook()  # what each client has received (issue 9)
@@ -154,6 +165,10 @@ class FilecastServer:
                 self._folder.flush_due()
         except StorageError as error:
             self.emit(EngineError(str(error)))
+
+    def _flooded(self, ip: str) -> None:
+        """The ledger began to sum an address's lines (core.floodgate): say so."""
+        self.emit(LedgerFloodLimited(ip, FLOOD_BUDGET))
 
     def _wake(self) -> None:
         """Wake the accept loop (stop, or a fold window to schedule)."""
@@ -227,16 +242,16 @@ class FilecastServer:
             self._accept_thread.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
             workers = list(self._workers.values())
-        for sock, _ in workers:
+        for worker in workers:
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                worker.sock.shutdown(socket.SHUT_RDWR)
         # every body still in the pump fails now, so its worker records it and ends
         self.pump.close(max(0.1, deadline - time.monotonic()))
         self._lingerer.close(max(0.1, deadline - time.monotonic()))
         # before joining: this also wakes workers waiting for a digest (a receipt)
         self.offer.stop(max(0.0, deadline - time.monotonic()))
-        for _, thread in workers:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        for worker in workers:
+            worker.thread.join(max(0.0, deadline - time.monotonic()))
         self._flush_folds(everything=True)  # after the workers' last lines
         was_running = self._accept_thread is not None
         self._accept_thread = None
@@ -260,16 +275,25 @@ class FilecastServer:
             selector.register(self._listen, selectors.EVENT_READ)
             selector.register(self._wake_r, selectors.EVENT_READ)
             while not self._stopping.is_set():
-                selector.select(self._folder.next_due())
+                due = self._folder.next_due()
+                if self._shed_tally:  # news of shed connections goes out within seconds
+                    due = min(due if due is not None else SHED_REPORT, SHED_REPORT)
+                selector.select(due)
                 self._drain_wake()
                 self._flush_folds()
                 self._accept_ready()
+                self._report_sheds()
             self._drain_wake()
 
     def _accept_ready(self) -> None:
-        """Accept every pending connection (bursts arrive together)."""
+        """Accept the pending connections (bursts arrive together), at most ACCEPT_BATCH
+        before the loop's other duties: clients that reconnect as fast as they are shed
+        kept this loop from ever returning, and fold lines and reports waited (issue 9)."""
         assert self._listen is not None
-        while not self._stopping.is_set():
+        self._crowd = None  # a fresh view of the seats for this batch (core.shedding)
+        for _ in range(ACCEPT_BATCH):
+            if self._stopping.is_set():
+                return
             try:
                 sock, address = self._listen.accept()
             except BlockingIOError:
@@ -286,7 +310,7 @@ class FilecastServer:
             self._start_worker(sock, address)
 
     def _start_worker(self, sock: socket.socket, address: tuple[str, int]) -> None:
-        """Give the connection a thread, or a 503 when the cap is reached."""
+        """Give the connection a thread, making room when full (core.shedding), or a 503."""
         sock.setblocking(True)
         # A file answer goes out as a head, then a body: with Nagle's algorithm the body
         # waited for the head's ACK, ~40 ms of the peer's delayed ACK per answer (issue 5:
@@ -294,23 +318,65 @@ class FilecastServer:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         host = str(address[0])
-        cap = self.config.max_per_address
+        key = next(self._keys)
         with self._lock:
-            busy = (len(self._workers) >= self.config.max_connections
-                    or (cap > 0 and self._per_address.get(host, 0) >= cap))
-            if not busy:
+            decision = self._make_room(host, key)
+            victim = None
+            if isinstance(decision, Shed) and (decision.key not in self._workers
+                                               or decision.key in self._shedding):
+                decision = Admit()  # the view is a batch old: that seat left by itself
+            if isinstance(decision, Shed):
+                victim = self._workers[decision.key]
+                self._shedding.add(decision.key)
+                self._shed_tally[(victim.ip, decision.idle)] += 1
+            if not isinstance(decision, Refuse):
                 self._per_address[host] = self._per_address.get(host, 0) + 1
-        if busy:
+        if isinstance(decision, Refuse):
             self._lingerer.refuse(sock, BUSY_ANSWER)
             return
-        key = next(self._keys)
+        if victim is not None:  # its thread sees the connection end and leaves
+            with contextlib.suppress(OSError):
+                victim.sock.shutdown(socket.SHUT_RDWR)
         client = ClientInfo(key, (host, int(address[1])))
         worker = Connection(self, sock, client)
         thread = threading.Thread(target=self._run_worker, args=(key, worker),
                                   name=f"filecast-client-{key}", daemon=True)
         with self._lock:
-            self._workers[key] = (sock, thread)
+            self._workers[key] = _Worker(sock, thread, worker, host, time.monotonic())
         thread.start()
+
+    def _make_room(self, host: str, key: int) -> Decision:
+        """Admit, shed a seat for, or refuse connection ``key`` from ``host``; lock held.
+        The policy looks at the seats only when the server or the address is full, and
+        then through one view per accept batch (core.shedding.Crowd)."""
+        config, cap = self.config, self.config.max_per_address
+        if self._crowd is None:
+            leaving = [self._workers[k].ip for k in self._shedding if k in self._workers]
+            staying = len(self._workers) - len(leaving)
+            held = self._per_address.get(host, 0) - leaving.count(host)
+            if staying < config.max_connections and (cap <= 0 or held < cap):
+                return Admit()
+        if len(self._shedding) >= MAX_SHEDDING:
+            return Refuse()  # threads stay bounded while the shed ones leave
+        if self._crowd is None:
+            seats = [Seat(k, w.ip, w.connection.idle_since, w.opened)
+                     for k, w in self._workers.items() if k not in self._shedding]
+            self._crowd = Crowd(seats, max_connections=config.max_connections,
+                                max_per_address=cap)
+        return self._crowd.decide(host, key, time.monotonic())
+
+    def _report_sheds(self) -> None:
+        """Tell the listener of shed connections, at most every SHED_REPORT seconds.
+
+        Called from the accept thread."""
+        now = time.monotonic()
+        if not self._shed_tally or now - self._shed_reported < SHED_REPORT:
+            return
+        with self._lock:
+            tally, self._shed_tally = self._shed_tally, Counter()
+        self._shed_reported = now
+        for (ip, idle), count in tally.items():
+            self.emit(ConnectionsShed(ip, count, idle))
 
     def _run_worker(self, key: int, worker: Connection) -> None:
         """Thread body: serve, then forget the worker."""
@@ -320,9 +386,21 @@ class FilecastServer:
             host = worker.client.address[0]
             with self._lock:
                 self._workers.pop(key, None)
+                self._shedding.discard(key)
                 left = self._per_address.pop(host, 1) - 1
                 if left > 0:
                     self._per_address[host] = left
+
+
+@dataclass(frozen=True)
+class _Worker:
+    """One connection's thread, as the server keeps track of it."""
+
+    sock: socket.socket
+    thread: threading.Thread
+    connection: Connection
+    ip: str
+    opened: float
 
 
 def _busy_answer() -> bytes:
@@ -336,3 +414,6 @@ def _busy_answer() -> bytes:
 
 
 BUSY_ANSWER = _busy_answer()
+ACCEPT_BATCH = 256  # connections accepted per turn of the accept loop
+MAX_SHEDDING = 64  # connections being closed to make room at once (bounds the threads)
+SHED_REPORT = 2.0  # seconds between ConnectionsShed reports

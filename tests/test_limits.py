@@ -24,7 +24,7 @@ from serverkit import Running, read_response, serving, sha256, wait_until, write
 
 from core.client import FilecastClient
 from core.errors import ServerGoneError
-from core.events import ClientConnected, ClientDisconnected
+from core.events import ClientConnected, ClientDisconnected, TransferStarted
 from core.server import ServerConfig
 
 MIB = 1024 * 1024
@@ -103,20 +103,49 @@ def test_idle_and_slowloris_do_not_block_a_new_client(tmp_path: Path) -> None:
     print(f"\n500 idle/slowloris connections: a new client downloaded 1 MiB in {took:.2f} s")
 
 
-def test_over_the_cap_503_with_retry_after_then_room(tmp_path: Path) -> None:
+def test_over_the_cap_idle_seats_give_way_at_once(tmp_path: Path) -> None:
+    """Full of connections waiting for a request: each newcomer takes the seat of the one
+    idle the longest (issue 9: idle connections held every seat and everyone got 503)."""
     path = write_file(tmp_path, "data.bin", DATA)
-    with serving(tmp_path, [path], max_connections=100, head_timeout=1.0) as running, \
+    with serving(tmp_path, [path], max_connections=100) as running, \
             sockets(running.port, 150) as idle:
-        # the first 100 are served (silently waiting for a head); the rest hear 503 at once
-        refused = [read_response(sock, timeout=5) for sock in idle[100:]]
-        assert {r.status for r in refused} == {503}
+        running.recorder.wait_count(ClientConnected, 150)
+        assert all(read_response(sock, timeout=5).status is None for sock in idle[:50])
+        folder = tmp_path / "downloads"
+        folder.mkdir()
+        assert fetch(running, folder) < 5.0  # no 503, no wait
+
+
+def busy_seats(port: int, count: int, source: str) -> list[socket.socket]:
+    """``count`` downloads of big.bin from ``source`` that read nothing: busy seats."""
+    held = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(b"GET /files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        held.append(sock)
+    return held
+
+
+def test_over_the_cap_of_busy_seats_503_with_retry_after_then_room(tmp_path: Path) -> None:
+    path = write_file(tmp_path, "data.bin", DATA)
+    big = write_file(tmp_path, "big.bin", os.urandom(16 * 1024 * 1024))
+    with serving(tmp_path, [path, big], max_connections=2, stall_timeout=30) as running:
+        held = busy_seats(running.port, 1, "127.0.0.2") + busy_seats(running.port, 1,
+                                                                      "127.0.0.3")
+        running.recorder.wait_count(TransferStarted, 2)
+        refused = [read_response(sock, timeout=5) for sock in busy_seats(running.port, 3,
+                                                                         "127.0.0.4")]
+        assert {r.status for r in refused} == {503}  # fairly shared: nobody to shed
         assert {r.headers["retry-after"] for r in refused} == {"1"}
         began = time.monotonic()
         with FilecastClient("127.0.0.1", running.port) as client, \
                 pytest.raises(ServerGoneError, match="too many clients"):
             client.connect()
-        # a person presses Retry after a second, as Retry-After says; the head time-out
-        # has freed the idle slots by then
+        for sock in held:  # the downloads end; a person presses Retry after a second
+            sock.close()
         folder = tmp_path / "downloads"
         folder.mkdir()
         wait_until(lambda: _try(running, folder), timeout=10, what="room for the client")
@@ -144,17 +173,20 @@ def test_a_refused_client_reads_its_503_and_an_orderly_close(tmp_path: Path) -> 
     RFC 9112 §9.6 asks for a staged close). Before the lingering close, 193 of 200 such
     clients were reset."""
     path = write_file(tmp_path, "data.bin", DATA)
+    big = write_file(tmp_path, "big.bin", os.urandom(16 * 1024 * 1024))
     request = (b"GET /files/data.bin HTTP/1.1\r\nHost: x\r\nUser-Agent: " + b"a" * 2000
                + b"\r\n\r\n")
-    with serving(tmp_path, [path], max_connections=2) as running, \
-            sockets(running.port, 2):
-        running.recorder.wait_count(ClientConnected, 2)
+    with serving(tmp_path, [path, big], max_connections=2, stall_timeout=30) as running:
+        held = busy_seats(running.port, 2, "127.0.0.1")  # busy, and no busier than them
+        running.recorder.wait_count(TransferStarted, 2)
         answers = [_refused(running.port, request) for _ in range(100)]
         assert [data[:12] for data, _ in answers] == [b"HTTP/1.1 503"] * 100
         assert all(b"too many clients" in data for data, _ in answers)
         assert [how for _, how in answers] == ["closed"] * 100
         threads = [t for t in threading.enumerate() if t.name == "filecast-linger"]
         assert len(threads) <= 1  # one thread closes them all, whatever their number
+        for sock in held:
+            sock.close()
 
 
 def _try(running: Running, folder: Path) -> bool:
@@ -166,8 +198,8 @@ def _try(running: Running, folder: Path) -> bool:
     return True
 
 
-def test_per_address_cap_is_off_by_default(tmp_path: Path) -> None:
-    assert ServerConfig().max_per_address == 0
+def test_a_classroom_behind_one_address_fits_the_default_cap(tmp_path: Path) -> None:
+    assert ServerConfig().max_per_address >= 300
     path = write_file(tmp_path, "data.bin", DATA)
     with serving(tmp_path, [path]) as running, sockets(running.port, 300):
         running.recorder.wait_count(ClientConnected, 300)  # a classroom behind one NAT
@@ -177,17 +209,34 @@ def test_per_address_cap_is_off_by_default(tmp_path: Path) -> None:
 
 
 def test_per_address_cap_when_set(tmp_path: Path) -> None:
+    """At its cap an address's new connections take the seats of its own idle ones (issue 9:
+    a class behind one NAT rotates them); it never holds more than the cap."""
     path = write_file(tmp_path, "data.bin", DATA)
     with serving(tmp_path, [path], max_per_address=20) as running, \
-            sockets(running.port, 40, source="127.0.0.2") as hog:
-        refused = [read_response(sock, timeout=5).status for sock in hog[20:]]
-        assert refused == [503] * 20
-        running.recorder.wait_count(ClientConnected, 20)
+            sockets(running.port, 40, source="127.0.0.2"):
+        running.recorder.wait_count(ClientConnected, 40)
+        wait_until(lambda: len(running.recorder.of(ClientDisconnected)) >= 20,
+                   what="the 20 oldest idle connections to be shed")
+        held = len(running.recorder.of(ClientConnected)) - len(
+            running.recorder.of(ClientDisconnected))
+        assert held == 20
         folder = tmp_path / "downloads"
         folder.mkdir()
         fetch(running, folder)  # another address still gets in
-        connected = running.recorder.of(ClientConnected)
-        assert sum(e.client.address[0] == "127.0.0.2" for e in connected) == 20
+
+
+def test_per_address_cap_refuses_when_every_seat_is_busy(tmp_path: Path) -> None:
+    big = write_file(tmp_path, "big.bin", os.urandom(32 * 1024 * 1024))
+    with serving(tmp_path, [big], max_per_address=3, stall_timeout=30) as running, \
+            sockets(running.port, 3, source="127.0.0.2") as hog:
+        for sock in hog:  # three downloads that read nothing: busy, not idle
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.sendall(b"GET /files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        running.recorder.wait_count(TransferStarted, 3)
+        with socket.socket() as fourth:
+            fourth.bind(("127.0.0.2", 0))
+            fourth.connect(("127.0.0.1", running.port))
+            assert read_response(fourth, timeout=5).status == 503
 
 
 def _vm_rss_kib() -> int:

@@ -21,8 +21,10 @@ from typing import Any
 from ..cli import ServerPrinter
 from ..errors import FilecastError
 from ..events import (
+    ConnectionsShed,
     EngineError,
     HashProgress,
+    LedgerFloodLimited,
     OfferChanged,
     OfferedFileView,
     ServerStarted,
@@ -330,6 +332,8 @@ class ServerWindow:
         line = self.printer.line_for(event)
         if line is not None:
             self._log.append((time.time(), line))
+        if line is not None and isinstance(event, (LedgerFloodLimited, ConnectionsShed)):
+            self.note(line, seconds=15.0)  # the person serving should see it happen
         if isinstance(event, EngineError):
             log.warning("engine: %s", event.message)
 
