@@ -29,8 +29,8 @@ else:
 # TCP states (linux/tcp_states.h) in which our FIN was sent and not yet acknowledged: it
 # takes one sequence number, so SIOCOUTQ counts it as one more unacknowledged byte.
 _FIN_OUTSTANDING = {4, 9, 11}  # FIN_WAIT1, LAST_ACK, CLOSING
-FIRST_WAIT = 0.001  # seconds between checks at first; a LAN client acknowledges in ms
-LONGEST_WAIT = 0.05
+FIRST_WAIT = 0.004  # seconds before the first check (the next request wakes it sooner)
+LONGEST_WAIT = 1.0  # the next request wakes the wait at once whatever this is
 STOP_DRAIN = 0.5  # once the server stops: how long a peer may acknowledge nothing
 # The peer reset the connection (our own shutdown raises POLLHUP, which is not this).
 _GONE = select.POLLERR | select.POLLNVAL if hasattr(select, "poll") else 0
@@ -39,15 +39,25 @@ _GONE = select.POLLERR | select.POLLNVAL if hasattr(select, "poll") else 0
 def unacknowledged(sock: socket.socket) -> int | None:
     """Bytes sent on ``sock`` that the peer has not acknowledged; None where the system
     cannot tell (not Linux, or the socket is closed)."""
+    left = _outq(sock)
+    if not left:
+        return left
+    try:
+        state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+    except (OSError, ValueError):
+        return left
+    return left - 1 if state in _FIN_OUTSTANDING else left
+
+
+def _outq(sock: socket.socket) -> int | None:
+    """SIOCOUTQ as the kernel says it: our own FIN, when outstanding, counts as one."""
     if _SIOCOUTQ is None:
         return None
     try:
         raw = fcntl.ioctl(sock.fileno(), _SIOCOUTQ, b"\0\0\0\0")
-        state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
     except (OSError, ValueError):  # ValueError: fileno() of a closed socket is -1
         return None
-    left = max(0, int(struct.unpack("i", raw)[0]))
-    return left - 1 if left and state in _FIN_OUTSTANDING else left
+    return max(0, int(struct.unpack("i", raw)[0]))
 
 
 def wait_acknowledged(sock: socket.socket, *, stall: float,
@@ -60,13 +70,19 @@ def wait_acknowledged(sock: socket.socket, *, stall: float,
     that stops is not held up). The next request wakes it at once:
     a keep-alive client's next request carries the acknowledgement with it, so it is not
     held up by the peer's delayed-ACK timer (up to 200 ms).
+
+    Checks are paced by the drain rate seen so far, the next one at 3/4 of the time the
+    rest should take: with 1,000 clients each draining megabytes at a crowd's share
+    of the bandwidth, checking every 50 ms doubled the server's CPU (bench/, ab 1,000 x
+    10 MiB: 4.8 s without the wait, 9.3 s with it).
     """
-    left = unacknowledged(sock)
+    left = _outq(sock)
     if not left or not hasattr(select, "poll"):
         return left
     poller = select.poll()
     poller.register(sock, select.POLLIN)
-    last_change, wait = time.monotonic(), FIRST_WAIT
+    last_change = checked = time.monotonic()
+    wait = FIRST_WAIT
     while left:
         try:
             ready = poller.poll(wait * 1000)
@@ -79,16 +95,21 @@ def wait_acknowledged(sock: socket.socket, *, stall: float,
         if flags:
             time.sleep(wait)  # poll answers at once from now on (POLLIN, or our POLLHUP)
         before = left
-        left = unacknowledged(sock)
+        left = _outq(sock)
         if left is None or flags & _GONE:
             break
         limit = min(stall, STOP_DRAIN) if stopping() else stall
-        if left < before:
-            last_change = time.monotonic()
-        elif time.monotonic() - last_change > limit:
+        now = time.monotonic()
+        if left < before:  # next check at 3/4 of the time the rest should take
+            rate = (before - left) / max(now - checked, 1e-6)
+            wait = min(max(0.75 * left / rate, FIRST_WAIT), LONGEST_WAIT, limit)
+            last_change = now
+        elif now - last_change > limit:
             break
-        wait = min(wait * 2, LONGEST_WAIT)
-    return left
+        else:
+            wait = min(wait * 2, LONGEST_WAIT, limit)
+        checked = now
+    return unacknowledged(sock) if left else left  # our FIN is no byte of the file
 
 
 def end_cut(sock: socket.socket) -> None:

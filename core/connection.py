@@ -126,11 +126,26 @@ class Connection:
             self._emit(EngineError(f"Internal error while serving {self.client.label}; "
                                    "see the log for details."))
         finally:
-            if self._peer_closed:
-                self._sock.close()
-            else:  # we end it: the client may still be sending (issue 9, item 7)
+            if self._input_pending():  # we end it while the client still sends (issue 9)
                 self._server.close_gently(self._sock)
+            else:  # nothing unread: a plain close sends no reset
+                self._sock.close()
             self._emit(ClientDisconnected(self.client))
+
+    def _input_pending(self) -> bool:
+        """Whether the client sent bytes we have not read (a pipelined request, the rest of
+        a body): closing over them would send a reset that can destroy our last answer."""
+        if self._peer_closed:
+            return False
+        if self._buffer:
+            return True
+        try:
+            # Not recv(MSG_DONTWAIT) on a socket with a time-out: CPython first waits for
+            # it to become readable, up to that time-out (this held every close 30 s).
+            self._sock.setblocking(False)
+            return bool(self._sock.recv(1, socket.MSG_PEEK))
+        except OSError:  # BlockingIOError: nothing there; anything else: nothing to save
+            return False
 
     def _serve(self) -> None:
         """Answer requests until the connection should close."""

@@ -21,10 +21,12 @@ from typing import Any, TypeVar
 
 import pytest
 from guikit import FakeDialogs, pump_until
+from serverkit import Reader
 
 from core.client import FilecastClient
 from core.errors import NotOfferedError
-from core.events import HashProgress, OfferChanged, OfferedFileView
+from core.events import ConnectionsShed, HashProgress, OfferChanged, OfferedFileView
+from core.floodgate import FLOOD_BUDGET
 from core.gui.prefs import PORT_KEY, saved_port
 from core.gui.server_address_panel import Serving
 from core.gui.server_log_panel import LogPanel
@@ -455,3 +457,27 @@ def test_the_log_keeps_only_its_last_lines(tk_root: tk.Tk) -> None:
     assert lines[-2].endswith("  two") and lines[-1] == " " * 10 + "lines"
     assert lines[0].endswith("line 72")
     assert str(panel.text.cget("state")) == "disabled"
+
+
+def test_the_window_says_when_it_sheds_connections_or_sums_ledger_lines(
+        harness: Harness) -> None:
+    """Issue 9: the person serving sees it happen, in the status bar and the log."""
+    window = harness.open([harness.file("notes.pdf", b"x" * 1000)])
+    port = harness.serving(window)
+
+    def flood() -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            for n in range(FLOOD_BUDGET + 5):
+                sock.sendall(f"HEAD /files/missing-{n} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            reader = Reader(sock)
+            for _ in range(FLOOD_BUDGET + 5):
+                assert reader.response(head_request=True).status == 404
+
+    harness.run(flood)
+    said = "127.0.0.1 sends more requests than the ledger writes one by one"
+    pump_until(harness.root, lambda: said in window.status_bar.detail.cget("text"),
+               what="the flood note")
+    assert said in window.log_panel.content
+    window.pump.on_event(ConnectionsShed("10.0.0.66", 12, True))
+    pump_until(harness.root, lambda: "closed 12 idle connections from 10.0.0.66"
+               in window.status_bar.detail.cget("text"), what="the shed note")
