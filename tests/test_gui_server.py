@@ -474,10 +474,12 @@ def test_the_window_says_when_it_sheds_connections_or_sums_ledger_lines(
                 assert reader.response(head_request=True).status == 404
 
     harness.run(flood)
-    said = "127.0.0.1 sends more requests than the ledger writes one by one"
-    pump_until(harness.root, lambda: said in window.status_bar.detail.cget("text"),
+    pump_until(harness.root, lambda: window.status_bar.detail.cget("text") ==
+               f"Summing ledger lines from 127.0.0.1: over {FLOOD_BUDGET} a minute.",
                what="the flood note")
-    assert said in window.log_panel.content
+    assert "127.0.0.1 sends more requests than the ledger writes one by one" in \
+        window.log_panel.content
     window.pump.on_event(ConnectionsShed("10.0.0.66", 12, True))
-    pump_until(harness.root, lambda: "closed 12 idle connections from 10.0.0.66"
-               in window.status_bar.detail.cget("text"), what="the shed note")
+    pump_until(harness.root, lambda: window.status_bar.detail.cget("text") ==
+               "Full: closed 12 idle connections from 10.0.0.66.", what="the shed note")
+    assert "closed 12 idle connections from 10.0.0.66" in window.log_panel.content

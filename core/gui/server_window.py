@@ -332,8 +332,13 @@ class ServerWindow:
         line = self.printer.line_for(event)
         if line is not None:
             self._log.append((time.time(), line))
-        if line is not None and isinstance(event, (LedgerFloodLimited, ConnectionsShed)):
-            self.note(line, seconds=15.0)  # the person serving should see it happen
+        if isinstance(event, LedgerFloodLimited):  # seen as it happens; the log says more
+            self.note(f"Summing ledger lines from {event.address}: over"
+                      f" {event.per_minute} a minute.", seconds=15.0)
+        elif isinstance(event, ConnectionsShed):
+            idle = "idle " if event.idle else ""
+            self.note(f"Full: closed {event.count} {idle}connections from {event.address}.",
+                      seconds=15.0)
         if isinstance(event, EngineError):
             log.warning("engine: %s", event.message)
 
