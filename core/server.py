@@ -321,10 +321,12 @@ class FilecastServer:
         key = next(self._keys)
         with self._lock:
             decision = self._make_room(host, key)
+            if isinstance(decision, Shed) and not self._still_sheddable(decision):
+                self._crowd = None  # the view is a batch old: look again, once
+                decision = self._make_room(host, key)
+                if isinstance(decision, Shed) and not self._still_sheddable(decision):
+                    decision = Refuse()
             victim = None
-            if isinstance(decision, Shed) and (decision.key not in self._workers
-                                               or decision.key in self._shedding):
-                decision = Admit()  # the view is a batch old: that seat left by itself
             if isinstance(decision, Shed):
                 victim = self._workers[decision.key]
                 self._shedding.add(decision.key)
@@ -364,6 +366,14 @@ class FilecastServer:
             self._crowd = Crowd(seats, max_connections=config.max_connections,
                                 max_per_address=cap)
         return self._crowd.decide(host, key, time.monotonic())
+
+    def _still_sheddable(self, decision: Shed) -> bool:
+        """Whether the seat a (possibly stale) view chose is still there and, if it was
+        chosen as idle, still idle: never cut a download that began meanwhile. Lock held."""
+        worker = self._workers.get(decision.key)
+        if worker is None or decision.key in self._shedding:
+            return False
+        return not decision.idle or worker.connection.idle_since is not None
 
     def _report_sheds(self) -> None:
         """Tell the listener of shed connections, at most every SHED_REPORT seconds.

@@ -476,6 +476,7 @@ def test_over_max_connections_the_longest_idle_gives_way(tmp_path: Path) -> None
         idle = [running.raw(), running.raw()]
         try:
             running.recorder.wait_count(ClientConnected, 2)
+            time.sleep(1.2)  # idle past the moment a connection has to send its request
             status, _, body = download(running, "test.txt")
             assert (status, body) == (200, b"Hello world")
             assert read_response(idle[0], timeout=5).raw == b""  # closed to make room

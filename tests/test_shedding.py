@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import selectors
 import socket
 import threading
 import time
@@ -23,7 +24,7 @@ from serverkit import Running, ServeProcess, filecast_threads, serving, wait_unt
 from core.client import FilecastClient
 from core.events import ConnectionsShed
 from core.server import ServerConfig
-from core.shedding import Admit, Refuse, Seat, Shed, make_room
+from core.shedding import Admit, Crowd, Refuse, Seat, Shed, make_room
 
 MIB = 1024 * 1024
 
@@ -42,6 +43,31 @@ def test_room_left_admits() -> None:
 def test_full_sheds_the_busiest_addresses_longest_idle() -> None:
     full = seats(("a", 5.0), ("b", 1.0), ("b", 3.0), ("b", None), ("c", 0.5))
     assert make_room(full, "d", max_connections=5, max_per_address=0) == Shed(1, idle=True)
+
+
+def test_an_address_over_its_share_gives_way_before_anyone_idle() -> None:
+    full = seats(("a", 0.5), ("b", None), ("b", None), ("b", None))
+    assert make_room(full, "d", max_connections=4, max_per_address=0) == Shed(3, idle=False)
+
+
+def test_a_long_idle_seat_gives_way_when_shares_are_even() -> None:
+    full = seats(("a", 0.0), ("b", None), ("c", None))
+    assert make_room(full, "d", max_connections=3, max_per_address=0,
+                     now=10.0) == Shed(0, idle=True)
+    fresh = seats(("a", 9.9), ("b", None), ("c", None))  # just arrived: not yet
+    assert make_room(fresh, "d", max_connections=3, max_per_address=0,
+                     now=10.0) == Refuse()
+
+
+def test_a_newcomer_let_in_is_not_shed_for_the_next_one() -> None:
+    """Adversarial pass: with every seat busy, the newcomer let in was the only idle seat,
+    so the attackers' next reconnect shed it: a real client never got its file."""
+    crowd = Crowd(seats(*[("a", None)] * 5, *[("b", None)] * 5), max_connections=10,
+                  max_per_address=0)
+    assert crowd.decide("me", 100, now=50.0) == Shed(4, idle=False)  # 'a's newest
+    for key in range(101, 110):  # the attackers reconnect, again and again
+        decision = crowd.decide("a" if key % 2 else "b", key, now=50.1)
+        assert decision == Refuse() or (isinstance(decision, Shed) and decision.key != 100)
 
 
 def test_full_of_work_sheds_the_busiest_addresses_newest() -> None:
@@ -149,6 +175,62 @@ def fetch_in_time(running: Running, folder: Path, data: bytes, limit: float = 5.
     assert result.path.read_bytes() == data
     assert took < limit, f"the new client waited {took:.1f} s"
     return took
+
+
+def busy_hold(port: int, sources: list[str], total: int, stop: threading.Event) -> None:
+    """Seats kept busy: POST heads whose bodies never come (busy for the head time-out),
+    each reopened as soon as the server answers or closes it (the adversarial pass)."""
+    head = (b"POST /api/v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+            b"\r\nContent-Length: 60000\r\n\r\n")
+    selector = selectors.DefaultSelector()
+
+    def open_one(source: str) -> None:
+        sock = socket.socket()
+        sock.bind((source, 0))
+        sock.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            sock.connect(("127.0.0.1", port))
+        selector.register(sock, selectors.EVENT_WRITE, source)
+
+    for n in range(total):
+        open_one(sources[n % len(sources)])
+    while not stop.is_set():
+        for key, events in selector.select(0.1):
+            sock, source = key.fileobj, key.data
+            assert isinstance(sock, socket.socket)
+            selector.unregister(sock)
+            if events & selectors.EVENT_WRITE and not sock.getsockopt(socket.SOL_SOCKET,
+                                                                      socket.SO_ERROR):
+                with contextlib.suppress(OSError):
+                    sock.send(head)
+                    selector.register(sock, selectors.EVENT_READ, source)
+                    continue
+            sock.close()  # an answer, a close, or a failed connect: come back at once
+            open_one(source)
+    for key in list(selector.get_map().values()):
+        key.fileobj.close()  # type: ignore[union-attr]
+    selector.close()
+
+
+def test_a_new_client_gets_in_past_a_crowd_of_busy_hostile_connections(
+        tmp_path: Path) -> None:
+    data = os.urandom(MIB)
+    path = write_file(tmp_path, "big.bin", data)
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    stop = threading.Event()
+    with serving(tmp_path, [path], max_connections=100, max_per_address=0) as running:
+        holder = threading.Thread(target=busy_hold, args=(
+            running.port, ["127.0.0.2", "127.0.0.3"], 150, stop), daemon=True)
+        holder.start()
+        try:
+            wait_until(lambda: len(filecast_threads()) >= 90, what="the server to fill up")
+            for _ in range(5):
+                fetch_in_time(running, folder, data)
+                (folder / "big.bin").unlink()
+        finally:
+            stop.set()
+            holder.join(10)
 
 
 @pytest.mark.parametrize("sources", [1, 20], ids=["one-address", "twenty-addresses"])
