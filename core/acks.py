@@ -31,7 +31,7 @@ else:
 _FIN_OUTSTANDING = {4, 9, 11}  # FIN_WAIT1, LAST_ACK, CLOSING
 FIRST_WAIT = 0.004  # seconds before the first check (the next request wakes it sooner)
 LONGEST_WAIT = 1.0  # the next request wakes the wait at once whatever this is
-STOP_DRAIN = 0.5  # once the server stops: how long a peer may acknowledge nothing
+STOP_DRAIN = 0.5  # once the server stops: how much longer the whole wait may last
 # The peer reset the connection (our own shutdown raises POLLHUP, which is not this).
 _GONE = select.POLLERR | select.POLLNVAL if hasattr(select, "poll") else 0
 
@@ -65,9 +65,10 @@ def wait_acknowledged(sock: socket.socket, *, stall: float,
     """Wait until the peer has acknowledged everything sent on ``sock``; returns what is
     still unacknowledged when the wait ends (0: all of it; None: the system cannot tell).
 
-    The wait ends early when the peer resets the connection, or when no byte was
-    acknowledged for ``stall`` seconds (``STOP_DRAIN`` once ``stopping()``, so a server
-    that stops is not held up). The next request wakes it at once:
+    The wait ends early when the peer resets the connection, when no byte was acknowledged
+    for ``stall`` seconds, or ``STOP_DRAIN`` seconds after ``stopping()`` turned true,
+    however fast bytes are still acknowledged (the adversarial pass: a client reading
+    slowly kept a stopping server's drain going past its 2 s). The next request wakes it:
     a keep-alive client's next request carries the acknowledgement with it, so it is not
     held up by the peer's delayed-ACK timer (up to 200 ms).
 
@@ -82,6 +83,7 @@ def wait_acknowledged(sock: socket.socket, *, stall: float,
     poller = select.poll()
     poller.register(sock, select.POLLIN)
     last_change = checked = time.monotonic()
+    stop_by: float | None = None
     wait = FIRST_WAIT
     while left:
         try:
@@ -92,14 +94,18 @@ def wait_acknowledged(sock: socket.socket, *, stall: float,
         if flags & select.POLLIN:  # a request (or EOF) waits: from now on, time only
             with contextlib.suppress(KeyError, ValueError, OSError):
                 poller.modify(sock, 0)
-        if flags:
-            time.sleep(wait)  # poll answers at once from now on (POLLIN, or our POLLHUP)
+        if flags:  # poll answers at once from now on (POLLIN, or our own POLLHUP)
+            time.sleep(min(wait, 0.1))
         before = left
         left = _outq(sock)
         if left is None or flags & _GONE:
             break
-        limit = min(stall, STOP_DRAIN) if stopping() else stall
         now = time.monotonic()
+        if stop_by is None and stopping():
+            stop_by = now + STOP_DRAIN
+        if stop_by is not None and now >= stop_by:
+            break
+        limit = stall if stop_by is None else min(stall, stop_by - now)
         if left < before:  # next check at 3/4 of the time the rest should take
             rate = (before - left) / max(now - checked, 1e-6)
             wait = min(max(0.75 * left / rate, FIRST_WAIT), LONGEST_WAIT, limit)

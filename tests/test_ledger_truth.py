@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -287,3 +288,44 @@ def records(ledger: Path) -> list[dict[str, object]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_a_stop_during_a_slow_download_records_it_and_sends_nothing_more(
+        tmp_path: Path) -> None:
+    """Adversarial pass: a client reading 64 KB every 0.25 s kept acknowledging, so the
+    server's drain outlived stop(): no line was written, and 2.8 MB more reached it."""
+    data = os.urandom(32 * MIB)
+    path = write_file(tmp_path, "big.bin", data)
+    with serving(tmp_path, [path]) as running, socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 * 1024)
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", running.port))
+        sock.sendall(b"GET /files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = 0
+        while got < 8 * MIB:
+            got += len(sock.recv(1 << 20))
+        reading = threading.Event()
+        read = [got]
+
+        def trickle() -> None:
+            with contextlib.suppress(OSError):
+                while not reading.is_set():
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        return
+                    read[0] += len(chunk)
+                    time.sleep(0.25)
+
+        reader = threading.Thread(target=trickle, daemon=True)
+        reader.start()
+        time.sleep(0.5)
+        began = time.monotonic()
+        running.server.stop()
+        stopped_in = time.monotonic() - began
+        reader.join(15)
+        reading.set()
+        lines = running.wait_lines("did not finish downloading")
+        record = next(r for r in running.ledger_records() if r["event"] == "interrupted")
+    assert stopped_in < 3.0
+    assert len(lines) == 1
+    assert read[0] <= record["acked"] + 1024  # the response head aside, nothing uncounted
