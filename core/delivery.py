@@ -23,8 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .events import Address, TransferOutcome
+from .peers import address_group
 
-MAX_DOWNLOADS = 4096  # downloads remembered at once (the least recently active go first)
+MAX_DOWNLOADS = 16384  # downloads remembered at once (the least recently active go first)
+# Per address group (core.peers): one address making downloads by the thousand (a fresh
+# client id each) pushes out only its own, never another client's (the adversarial pass:
+# 5,000 one-byte downloads turned a real one into "not delivered whole").
+MAX_PER_ADDRESS = 256
 MAX_RANGES = 64  # disjoint ranges kept per download; more only happen with odd clients
 
 ClientKey = tuple[str, str]
@@ -80,10 +85,12 @@ class DeliveryBook:
     """Every client's downloads of every offered file version (see the module docstring)."""
 
     def __init__(self, *, max_downloads: int = MAX_DOWNLOADS,
-                 max_ranges: int = MAX_RANGES) -> None:
+                 max_ranges: int = MAX_RANGES, max_per_address: int = MAX_PER_ADDRESS) -> None:
         self._lock = threading.Lock()
         self._downloads: OrderedDict[_Key, _Download] = OrderedDict()
+        self._groups: dict[str, OrderedDict[_Key, None]] = {}  # address group -> its keys
         self._max_downloads, self._max_ranges = max_downloads, max_ranges
+        self._max_per_address = max_per_address
 
     def __len__(self) -> int:
         with self._lock:
@@ -92,13 +99,28 @@ class DeliveryBook:
     def _get(self, key: _Key, size: int, *, fresh: bool = False) -> _Download:
         """The download for ``key`` (a new one when ``fresh`` or unknown); lock held."""
         download = self._downloads.get(key)
+        group = self._groups.setdefault(address_group(key[0][0]), OrderedDict())
         if download is None or fresh or download.size != size:
             download = _Download(size)
             self._downloads[key] = download
         self._downloads.move_to_end(key)
+        group[key] = None
+        group.move_to_end(key)
+        while len(group) > self._max_per_address:
+            self._forget(next(iter(group)))
         while len(self._downloads) > self._max_downloads:
-            self._downloads.popitem(last=False)
+            self._forget(next(iter(self._downloads)))
         return download
+
+    def _forget(self, key: _Key) -> None:
+        """Drop one download (the least recently active of its group, or of all); lock held."""
+        self._downloads.pop(key, None)
+        group_name = address_group(key[0][0])
+        group = self._groups.get(group_name)
+        if group is not None:
+            group.pop(key, None)
+            if not group:
+                del self._groups[group_name]
 
     def start(self, client: ClientKey, file: str, etag: str, size: int, *,
               fresh: bool) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .ledger import LedgerEntry, LedgerEvent
+from .peers import address_group
 
 FLOOD_BUDGET = 120  # lines one address may have written one by one in a minute
 FLOOD_WINDOW = 60.0  # seconds
@@ -68,6 +69,7 @@ class FloodGate:
         """True when a line for ``event`` from ``ip`` may be written now; otherwise it is
         counted for the minute's summary line."""
         now = self._clock()
+        ip = address_group(ip)  # an IPv6 host holds a whole /64 (core.peers)
         minute = self._minutes.get(ip)
         if minute is None or now >= minute.opened + self._window:
             if minute is not None and minute.counts:

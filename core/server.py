@@ -45,6 +45,7 @@ from .linger import Lingerer
 from .netinfo import local_addresses, own_host_names, raise_open_file_limit, url_host
 from .offer import OfferTable
 from .origin import HostNames
+from .peers import address_group
 from .protocol import error_body
 from .shedding import Admit, Crowd, Decision, Refuse, Seat, Shed
 
@@ -88,7 +89,7 @@ class FilecastServer:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._workers: dict[int, _Worker] = {}
-        self._per_address: dict[str, int] = {}  # open connections per peer IP
+        self._per_address: dict[str, int] = {}  # open connections per address group
         self._shedding: set[int] = set()  # workers being closed to make room (core.shedding)
         self._shed_tally: Counter[tuple[str, bool]] = Counter()  # (ip, idle) not yet reported
         self._shed_reported = 0.0
@@ -318,12 +319,13 @@ class FilecastServer:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         host = str(address[0])
+        group = address_group(host)  # an IPv6 host holds a whole /64 (core.peers)
         key = next(self._keys)
         with self._lock:
-            decision = self._make_room(host, key)
+            decision = self._make_room(group, key)
             if isinstance(decision, Shed) and not self._still_sheddable(decision):
                 self._crowd = None  # the view is a batch old: look again, once
-                decision = self._make_room(host, key)
+                decision = self._make_room(group, key)
                 if isinstance(decision, Shed) and not self._still_sheddable(decision):
                     decision = Refuse()
             victim = None
@@ -332,7 +334,7 @@ class FilecastServer:
                 self._shedding.add(decision.key)
                 self._shed_tally[(victim.ip, decision.idle)] += 1
             if not isinstance(decision, Refuse):
-                self._per_address[host] = self._per_address.get(host, 0) + 1
+                self._per_address[group] = self._per_address.get(group, 0) + 1
         if isinstance(decision, Refuse):
             self._lingerer.refuse(sock, BUSY_ANSWER)
             return
@@ -344,11 +346,12 @@ class FilecastServer:
         thread = threading.Thread(target=self._run_worker, args=(key, worker),
                                   name=f"filecast-client-{key}", daemon=True)
         with self._lock:
-            self._workers[key] = _Worker(sock, thread, worker, host, time.monotonic())
+            self._workers[key] = _Worker(sock, thread, worker, group, time.monotonic())
         thread.start()
 
     def _make_room(self, host: str, key: int) -> Decision:
-        """Admit, shed a seat for, or refuse connection ``key`` from ``host``; lock held.
+        """Admit, shed a seat for, or refuse connection ``key`` from ``host`` (an address
+        group, core.peers); lock held.
         The policy looks at the seats only when the server or the address is full, and
         then through one view per accept batch (core.shedding.Crowd)."""
         config, cap = self.config, self.config.max_per_address
@@ -393,13 +396,13 @@ class FilecastServer:
         try:
             worker.run()
         finally:
-            host = worker.client.address[0]
+            group = address_group(worker.client.address[0])
             with self._lock:
                 self._workers.pop(key, None)
                 self._shedding.discard(key)
-                left = self._per_address.pop(host, 1) - 1
+                left = self._per_address.pop(group, 1) - 1
                 if left > 0:
-                    self._per_address[host] = left
+                    self._per_address[group] = left
 
 
 @dataclass(frozen=True)

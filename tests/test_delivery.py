@@ -8,6 +8,7 @@ file" once they cover it. No sockets here.
 from __future__ import annotations
 
 from core.delivery import DeliveryBook, client_key
+from core.peers import address_group
 from core.events import TransferOutcome
 
 ANA = client_key(("10.0.0.5", 50000), "ana-client-1", "Filecast/0.1.0")
@@ -157,3 +158,30 @@ def test_a_cut_body_of_a_download_already_had_is_a_range_of_what_it_delivered() 
     assert (verdict.outcome, verdict.acked) == (TransferOutcome.PARTIAL, 200)
     nothing = book.finish(ANA, FILE, ETAG, SIZE, 300, 700, 0)
     assert (nothing.outcome, nothing.acked) == (TransferOutcome.PARTIAL, 0)
+
+
+# --- the adversarial pass: one address cannot push others' downloads out of the book -----
+
+def test_an_address_making_downloads_by_the_thousand_cannot_evict_another_clients() -> None:
+    book = DeliveryBook()
+    finish(book, ANA, 0, 500, 500)
+    for n in range(5000):  # one-byte downloads, a fresh client id each, from one address
+        finish(book, client_key(("10.0.0.66", 40000), f"fresh-id-{n:06d}", "x"), 0, 1, 1)
+    assert finish(book, ANA, 500, 500, 500)[0] is TransferOutcome.DOWNLOADED
+
+
+def test_an_ipv6_host_is_one_address_for_the_book() -> None:
+    book = DeliveryBook()
+    finish(book, ANA, 0, 500, 500)
+    for n in range(5000):  # one host holds a whole /64
+        finish(book, client_key((f"2001:db8:1:2::{n:x}", 40000), None, "x"), 0, 1, 1)
+    assert finish(book, ANA, 500, 500, 500)[0] is TransferOutcome.DOWNLOADED
+
+
+def test_address_group() -> None:
+    assert address_group("192.168.1.20") == "192.168.1.20"
+    assert address_group("2001:db8:1:2::5") == address_group("2001:db8:1:2:ffff::1")
+    assert address_group("2001:db8:1:2::5") != address_group("2001:db8:1:3::5")
+    assert address_group("fe80::1%eth0") == address_group("fe80::2%eth0")
+    assert address_group("::ffff:10.0.0.1") == "10.0.0.1"
+    assert address_group("not an address") == "not an address"

@@ -152,3 +152,11 @@ def test_a_class_behind_one_address_is_not_limited(tmp_path: Path, count: int) -
                 assert reader.response().status == 200
         wait_until(lambda: len(running.ledger_lines()) >= 2 * count, what="every line")
     assert running.recorder.of(LedgerFloodLimited) == []
+
+
+def test_an_ipv6_host_has_one_budget_for_its_whole_slash_64() -> None:
+    gate = FloodGate(clock=Clock())
+    assert all(gate.admit(f"2001:db8:1:2::{n:x}", LedgerEvent.NOT_OFFERED)
+               for n in range(FLOOD_BUDGET))
+    assert not gate.admit("2001:db8:1:2::ffff", LedgerEvent.NOT_OFFERED)
+    assert gate.admit("2001:db8:1:3::1", LedgerEvent.NOT_OFFERED)  # another /64
