@@ -65,15 +65,17 @@ class FloodGate:
         # Insertion order is opening order, so the first minute is always the next to end.
         self._minutes: OrderedDict[str, _Minute] = OrderedDict()
 
-    def admit(self, ip: str, event: LedgerEvent, entry: LedgerEntry | None = None) -> bool:
-        """True when a line for ``event`` from ``ip`` may be written now; otherwise it is
-        counted for the minute's summary line."""
+    def admit(self, ip: str, event: LedgerEvent, entry: LedgerEntry | None = None, *,
+              weight: int = 1) -> bool:
+        """True when a line for ``event`` from ``ip`` may be written now; otherwise the
+        ``weight`` events it stands for (a folded line's repeats) are counted for the
+        minute's summary line."""
         now = self._clock()
         ip = address_group(ip)  # an IPv6 host holds a whole /64 (core.peers)
         minute = self._minutes.get(ip)
         if minute is None or now >= minute.opened + self._window:
             if minute is not None and minute.counts:
-                return self._count(ip, minute, event, entry)  # due(): summary first
+                return self._count(ip, minute, event, entry, weight)  # due(): summary first
             minute = _Minute(now)
             self._minutes.pop(ip, None)
             self._minutes[ip] = minute
@@ -85,13 +87,13 @@ class FloodGate:
         if minute.written < self._budget:
             minute.written += 1
             return True
-        return self._count(ip, minute, event, entry)
+        return self._count(ip, minute, event, entry, weight)
 
     def _count(self, ip: str, minute: _Minute, event: LedgerEvent,
-               entry: LedgerEntry | None) -> bool:
+               entry: LedgerEntry | None, weight: int) -> bool:
         if not minute.counts:
             self._on_limit(ip)
-        minute.counts[event.value] = minute.counts.get(event.value, 0) + 1
+        minute.counts[event.value] = minute.counts.get(event.value, 0) + weight
         minute.last = entry or minute.last
         return False
 

@@ -53,6 +53,7 @@ class _Window:
     repeats: int = 0
     bytes: int = 0
     last: LedgerEntry | None = None
+    unbacked: bool = False  # no delivered byte backs any of its events (core.floodgate)
 
 
 class LedgerFolder:
@@ -102,10 +103,11 @@ class LedgerFolder:
                     window.repeats += 1
                     window.bytes += entry.bytes or 0
                     window.last = entry
+                    window.unbacked = window.unbacked and unbacked(entry)
                 else:
                     lines.append(entry)  # the first of a run: in full, at once
                     opened_first = not self._open
-                    self._open[key] = _Window(self._clock())
+                    self._open[key] = _Window(self._clock(), unbacked=unbacked(entry))
                     while len(self._open) > self._max_open:
                         lines.extend(self._close(next(iter(self._open))))
             flooding, self._flooding[:] = list(self._flooding), []
@@ -156,18 +158,23 @@ class LedgerFolder:
         for key, window in list(self._open.items()):
             if due_only and now < window.opened + self._window:
                 break  # the rest opened later still
-            had_repeats = window.repeats > 0
+            had_repeats, was_unbacked = window.repeats > 0, window.unbacked
             lines.extend(self._close(key))
-            if due_only and had_repeats:
-                self._open[key] = _Window(now)
+            if due_only and had_repeats:  # the flood goes on: so does its window
+                self._open[key] = _Window(now, unbacked=was_unbacked)
         return lines
 
     def _close(self, key: _Key) -> list[LedgerEntry]:
-        """Drop one window; its folded line (if it counted repeats) is for the caller to write."""
+        """Drop one window; its folded line (if it counted repeats) is for the caller to
+        write, unless unbacked lines from its address are over their budget: then its
+        repeats go to the flood summary (the adversarial pass: folded lines skipped it)."""
         window = self._open.pop(key)
         if not window.repeats or window.last is None:
             return []
         last = window.last
+        if window.unbacked and not self._gate.admit(key[0], last.event, last,
+                                                    weight=window.repeats):
+            return []
         return [dataclasses.replace(
             last, repeats=window.repeats, time=None, start=None,
             bytes=window.bytes if last.event is LedgerEvent.PARTIAL else None)]

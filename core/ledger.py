@@ -31,11 +31,13 @@ from .errors import DiskFullError, StorageError
 from .events import Address, format_address
 
 _FLAGS = os.O_APPEND | os.O_CREAT | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
-# What one line may carry of text from the network (issue 9: 16 KB names flooded the
-# ledger); an escaped character takes up to 10, so a line stays within a few KB.
-MAX_FILE_CHARS = 256
-MAX_AGENT_CHARS = 256
-MAX_NAME_CHARS = 200
+# What one line may carry of text from the network, in bytes once written (issue 9: 16 KB
+# names flooded the ledger; then a 1-byte range with a name of 200 control characters and
+# a 256-character agent wrote 3.3 KB). A character costs its UTF-8 length, or its JSON
+# escape's when it is not printable, so a line stays within about 1.5 KB.
+MAX_FILE_BYTES = 512
+MAX_AGENT_BYTES = 160
+MAX_NAME_BYTES = 120
 _MODE = 0o644
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -138,18 +140,31 @@ _FOLDED_SENTENCES = {
 }
 
 
+def _written_size(ch: str) -> int:
+    """What one character costs once written: its UTF-8, or its JSON escape."""
+    if ch.isprintable():
+        return len(ch.encode("utf-8", "surrogatepass"))
+    return 12 if ord(ch) > 0xFFFF else 6
+
+
 def clip(text: str | None, limit: int) -> str | None:
-    """``text`` cut to ``limit`` characters, saying how many more there were."""
-    if text is None or len(text) <= limit:
+    """``text`` cut where it would cost more than ``limit`` bytes once written, saying how
+    many more characters there were."""
+    if text is None:
         return text
-    return f"{text[:limit]}…(+{len(text) - limit:,} more characters)"
+    cost = 0
+    for index, ch in enumerate(text):
+        cost += _written_size(ch)
+        if cost > limit:
+            return f"{text[:index]}…(+{len(text) - index:,} more characters)"
+    return text
 
 
 def clipped(entry: LedgerEntry) -> LedgerEntry:
-    """``entry`` with its network texts within the caps (MAX_*_CHARS)."""
-    return dataclasses.replace(entry, file=clip(entry.file, MAX_FILE_CHARS) or "",
-                               name=clip(entry.name, MAX_NAME_CHARS),
-                               user_agent=clip(entry.user_agent, MAX_AGENT_CHARS))
+    """``entry`` with its network texts within the caps (MAX_*_BYTES)."""
+    return dataclasses.replace(entry, file=clip(entry.file, MAX_FILE_BYTES) or "",
+                               name=clip(entry.name, MAX_NAME_BYTES),
+                               user_agent=clip(entry.user_agent, MAX_AGENT_BYTES))
 
 
 # What a flood summary calls each kind of line it stands for (core.floodgate).

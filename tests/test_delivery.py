@@ -8,8 +8,8 @@ file" once they cover it. No sockets here.
 from __future__ import annotations
 
 from core.delivery import DeliveryBook, client_key
-from core.peers import address_group
 from core.events import TransferOutcome
+from core.peers import address_group
 
 ANA = client_key(("10.0.0.5", 50000), "ana-client-1", "Filecast/0.1.0")
 BEN = client_key(("10.0.0.6", 50001), None, "curl/8.5.0")

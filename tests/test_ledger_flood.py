@@ -20,7 +20,7 @@ from serverkit import Reader, serving, wait_until, write_file
 from core.events import LedgerFloodLimited
 from core.floodgate import FLOOD_BUDGET, FloodGate
 from core.fold import LedgerFolder
-from core.ledger import MAX_FILE_CHARS, Ledger, LedgerEntry, LedgerEvent, clipped, sentence
+from core.ledger import MAX_FILE_BYTES, Ledger, LedgerEntry, LedgerEvent, clipped, sentence
 
 
 class Clock:
@@ -97,10 +97,10 @@ def test_a_line_carries_at_most_a_few_kilobytes(tmp_path: Path) -> None:
                                   user_agent=agent))
         txt = ledger.txt_path.read_bytes()
         (record,) = jsonl(ledger)
-    assert len(txt) < 12_000
-    assert len(ledger.jsonl_path.read_bytes()) < 24_000
+    assert len(txt) < 3_000
+    assert len(ledger.jsonl_path.read_bytes()) < 4_000
     assert record["file"].startswith("\U0001f600" * 10)
-    assert len(record["file"]) <= MAX_FILE_CHARS + 40
+    assert len(record["file"].encode()) <= MAX_FILE_BYTES + 40
     assert "more characters" in record["file"] and "more characters" in record["text"]
 
 
@@ -160,3 +160,35 @@ def test_an_ipv6_host_has_one_budget_for_its_whole_slash_64() -> None:
                for n in range(FLOOD_BUDGET))
     assert not gate.admit("2001:db8:1:2::ffff", LedgerEvent.NOT_OFFERED)
     assert gate.admit("2001:db8:1:3::1", LedgerEvent.NOT_OFFERED)  # another /64
+
+
+def test_folded_lines_of_unbacked_events_count_against_the_budget(tmp_path: Path) -> None:
+    """Adversarial pass: 120 missing names asked again and again wrote 120 folded lines per
+    fold window past the budget (about 840 unbacked lines a minute)."""
+    clock = Clock()
+    with Ledger(tmp_path / "Clients.txt") as ledger:
+        folder = LedgerFolder(ledger, 10.0, clock=clock)
+        for _ in range(60):  # a minute: every name asked again each second
+            for n in range(FLOOD_BUDGET):
+                folder.record(ask(f"missing-{n}"))
+            clock.now += 1.0
+            folder.flush_due()
+        clock.now += 60.0
+        folder.flush_due()
+        records = jsonl(ledger)
+    unbacked_lines = [r for r in records if r["event"] in ("not_offered", "flooded")]
+    # two minutes of budget (the last folded lines are written in the second), not 840
+    assert len(unbacked_lines) <= 2 * (FLOOD_BUDGET + 1)
+    assert sum(r["repeats"] or 1 for r in records) == 60 * FLOOD_BUDGET  # all accounted for
+
+
+def test_a_line_backed_by_one_byte_carries_little_of_what_the_client_sent(
+        tmp_path: Path) -> None:
+    """Adversarial pass: a 1-byte range with a 200-character client name of controls and a
+    256-character agent made 3.3 KB of ledger, three times its request."""
+    with Ledger(tmp_path / "Clients.txt") as ledger:
+        ledger.record(LedgerEntry(LedgerEvent.PARTIAL, ("10.0.0.7", 1), "a.txt", bytes=1,
+                                  size=11, start=10, acked=1, name="\x01" * 200,
+                                  user_agent="\x85" * 256, client_id="x" * 64))
+        size = ledger.txt_path.stat().st_size + ledger.jsonl_path.stat().st_size
+    assert size < 1500
