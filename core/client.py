@@ -29,6 +29,7 @@ from .protocol import (
     encode_client_name,
     error_message,
     file_path,
+    parse_length,
     parse_offer,
 )
 from .receipt import JSON_HEADERS, RECEIPT_PATIENCE
@@ -105,7 +106,8 @@ class FilecastClient:
             raise NotOfferedError(NOT_OFFERED)
         if status != 200:
             raise self._link.status_error(status, data)
-        return file_info(self.address, name, headers, headers.get("Content-Length"))
+        return file_info(self.address, name, headers,
+                         parse_length(headers.get("Content-Length")))
 
     def decline(self, name: str) -> None:
         """Answer N for ``name`` (the original "did not download the file")."""

@@ -91,6 +91,7 @@ class _Transfer:
     start: int
     length: int
     size: int
+    whole: bool  # a 200 answer: a fresh download of the whole file (core.delivery)
     sent: int = 0
     last_report: float = 0.0
 
@@ -335,10 +336,11 @@ class Connection:
                 return True
             self._sock.settimeout(self._server.config.stall_timeout)
             self._sock.sendall(self._head(reply))
-            transfer = _Transfer(entry.name, entry.etag, span.start, span.length, entry.size)
+            transfer = _Transfer(entry.name, entry.etag, span.start, span.length, entry.size,
+                                 whole=reply.status == 200)
             # A whole-file answer begins a new download; a range adds to the current one.
             self._server.deliveries.start(self._key(), entry.name, entry.etag, entry.size,
-                                          fresh=reply.status == 200)
+                                          fresh=transfer.whole)
             self._emit(TransferStarted(self.client, entry.name, span.start, span.length,
                                        entry.size))
             with self._server.body_in_flight() as in_flight:
@@ -416,7 +418,7 @@ class Connection:
         client acknowledged: the download completed, a range, or it stopped short."""
         verdict = self._server.deliveries.finish(self._key(), transfer.file, transfer.etag,
                                                  transfer.size, transfer.start,
-                                                 transfer.length, acked)
+                                                 transfer.length, acked, whole=transfer.whole)
         event, count, fold = {
             TransferOutcome.DOWNLOADED: (LedgerEvent.DOWNLOADED, verdict.covered, True),
             TransferOutcome.PARTIAL: (LedgerEvent.PARTIAL, verdict.acked, True),

@@ -130,13 +130,15 @@ class DeliveryBook:
             self._get((client, file, etag), size, fresh=fresh)
 
     def finish(self, client: ClientKey, file: str, etag: str, size: int, start: int,
-               length: int, acked: int) -> Verdict:
+               length: int, acked: int, *, whole: bool = False) -> Verdict:
         """A body of ``length`` bytes from ``start`` ended with ``acked`` of them
         acknowledged: a download (the whole file in one body, or the first time ranges
         cover it), a range (all acknowledged), or it stopped short (``covered`` so far).
 
-        A whole body is a download by itself, whatever else the book holds: clients that
-        share an address and User-Agent (one lab, one browser build) each count. Once the
+        A ``whole`` body (the 200 answer that began a fresh download) is a download by
+        itself, whatever else the book holds: clients that share an address and User-Agent
+        (one lab, one browser build) each count. A range, even of the whole file, only
+        adds to the download it belongs to (a second 'bytes=0-' is no second download). Once the
         download is whole, a body cut short is a range of what it delivered: the client
         did not fail to get the file."""
         acked = min(acked, length)
@@ -144,7 +146,7 @@ class DeliveryBook:
             download = self._get((client, file, etag), size)
             download.add(start, start + acked, self._max_ranges)
             covered = download.covered
-            if start == 0 and acked >= length >= size:
+            if whole and start == 0 and acked >= length >= size:
                 download.complete = True
                 return Verdict(TransferOutcome.DOWNLOADED, size, acked)
             if not download.complete and covered >= size:

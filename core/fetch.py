@@ -42,6 +42,7 @@ from .protocol import (
     file_path,
     iso_utc,
     parse_http_date,
+    parse_length,
     parse_repr_digest,
 )
 from .receipt import RECEIPT_PATIENCE, Receipt
@@ -53,7 +54,7 @@ MIN_SLICE = 64 * 1024  # reads adapt to the speed: about one progress interval e
 PROGRESS_INTERVAL = 0.1  # at most ~10 DownloadProgress events per second
 SPEED_SMOOTHING = 0.2  # EWMA weight of the newest speed sample
 MAX_BACKOFF = 8.0
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+_CONTENT_RANGE = re.compile(r"bytes ([0-9]{1,19})-([0-9]{1,19})/([0-9]{1,19})", re.ASCII)
 # A broken or timed-out connection as http.client reports it; StorageError is never an OSError.
 _INTERRUPTIONS = (OSError, http.client.HTTPException, ConnectError, ServerGoneError)
 
@@ -73,10 +74,11 @@ class DownloadResult:
 
 
 def file_info(address: str, name: str, headers: http.client.HTTPMessage,
-              length: str | None, known: FileInfo | None = None) -> FileInfo:
-    """The FileInfo a 200's headers describe; ``known`` lends its digest to the same ETag."""
+              size: int | None, known: FileInfo | None = None) -> FileInfo:
+    """The FileInfo a 200's headers describe (``size``: its parsed Content-Length);
+    ``known`` lends its digest to the same ETag."""
     etag = headers.get("ETag")
-    if etag is None or length is None or not length.isdigit():
+    if etag is None or size is None:
         raise ProtocolError(
             f"{address} sent '{name}' without a size or an ETag, which Filecast needs to"
             " resume and verify downloads."
@@ -86,7 +88,7 @@ def file_info(address: str, name: str, headers: http.client.HTTPMessage,
         sha256 = known.sha256
     when = parse_http_date(headers.get("Last-Modified") or "")
     modified = iso_utc(when) if when is not None else ""
-    return FileInfo(name=name, size=int(length), sha256=sha256, modified=modified, etag=etag)
+    return FileInfo(name=name, size=size, sha256=sha256, modified=modified, etag=etag)
 
 
 class _Meter:
@@ -275,17 +277,17 @@ class Fetch:
             raise ServerGoneError(f"{self.link.address} refused to resume '{self.info.name}'.")
         raise self.link.status_error(resp.status, data)
 
-    def _length(self, resp: http.client.HTTPResponse) -> str:
+    def _length(self, resp: http.client.HTTPResponse) -> int:
         """The one Content-Length of a file body; a body framed otherwise is refused, since
         the client must know where the file ends before reading it (issue 9)."""
         lengths = resp.msg.get_all("Content-Length") or []
-        if resp.getheader("Transfer-Encoding") is not None or len(lengths) != 1 \
-                or not lengths[0].strip().isdigit():
+        length = parse_length(lengths[0]) if len(lengths) == 1 else None
+        if resp.getheader("Transfer-Encoding") is not None or length is None:
             raise ProtocolError(
                 f"{self.link.address} sent '{self.info.name}' without one plain Content-Length,"
                 " so Filecast cannot know where the file ends. Nothing was saved."
             )
-        return lengths[0].strip()
+        return length
 
     def _consented(self, now: FileInfo) -> FileInfo:
         """``now`` when it is the file the person said yes to (size, ETag, digest when they
@@ -299,7 +301,7 @@ class Fetch:
 
     def _partial(self, resp: http.client.HTTPResponse, offset: int) -> FileInfo:
         """The consented file when a 206 carries exactly the part asked for of it."""
-        info, length = self.info, int(self._length(resp))
+        info, length = self.info, self._length(resp)
         match = _CONTENT_RANGE.fullmatch((resp.getheader("Content-Range") or "").strip())
         if match is not None:
             now = FileInfo(info.name, int(match[3]),

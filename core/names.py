@@ -14,6 +14,7 @@ FALLBACK_NAME = "download"
 PART_SUFFIX = ".part"
 META_SUFFIX = ".part.json"
 META_NEW_SUFFIX = ".part.json.new"  # the metadata while it is being replaced
+_OWN_SUFFIXES = (PART_SUFFIX, META_SUFFIX, META_NEW_SUFFIX)
 MAX_COMPONENT_BYTES = 255
 # Leave room for the longest sibling we create, NAME.part.json.new, within 255 bytes.
 MAX_NAME_BYTES = MAX_COMPONENT_BYTES - len(META_NEW_SUFFIX)
@@ -90,6 +91,10 @@ def safe_filename(name: str) -> str:
     text = _strip(_cap(text, MAX_NAME_BYTES))
     if _is_device(text):
         text = "_" + text
+    if text.lower().endswith(_OWN_SUFFIXES):
+        # Never a name the client keeps for its own bookkeeping: a file offered as
+        # 'x.part.json' was later read as the metadata of 'x' (the adversarial pass).
+        text = _strip(_cap(text, MAX_NAME_BYTES - 1)) + "_"
     return text or FALLBACK_NAME
 
 

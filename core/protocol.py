@@ -89,6 +89,19 @@ def decode_path(raw: str) -> str:
     return text
 
 
+# --- lengths --------------------------------------------------------------------------
+
+_LENGTH = re.compile(r"[0-9]{1,19}", re.ASCII)
+
+
+def parse_length(text: str | None) -> int | None:
+    """A Content-Length or delay-seconds value (RFC 9110 §8.6: 1*DIGIT): ASCII digits
+    only, at most 19 of them (2^63); None otherwise. Not ``str.isdigit()``, which takes
+    '²' and 5,000 digits, after which ``int()`` raised (the adversarial pass, issue 9)."""
+    text = (text or "").strip()
+    return int(text) if _LENGTH.fullmatch(text) else None
+
+
 # --- validators and dates (RFC 9110 §8.8) ---------------------------------------------
 
 

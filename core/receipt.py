@@ -25,7 +25,14 @@ from .errors import (
 )
 from .events import DownloadVerifying, Listener
 from .link import Link
-from .protocol import RECEIPT_WAIT_SECONDS, RECEIPTS_PATH, FileInfo, load_json, receipt_json
+from .protocol import (
+    RECEIPT_WAIT_SECONDS,
+    RECEIPTS_PATH,
+    FileInfo,
+    load_json,
+    parse_length,
+    receipt_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +154,6 @@ def _code(answer: dict[str, Any]) -> str | None:
 def _retry_after(value: str | None) -> float:
     """Seconds to wait from a Retry-After (RFC 9110 §10.2.3: delay-seconds; a date counts as
     the default), within 0.1 s and MAX_RETRY_AFTER."""
-    text = (value or "").strip()
-    seconds = float(text) if text.isdigit() and len(text) < 10 else DEFAULT_RETRY_AFTER
+    delay = parse_length(value)  # the same 1*DIGIT (not str.isdigit(): '²' passes it)
+    seconds = float(delay) if delay is not None else DEFAULT_RETRY_AFTER
     return min(MAX_RETRY_AFTER, max(0.1, seconds))

@@ -20,7 +20,8 @@ FILE, ETAG = "report.pdf", '"3e8-1"'
 def finish(book: DeliveryBook, key: object, start: int, length: int, acked: int, *,
            fresh: bool = False, etag: str = ETAG) -> tuple[TransferOutcome, int]:
     book.start(key, FILE, etag, SIZE, fresh=fresh)  # type: ignore[arg-type]
-    verdict = book.finish(key, FILE, etag, SIZE, start, length, acked)  # type: ignore[arg-type]
+    verdict = book.finish(key, FILE, etag, SIZE, start, length, acked,  # type: ignore[arg-type]
+                          whole=fresh)
     return verdict.outcome, verdict.covered
 
 
@@ -83,7 +84,8 @@ def test_whole_bodies_at_once_to_lookalike_clients_each_count() -> None:
     book = DeliveryBook()
     for _ in range(3):  # a lab: one NAT address, one browser build, three people
         book.start(BEN, FILE, ETAG, SIZE, fresh=True)
-    verdicts = [book.finish(BEN, FILE, ETAG, SIZE, 0, SIZE, SIZE) for _ in range(3)]
+    verdicts = [book.finish(BEN, FILE, ETAG, SIZE, 0, SIZE, SIZE, whole=True)
+                for _ in range(3)]
     assert [v.outcome for v in verdicts] == [TransferOutcome.DOWNLOADED] * 3
 
 
@@ -99,7 +101,7 @@ def test_a_receipt_is_counted_once_per_download() -> None:
 def test_an_empty_file_is_downloaded_by_its_empty_body() -> None:
     book = DeliveryBook()
     book.start(ANA, FILE, ETAG, 0, fresh=True)
-    verdict = book.finish(ANA, FILE, ETAG, 0, 0, 0, 0)
+    verdict = book.finish(ANA, FILE, ETAG, 0, 0, 0, 0, whole=True)
     assert verdict.outcome is TransferOutcome.DOWNLOADED
 
 
@@ -185,3 +187,10 @@ def test_address_group() -> None:
     assert address_group("fe80::1%eth0") == address_group("fe80::2%eth0")
     assert address_group("::ffff:10.0.0.1") == "10.0.0.1"
     assert address_group("not an address") == "not an address"
+
+
+def test_a_range_from_zero_to_the_end_twice_is_one_download() -> None:
+    """Adversarial pass: two 206 answers to 'bytes=0-' each wrote 'downloaded the file'."""
+    book = DeliveryBook()
+    assert finish(book, ANA, 0, SIZE, SIZE)[0] is TransferOutcome.DOWNLOADED
+    assert finish(book, ANA, 0, SIZE, SIZE)[0] is TransferOutcome.PARTIAL

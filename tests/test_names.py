@@ -91,3 +91,19 @@ def test_any_text_gives_one_safe_component(name: str) -> None:
     assert all(ord(c) >= 0x20 and not 0x7F <= ord(c) <= 0x9F for c in safe)
     assert safe_filename(safe) == safe  # idempotent: a safe name stays as it is
     assert len(numbered(safe, 99999).encode("utf-8")) <= 255
+
+
+@pytest.mark.parametrize(("name", "safe"), [
+    ("report.pdf.part", "report.pdf.part_"),
+    ("report.pdf.part.json", "report.pdf.part.json_"),
+    ("report.pdf.PART.JSON.new", "report.pdf.PART.JSON.new_"),
+    ("report.partial", "report.partial"),
+    ("part", "part"),
+])
+def test_a_saved_name_is_never_one_the_client_keeps_for_itself(name: str, safe: str) -> None:
+    """Adversarial pass: a file offered as 'report.pdf.part.json' was saved under that name
+    and later read as the client's own metadata, which then deleted another program's
+    report.pdf.part."""
+    assert safe_filename(name) == safe
+    longest = safe_filename("x" * 400 + ".part")
+    assert longest.endswith("_") and len(longest.encode()) <= MAX_NAME_BYTES
