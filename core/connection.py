@@ -107,6 +107,9 @@ class Connection:
         self._request: Request | None = None  # the request being answered
         self._served = 0
         self._peer_closed = False  # the client closed first: nothing of it is left to read
+        # When the request being read must be whole: head_timeout from the connection for
+        # its first request, from its first byte for a kept-alive one's next (_read_head).
+        self._deadline: float | None = time.monotonic() + server.config.head_timeout
         # Since when it waits for a request (None while answering one): read by the accept
         # thread to choose whom to shed when full (core.shedding); a float, set atomically.
         self.idle_since: float | None = None
@@ -182,16 +185,28 @@ class Connection:
         self._buffer += data
 
     def _read_head(self) -> Request:
-        """The next request head; 408 when it trickles in slower than the head time-out."""
+        """The next request head; 408 when it trickles in slower than the head time-out.
+
+        One deadline a request, head and body (``_read_body``): ``head_timeout`` from the
+        connection for its first request, and from its first byte for a kept-alive one's
+        next (the adversarial pass: a first byte at 9.5 s bought another 10 s, and a body
+        10 more)."""
         config = self._server.config
         self.idle_since = time.monotonic()
-        if not self._buffer:
-            first_wait = self._idle_wait() if self._served else config.head_timeout
+        if self._served:  # kept alive: the person may think before the next request
+            self._deadline = None
+            if not self._buffer:
+                try:
+                    self._recv_some(self._idle_wait())
+                except TimeoutError as exc:
+                    raise _Closed() from exc
+            self._deadline = time.monotonic() + config.head_timeout
+        elif not self._buffer:  # the first request: within head_timeout of the connection
             try:
-                self._recv_some(first_wait)
+                self._recv_some(self._deadline_left())
             except TimeoutError as exc:
                 raise _Closed() from exc
-        deadline = time.monotonic() + config.head_timeout
+        deadline = self._deadline or time.monotonic() + config.head_timeout
         while (end := find_head_end(self._buffer)) < 0:
             if len(self._buffer) > MAX_HEAD_BYTES:
                 raise HttpError(431, "headers_too_large", "The request head is too large.")
@@ -210,12 +225,19 @@ class Connection:
         config = self._server.config
         return config.visit_timeout if self.client.client_id else config.idle_timeout
 
+    def _deadline_left(self) -> float:
+        """Seconds left before the request being read must be whole."""
+        if self._deadline is None:
+            return self._server.config.head_timeout
+        return self._deadline - time.monotonic()
+
     def _read_body(self, length: int) -> bytes:
-        """Exactly ``length`` body bytes, within the head time-out."""
-        deadline = time.monotonic() + self._server.config.head_timeout
+        """Exactly ``length`` body bytes, by the request's deadline (see ``_read_head``)."""
         while len(self._buffer) < length:
+            if self._deadline_left() <= 0:
+                raise HttpError(408, "timeout", "The request body took too long.")
             try:
-                self._recv_some(deadline - time.monotonic())
+                self._recv_some(self._deadline_left())
             except TimeoutError as exc:
                 raise HttpError(408, "timeout", "The request body took too long.") from exc
         body = bytes(self._buffer[:length])

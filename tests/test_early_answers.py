@@ -85,3 +85,35 @@ def test_a_refused_request_is_closed_gently(tmp_path: Path) -> None:
     assert answer.status == 400
     assert b"more than one Host" in answer.body
     assert rest == b"", "the connection was reset instead of closed"
+
+
+def trickle_until_answered(sock: socket.socket, first_after: float, data: bytes) -> float:
+    """Send nothing for ``first_after`` s, then a byte every 0.2 s; seconds to an answer."""
+    began = time.monotonic()
+    time.sleep(first_after)
+    sock.settimeout(0.2)
+    for byte in data:
+        sock.sendall(bytes([byte]))
+        try:
+            if sock.recv(65536):
+                return time.monotonic() - began
+        except TimeoutError:
+            continue
+    sock.settimeout(30)
+    sock.recv(65536)
+    return time.monotonic() - began
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /files/a.txt HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 200 + b"\r\n\r\n",
+    b"POST /api/v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 300\r\n\r\n" + b" " * 300,
+], ids=["head", "head-and-body"])
+def test_a_request_has_one_deadline_from_the_connection(tmp_path: Path,
+                                                        request_bytes: bytes) -> None:
+    """Adversarial pass: a first byte at 9.5 s then a trickle was held 22 s before its 408,
+    and a body got 10 s more: 'time to send a whole request head: 10 s' was about 20-30."""
+    path = write_file(tmp_path, "a.txt", DATA)
+    with serving(tmp_path, [path], head_timeout=2.0) as running, running.raw() as sock:
+        took = trickle_until_answered(sock, 1.5, request_bytes)
+    assert took < 3.0, f"answered after {took:.1f} s"
