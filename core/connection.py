@@ -268,14 +268,14 @@ class Connection:
                 offer.refresh(requested_name(request))  # re-stat: never promise a stale digest
             except FileUnavailable as exc:  # gone, or a FIFO or a link in its place
                 raise _unavailable(None, gone=True) from exc
-        reply = route(request, body, offer.state)
+        reply = route(request, body, offer.state, now=time.time())
         if reply.outcome is Outcome.WAIT_DIGEST and reply.subject is not None:
             # No longer than the client waits for the answer (issue 9: a receipt held 60 s
             # was recorded "verified" long after its client gave up).
             entry = offer.state.find(reply.subject)
             if entry is not None:
                 offer.wait_digest(entry.name, entry.etag, RECEIPT_WAIT_SECONDS)
-            reply = route(request, body, offer.state)
+            reply = route(request, body, offer.state, now=time.time())
             if reply.outcome is Outcome.WAIT_DIGEST:
                 raise HttpError(503, "not_ready", "The server is still hashing; try again.",
                                 close=False, headers=(("Retry-After", "1"),))

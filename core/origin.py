@@ -22,13 +22,14 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from .http11 import HttpError, Request
 
 LOCAL_SUFFIXES = (".local", ".lan", ".home", ".internal", ".home.arpa", ".localdomain",
                   ".intranet", ".corp", ".private")
 _LABEL = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?")
+_ZONE = re.compile(r"[a-z0-9_-]{1,15}(\.[0-9]{1,4})?")  # an interface: eth0, wlan0, eth0.100
 _PORT = re.compile(r"[0-9]{1,5}")
 _SAFE_FETCH_SITES = ("same-origin", "none")
 
@@ -59,11 +60,15 @@ def split_host(value: str) -> tuple[str, int | None]:
 
 
 def _is_ip(host: str) -> bool:
+    """An IPv4 literal, or an IPv6 one with at most a short interface zone (RFC 6874)."""
+    address, percent, zone = unquote(host).partition("%")
     try:
-        ipaddress.ip_address(unquote(host).split("%", 1)[0])
+        parsed = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return True
+    if not percent:
+        return True
+    return isinstance(parsed, ipaddress.IPv6Address) and _ZONE.fullmatch(zone) is not None
 
 
 def _is_name(host: str) -> bool:
@@ -78,8 +83,11 @@ def answers_to(host: str, names: HostNames) -> bool:
 
 
 def check_host(request: Request, names: HostNames) -> None:
-    """400 for a malformed Host, 421 for a name that is not the server's (DNS rebinding)."""
+    """400 for a malformed Host, 421 for a name that is not the server's (DNS rebinding).
+    With an absolute-form target its authority is the one checked (RFC 9112 §3.2.2)."""
     value = request.header("host")
+    if request.target.lower().startswith(("http://", "https://")):
+        value = urlsplit(request.target).netloc
     if value is None:
         return  # HTTP/1.0 (http11 already refused an HTTP/1.1 request without one)
     try:

@@ -19,14 +19,18 @@ def etag_matches(header: str, etag: str) -> bool:
     return "*" in tags or any(t.removeprefix("W/") == bare for t in tags)
 
 
-def if_range_allows(if_range: str | None, etag: str, last_modified: str) -> bool:
-    """Whether a Range may be honoured under If-Range (§13.1.5: strong comparison only)."""
+def if_range_allows(if_range: str | None, etag: str, last_modified: str, *,
+                    date_is_strong: bool = True) -> bool:
+    """Whether a Range may be honoured under If-Range (§13.1.5: strong comparison only).
+
+    A date counts only when ``date_is_strong``: the file is at least a second older than
+    the answer (§8.8.2.2); two versions written within one second share a date."""
     if if_range is None:
         return True
     value = if_range.strip()
     if value.startswith('"'):
         return value == etag
-    return value == last_modified
+    return date_is_strong and value == last_modified
 
 
 # --- ranges (RFC 9110 §14) -------------------------------------------------------------

@@ -91,8 +91,9 @@ def _json_reply(status: int, body: bytes, outcome: Outcome = Outcome.NONE,
     return Reply(status, headers, b"" if head_only else body, outcome=outcome, subject=subject)
 
 
-def route(request: Request, body: bytes, state: OfferState) -> Reply:
-    """Decide the answer to ``request``; HttpError for anything refused."""
+def route(request: Request, body: bytes, state: OfferState, *, now: float) -> Reply:
+    """Decide the answer to ``request`` at time ``now`` (seconds since the epoch: a
+    Last-Modified date is a validator only once a second old); HttpError when refused."""
     path = request.path
     if path == OFFER_PATH:
         _allow(request, ("GET", "HEAD"))
@@ -100,7 +101,7 @@ def route(request: Request, body: bytes, state: OfferState) -> Reply:
                            head_only=request.method == "HEAD")
     if path.startswith(FILES_PREFIX):
         _allow(request, ("GET", "HEAD"))
-        return _file_reply(request, state)
+        return _file_reply(request, state, now)
     if path == DECISIONS_PATH:
         _allow(request, ("POST",))
         return _decision_reply(_json_body(request, body), state)
@@ -134,7 +135,7 @@ def requested_name(request: Request) -> str:
     return name
 
 
-def _file_reply(request: Request, state: OfferState) -> Reply:
+def _file_reply(request: Request, state: OfferState, now: float) -> Reply:
     """200, 206, 304, 404 or 416 for a file (RFC 9110 §13, §14)."""
     name = requested_name(request)
     entry = state.find(name)
@@ -149,7 +150,7 @@ def _file_reply(request: Request, state: OfferState) -> Reply:
     inm = request.header("if-none-match")
     if inm is not None and etag_matches(inm, entry.etag):
         return Reply(304, headers, subject=entry.name)  # no Content-Length: RFC 9110 §8.6
-    span = _range_for(request, entry)
+    span = _range_for(request, entry, now)
     extra: Headers = ()
     if span is None:
         span = ByteRange(0, entry.size - 1)
@@ -162,9 +163,11 @@ def _file_reply(request: Request, state: OfferState) -> Reply:
                  subject=entry.name)
 
 
-def _range_for(request: Request, entry: ServedFile) -> ByteRange | None:
+def _range_for(request: Request, entry: ServedFile, now: float) -> ByteRange | None:
     """The range to send, None for the whole file; 416 HttpError when unsatisfiable."""
-    if not if_range_allows(request.header("if-range"), entry.etag, entry.last_modified):
+    strong = now - entry.mtime_ns / 1e9 >= 1.0  # RFC 9110 §8.8.2.2
+    if not if_range_allows(request.header("if-range"), entry.etag, entry.last_modified,
+                           date_is_strong=strong):
         return None
     try:
         return parse_range(request.header("range"), entry.size)

@@ -118,3 +118,23 @@ def test_a_rebinding_page_cannot_read_the_file(tmp_path: Path) -> None:
         answer = exchange(running.port, b"GET /files/a.txt HTTP/1.1\r\nHost: evil.example\r\n\r\n")
     assert answer.status == 421
     assert b"data" not in answer.body
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1%evil.example", "[fe80::1%25eth0.evil.example]",
+                                  "[::1%25a/b]", "127.0.0.1%25x"])
+def test_zone_ids_are_only_for_ipv6_and_short(host: str) -> None:
+    """Adversarial pass: these were taken as IP literals (none can come from a browser, but
+    a Host check should not be loose)."""
+    with pytest.raises(HttpError):
+        check_host(request(f"Host: {host}", method="GET", path="/"), NAMES)
+
+
+def test_an_absolute_form_target_is_checked_instead_of_host() -> None:
+    """RFC 9112 §3.2.2: with an absolute-form target, its authority is the one that counts."""
+    req = parse_request_head(b"GET http://evil.example/files/a.txt HTTP/1.1\r\n"
+                             b"Host: 127.0.0.1:5001\r\n\r\n")
+    with pytest.raises(HttpError) as caught:
+        check_host(req, NAMES)
+    assert caught.value.status == 421
+    check_host(parse_request_head(b"GET http://192.168.1.20:5001/ HTTP/1.1\r\n"
+                                  b"Host: evil.example\r\n\r\n"), NAMES)

@@ -34,6 +34,8 @@ def state(entry: ServedFile) -> OfferState:
     return OfferState((entry,), "Enter the name when prompted...", "test-server")
 
 
+LATER = 4_000_000_000.0  # "now" for route(): long after every test file was written
+
 def request(method: str, target: str, *headers: str, body: bytes = b"") -> Any:
     """A parsed request head."""
     lines = [f"{method} {target} HTTP/1.1", "Host: x", *headers]
@@ -47,7 +49,7 @@ def request(method: str, target: str, *headers: str, body: bytes = b"") -> Any:
 def answer(state: OfferState, method: str, target: str, *headers: str,
            body: bytes = b"") -> Reply:
     """route() for a request built from the arguments."""
-    return route(request(method, target, *headers, body=body), body, state)
+    return route(request(method, target, *headers, body=body), body, state, now=LATER)
 
 
 def refusal(state: OfferState, method: str, target: str, *headers: str,
@@ -325,3 +327,16 @@ def test_receipt_waits_for_digest(state: OfferState, entry: ServedFile) -> None:
     assert reply.outcome is Outcome.WAIT_DIGEST
     assert reply.subject == NAME
     assert reply.receipt is None
+
+
+def test_an_if_range_date_counts_only_once_the_file_is_a_second_old(state: OfferState) -> None:
+    """RFC 9110 §8.8.2.2: a Last-Modified date is a strong validator only when the file is
+    at least one second older than the answer; a same-second edit otherwise gave a range
+    of the new version to a client holding the old one (the adversarial pass)."""
+    entry = state.files[0]
+    modified = entry.mtime_ns / 1e9
+    fields = ("Range: bytes=0-1", f"If-Range: {entry.last_modified}")
+    fresh = route(request("GET", file_path(NAME), *fields), b"", state, now=modified + 0.5)
+    assert fresh.status == 200
+    settled = route(request("GET", file_path(NAME), *fields), b"", state, now=modified + 1.5)
+    assert settled.status == 206
