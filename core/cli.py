@@ -197,6 +197,7 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         server.close()
         ledger.close()
+        offer.close()
     return 0
 
 

@@ -347,7 +347,7 @@ class Connection:
         entry, span = reply.file, reply.span
         assert entry is not None and span is not None
         try:
-            handle = open_regular(entry.path)  # never a FIFO, device or link (issue 9)
+            handle = open_regular(entry.path, entry.folder)  # never a FIFO, device or link
         except OSError as exc:
             self._send_reply(error_reply(_unavailable(exc)))
             return True

@@ -20,14 +20,15 @@ class HashCancelled(Exception):
     """Hashing stopped because its cancel event was set."""
 
 
-def sha256_file(path: str | os.PathLike[str], *, progress: Callable[[int], None] | None = None,
+def sha256_file(path: str | os.PathLike[str], *, folder: int | None = None,
+                progress: Callable[[int], None] | None = None,
                 cancel: threading.Event | None = None, chunk: int = CHUNK) -> str:
     """The hex SHA-256 of a file, read ``chunk`` bytes at a time into one reused buffer."""
     digest = hashlib.sha256()
     buffer = bytearray(chunk)
     view = memoryview(buffer)
     done = 0
-    with open_regular(os.fspath(path)) as handle:  # never a FIFO, device or link (issue 9)
+    with open_regular(os.fspath(path), folder) as handle:  # never a FIFO, device or link
         while True:
             if cancel is not None and cancel.is_set():
                 raise HashCancelled(str(path))

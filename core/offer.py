@@ -8,6 +8,7 @@ in the background and re-hashes any file that changes on disk while offered.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import stat
@@ -22,7 +23,7 @@ from .errors import ServeError
 from .events import HashProgress, Listener, NullListener, OfferChanged, OfferedFileView
 from .hashing import HashCancelled, sha256_file
 from .protocol import FileInfo, Offer, http_date, iso_utc, make_etag
-from .regular import lstat_regular
+from .regular import lstat_regular, open_folder
 
 WATCH_INTERVAL = 1.0
 PROGRESS_INTERVAL = 0.1
@@ -38,6 +39,8 @@ class ServedFile:
     mtime_ns: int
     ino: int
     sha256: str | None = None
+    # The folder it is in, opened when it was offered (core.regular); None: by path.
+    folder: int | None = field(default=None, compare=False, repr=False)
 
     @property
     def etag(self) -> str:
@@ -150,7 +153,8 @@ class OfferTable:
         self._cancel_hash = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._state = self._build([stat_file(os.fspath(p)) for p in paths])
+        self._folders: dict[str, int | None] = {}  # folder path -> its descriptor, kept
+        self._state = self._build([self._anchored(stat_file(os.fspath(p))) for p in paths])
 
     @property
     def state(self) -> OfferState:
@@ -169,8 +173,26 @@ class OfferTable:
 
     def set_files(self, paths: Sequence[str | os.PathLike[str]]) -> None:
         """Offer these files instead (GUI "Choose file…"); raises ServeError when unusable."""
-        files = [stat_file(os.fspath(p)) for p in paths]
+        files = [self._anchored(stat_file(os.fspath(p))) for p in paths]
         self._publish(self._build(files))
+
+    def _anchored(self, entry: ServedFile) -> ServedFile:
+        """``entry`` with the descriptor of its folder, opened once per folder and kept for
+        the table's life (closing one a request might still use could hand its number to
+        another file)."""
+        folder = os.path.dirname(entry.path)
+        if folder not in self._folders:
+            self._folders[folder] = open_folder(folder)
+        return replace(entry, folder=self._folders[folder])
+
+    def close(self) -> None:
+        """Stop, and release the folders' descriptors (the table is not used again)."""
+        self.stop()
+        folders, self._folders = self._folders, {}
+        for fd in folders.values():
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
     def set_message(self, message: str | None) -> None:
         """Change what clients are told; None restores the default."""
@@ -196,7 +218,7 @@ class OfferTable:
         if entry is None:
             return None
         try:
-            info = lstat_regular(entry.path)
+            info = lstat_regular(entry.path, entry.folder)
         except OSError as exc:
             raise FileUnavailable(entry.name) from exc
         if entry.matches(info):
@@ -209,7 +231,7 @@ class OfferTable:
         """Whether the file on disk still is what ``entry`` describes (checked before a
         body's last byte, so no complete body ever differs from its promised digest)."""
         try:
-            return entry.matches(lstat_regular(entry.path))
+            return entry.matches(lstat_regular(entry.path, entry.folder))
         except OSError:
             return False
 
@@ -283,7 +305,8 @@ class OfferTable:
                 self._listener.on_event(HashProgress(entry.name, done, entry.size))
 
         try:
-            digest = sha256_file(entry.path, progress=progress, cancel=self._cancel_hash)
+            digest = sha256_file(entry.path, folder=entry.folder, progress=progress,
+                                 cancel=self._cancel_hash)
         except HashCancelled:
             return
         except OSError:

@@ -172,6 +172,7 @@ def serving(tmp_path: Path, files: Sequence[Path], *, wait_hashed: bool = True,
     finally:
         server.close()
         ledger.close()
+        offer.close()
 
 
 @dataclass

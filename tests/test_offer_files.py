@@ -153,3 +153,30 @@ def test_two_names_that_differ_only_in_form_are_refused_and_shown(tmp_path: Path
         OfferTable([first, second])
     message = str(caught.value)
     assert "NFC" in message and "NFD" in message, message
+
+
+def test_a_folder_swapped_for_a_link_changes_nothing(tmp_path: Path) -> None:
+    """Adversarial pass: replacing a parent folder of the offered file with a symlink to
+    another folder served the other folder's file of the same name."""
+    share, private = tmp_path / "share", tmp_path / "private"
+    share.mkdir()
+    private.mkdir()
+    offered = write_file(share, "notes.txt", DATA)
+    write_file(private, "notes.txt", SECRET)
+    with serving(tmp_path, [offered]) as running:
+        share.rename(tmp_path / "share-old")
+        share.symlink_to(private)
+        time.sleep(1.5)  # a watcher pass
+        status, body = _get(running, "notes.txt")
+    assert SECRET not in body
+    assert (status, body) == (200, DATA)
+
+
+def test_an_editor_saving_by_rename_is_still_seen(tmp_path: Path) -> None:
+    offered = write_file(tmp_path, "notes.txt", DATA)
+    with serving(tmp_path, [offered]) as running:
+        write_file(tmp_path, "notes.txt.tmp", DATA + b"v2\n").rename(offered)
+        wait_until(lambda: running.offer.state.files[0].size == len(DATA) + 3, 5,
+                   "the new version to be seen")
+        running.wait_hashed(5)
+        assert _get(running, "notes.txt") == (200, DATA + b"v2\n")

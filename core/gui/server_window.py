@@ -395,7 +395,7 @@ class ServerWindow:
         self._engine_down = True
         if self.server is not None:
             self.server.close()
-        self.offer.stop()
+        self.offer.close()  # stops its watcher and releases the folders it holds
         if self.ledger is not None:
             self.ledger.close()
 
