@@ -19,8 +19,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import sink
-from core.client import FilecastClient
+from core.client import pipeline as sink
+from core.client.visit import FilecastClient
 from core.events import DownloadStarted, DownloadVerifying, Event
 
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from . import DEFAULT_PORT, __version__
-from .client import FilecastClient, parse_server
-from .errors import CancelledError, FilecastError, NotOfferedError, OfferChangedError
-from .events import (
+from core import DEFAULT_PORT, __version__
+from core.client.visit import FilecastClient, parse_server
+from core.errors import CancelledError, FilecastError, NotOfferedError, OfferChangedError
+from core.events import (
     ClientConnected,
     ClientDisconnected,
     ConnectionsShed,
@@ -42,12 +42,12 @@ from .events import (
     TransferFinished,
     TransferOutcome,
 )
-from .ledger import Ledger, escape_controls, escape_text
-from .names import PART_SUFFIX, safe_filename
-from .offer import OfferTable
-from .server import FilecastServer, ServerConfig
-from .settings import client_id
-from .units import exact_bytes, human_duration, human_rate, human_size
+from core.server.ledger import Ledger, escape_controls, escape_text
+from core.server.listening import FilecastServer, ServerConfig
+from core.server.offer import OfferTable
+from core.settings import client_id
+from core.wire.names import PART_SUFFIX, safe_filename
+from core.wire.units import exact_bytes, human_duration, human_rate, human_size
 
 
 class ServerPrinter:

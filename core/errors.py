@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .protocol import FileInfo
+    from core.wire.protocol import FileInfo
 
 
 class FilecastError(Exception):

@@ -112,7 +112,7 @@ class TransferProgress:
 
 
 class TransferOutcome(enum.Enum):
-    """What a finished body was, decided once by core.delivery from acknowledged bytes."""
+    """What a finished body was, decided once by core.server.delivery from acknowledged bytes."""
 
     DOWNLOADED = "downloaded"  # the client now has every byte of the file
     PARTIAL = "partial"  # a range, all of it acknowledged, not (yet) the whole file

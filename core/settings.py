@@ -16,8 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .errors import StorageError
-from .protocol import clean_client_id
+from core.errors import StorageError
+from core.wire.protocol import clean_client_id
 
 log = logging.getLogger(__name__)
 

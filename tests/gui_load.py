@@ -7,7 +7,7 @@ No pytest here, so bench/ (or a script) can import it: put ``tests/`` on ``sys.p
 :class:`WindowPair` opens the server window in a ``tk.Tk`` and the client window in a
 ``tk.Toplevel`` of it (never two Tk roots: they would share one event queue), both on
 127.0.0.1 with real sockets. :func:`run_load` sends N engine clients
-(:class:`core.client.FilecastClient`, one thread each) at the server window, all downloading
+(:class:`core.client.visit.FilecastClient`, one thread each) at the server window, all downloading
 at the same moment, while the Tk loop keeps running the way ``mainloop`` would, and reports
 the server window's ``after()`` lag (``EventPump.lag_stats``): how late its 50 ms drain tick
 ran, which is how late anything a person clicked would have been answered.
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.client import FilecastClient
+from core.client.visit import FilecastClient
 from core.events import Listener
 from core.gui.client_window import ClientWindow
 from core.gui.server_address_panel import Serving

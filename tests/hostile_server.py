@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from core.protocol import make_etag
-from core.ranges import RangeNotSatisfiable, parse_range
+from core.wire.protocol import make_etag
+from core.wire.ranges import RangeNotSatisfiable, parse_range
 
 MTIME_NS = 1_795_000_000 * 10**9
 NOT_READY = b'{"version": 1, "error": {"code": "not_ready", "message": "still hashing"}}'

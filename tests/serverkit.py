@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from core.events import ServerEvent
-from core.ledger import Ledger
-from core.offer import OfferTable
-from core.protocol import file_path
-from core.server import FilecastServer, ServerConfig
+from core.server.ledger import Ledger
+from core.server.listening import FilecastServer, ServerConfig
+from core.server.offer import OfferTable
+from core.wire.protocol import file_path
 
 ROOT = Path(__file__).resolve().parents[1]
 

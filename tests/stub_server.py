@@ -1,7 +1,7 @@
 """A small Filecast server for client tests, with knobs for misbehaviour.
 
 Speaks docs/PROTOCOL.md with the standard library's http.server on 127.0.0.1, port 0, in a
-thread. It is deliberately independent of core/server.py so client tests stand alone.
+thread. It is deliberately independent of core/server/listening.py so client tests stand alone.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from core.protocol import (
+from core.wire.protocol import (
     FileInfo,
     Offer,
     dump_json,
@@ -27,7 +27,7 @@ from core.protocol import (
     offer_json,
     repr_digest,
 )
-from core.ranges import if_range_allows, parse_range
+from core.wire.ranges import if_range_allows, parse_range
 
 MTIME = 1_795_000_000.0
 

@@ -1,4 +1,4 @@
-"""Unit tests of core/acks.py with real sockets on 127.0.0.1 (Linux: SIOCOUTQ)."""
+"""Unit tests of core/server/acks.py with real sockets on 127.0.0.1 (Linux: SIOCOUTQ)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.acks import end_cut, unacknowledged, wait_acknowledged
+from core.server.acks import end_cut, unacknowledged, wait_acknowledged
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="SIOCOUTQ is Linux's")

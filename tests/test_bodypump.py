@@ -1,4 +1,4 @@
-"""core.bodypump.BodyPump over real TCP sockets on 127.0.0.1: exact bytes, stalls, cuts, close.
+"""core.server.sendfile_pump.BodyPump over real TCP on 127.0.0.1: exact bytes, stalls, cuts, close.
 
 The pump sends every sendfile body of a server from one thread (issue 4: a thread per body
 spent the CPU on GIL hand-offs). What a person would notice if it went wrong: a download
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from serverkit import Background, wait_until
 
-from core.bodypump import BodyPump, StalledError
+from core.server.sendfile_pump import BodyPump, StalledError
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "sendfile"), reason="needs os.sendfile")
 

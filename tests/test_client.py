@@ -14,7 +14,7 @@ import pytest
 from stub_server import StubServer
 
 from core import DEFAULT_PORT
-from core.client import FilecastClient, parse_server
+from core.client.visit import FilecastClient, parse_server
 from core.errors import (
     CancelledError,
     ConnectError,

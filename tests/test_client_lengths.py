@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.client import FilecastClient
+from core.client.visit import FilecastClient
 from core.errors import ProtocolError
-from core.protocol import parse_length
+from core.wire.protocol import parse_length
 
 
 @pytest.mark.parametrize(("text", "value"), [

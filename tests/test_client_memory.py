@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from hostile_server import HostileServer
 
-from core.link import MAX_ANSWER_BYTES
+from core.client.http import MAX_ANSWER_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 1024 * 1024
@@ -30,7 +30,7 @@ DATA = os.urandom(MIB)
 CLIENT = r"""
 import sys
 from pathlib import Path
-from core.client import FilecastClient
+from core.client.visit import FilecastClient
 from core.errors import FilecastError
 port, name, folder = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 try:

@@ -19,7 +19,7 @@ import pytest
 from hostile_server import HostileServer
 from serverkit import Background
 
-from core.client import FilecastClient
+from core.client.visit import FilecastClient
 from core.errors import FilecastError, ServerGoneError
 
 MIB = 1024 * 1024

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from serverkit import Running, serving, sha256, write_file
 
-from core.protocol import parse_repr_digest
+from core.wire.protocol import parse_repr_digest
 
 pytestmark = [
     pytest.mark.curl,

@@ -1,4 +1,4 @@
-"""Unit tests of core/delivery.py: what one client received of one version of one file.
+"""Unit tests of core/server/delivery.py: what one client received of one version of one file.
 
 A download (docs/PROTOCOL.md, "What a download is") is the byte ranges one client's TCP
 acknowledged of one version of one file, across all its connections; "downloaded the
@@ -7,9 +7,9 @@ file" once they cover it. No sockets here.
 
 from __future__ import annotations
 
-from core.delivery import DeliveryBook, client_key
 from core.events import TransferOutcome
-from core.peers import address_group
+from core.server.delivery import DeliveryBook, client_key
+from core.server.peers import address_group
 
 ANA = client_key(("10.0.0.5", 50000), "ana-client-1", "Filecast/0.1.0")
 BEN = client_key(("10.0.0.6", 50001), None, "curl/8.5.0")

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core.download import PartFile, commit
+from core.client.partfile import PartFile, commit
+from core.client.pipeline import BUFFER_COUNT, Sink
+from core.client.savefolder import SaveFolder
 from core.errors import DigestMismatchError, DiskFullError, ProtocolError, StorageError
-from core.savefolder import SaveFolder
-from core.sink import BUFFER_COUNT, Sink
 
 ETAG = '"b-1858a2f0c7e3c400"'
 DATA = os.urandom(300_000)

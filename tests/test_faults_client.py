@@ -30,12 +30,12 @@ from faultproxy import FaultProxy
 from hostile_server import HostileServer
 from serverkit import Running, serving, sha256, wait_until
 
-from core.client import FilecastClient
-from core.download import PartFile
+from core.client.partfile import PartFile
+from core.client.pipeline import Sink
+from core.client.visit import FilecastClient
 from core.errors import DiskFullError, ServerGoneError
 from core.events import DownloadProgress, DownloadRetrying, Event, TransferFinished
-from core.sink import Sink
-from core.units import human_size
+from core.wire.units import human_size
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 1024 * 1024

@@ -40,14 +40,14 @@ from serverkit import (
     wait_until,
 )
 
-from core import fetch
-from core.client import FilecastClient
+from core.client import download as fetch
+from core.client.visit import FilecastClient
 from core.errors import FilecastError, OfferChangedError, ServerGoneError
 from core.events import ClientConnected, DownloadProgress, DownloadRetrying, Event, TransferStarted
-from core.ledger import Ledger
-from core.offer import OfferTable
-from core.protocol import file_path
-from core.server import FilecastServer, ServerConfig
+from core.server.ledger import Ledger
+from core.server.listening import FilecastServer, ServerConfig
+from core.server.offer import OfferTable
+from core.wire.protocol import file_path
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 1024 * 1024

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from serverkit import Background, Reader, Running, serving, sha256
 
-from core.client import FilecastClient
+from core.client.visit import FilecastClient
 from core.events import EngineError
 
 _ENV = int(os.environ.get("FILECAST_FUZZ_EXAMPLES", "0") or 0)

@@ -15,7 +15,7 @@ from guikit import FakeDialogs, pump_for, pump_until
 from hostile_server import HostileServer
 from serverkit import Background, Recorder, wait_until
 
-from core.client import FilecastClient
+from core.client.visit import FilecastClient
 from core.errors import DiskFullError
 from core.events import (
     ClientDisconnected,
@@ -28,9 +28,9 @@ from core.gui import client_window as cw
 from core.gui import prefs
 from core.gui.client_window import ClientWindow
 from core.gui.style import MUTED, apply_style
-from core.ledger import Ledger
-from core.offer import OfferTable
-from core.server import FilecastServer, ServerConfig
+from core.server.ledger import Ledger
+from core.server.listening import FilecastServer, ServerConfig
+from core.server.offer import OfferTable
 
 pytestmark = pytest.mark.gui
 

@@ -24,13 +24,13 @@ from gui_load import HOST, WindowPair, client_factory, pump_until
 from guikit import FakeDialogs
 from stub_server import StubServer
 
-from core.client import FilecastClient
+from core.client.visit import FilecastClient
 from core.events import DownloadRetrying, DownloadStarted, Event, Listener
 from core.gui import client_window as cw
 from core.gui.client_window import ClientWindow
 from core.gui.server_address_panel import Serving
 from core.gui.style import apply_style
-from core.protocol import FileInfo, Offer, decision_json, error_body
+from core.wire.protocol import FileInfo, Offer, decision_json, error_body
 
 pytestmark = pytest.mark.gui
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from gui_load import HOST, WindowPair, pump_until, run_load
 
-from core.client import FilecastClient
+from core.client.visit import FilecastClient
 from core.gui import client_window as cw
 from core.gui.server_address_panel import Serving
 

@@ -23,10 +23,9 @@ import pytest
 from guikit import FakeDialogs, pump_until
 from serverkit import Reader
 
-from core.client import FilecastClient
+from core.client.visit import FilecastClient
 from core.errors import NotOfferedError
 from core.events import ConnectionsShed, HashProgress, OfferChanged, OfferedFileView
-from core.floodgate import FLOOD_BUDGET
 from core.gui.prefs import PORT_KEY, saved_port
 from core.gui.server_address_panel import Serving
 from core.gui.server_log_panel import LogPanel
@@ -34,6 +33,7 @@ from core.gui.server_model import Row
 from core.gui.server_offer_panel import EMPTY_TEXT
 from core.gui.server_window import ServerWindow
 from core.gui.style import apply_style
+from core.server.floodgate import FLOOD_BUDGET
 from core.settings import load_settings
 
 pytestmark = pytest.mark.gui

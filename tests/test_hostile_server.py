@@ -18,7 +18,7 @@ import pytest
 from hostile_server import HostileServer, Seen, digest
 from serverkit import Background
 
-from core.client import FilecastClient
+from core.client.visit import FilecastClient
 from core.errors import (
     CancelledError,
     ConnectError,
@@ -267,8 +267,8 @@ def test_size_in_offer_and_head_disagree(hostile: HostileServer, folder: Path) -
 
 def test_a_servers_error_message_reaches_the_person_defanged() -> None:
     """A hostile server's error text must not clear the terminal or flood the window."""
-    from core.link import Link
-    from core.protocol import error_body
+    from core.client.http import Link
+    from core.wire.protocol import error_body
 
     hostile = "\x1b[2J\x1b[31mYOU ARE HACKED\n" * 50 + "\u202eevil"
     for status in (404, 503):

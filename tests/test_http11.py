@@ -1,10 +1,10 @@
-"""Unit tests of core/http11.py: strict request heads; every refusal is an HttpError."""
+"""Unit tests of core/wire/http11.py: strict request heads; every refusal is an HttpError."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.http11 import (
+from core.wire.http11 import (
     MAX_BODY_BYTES,
     MAX_FIELDS,
     HttpError,

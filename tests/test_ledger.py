@@ -1,4 +1,4 @@
-"""Tests for core.ledger: exact sentences, one whole line per record, no forged lines."""
+"""Tests for core.server.ledger: exact sentences, one whole line per record, no forged lines."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from core.errors import DiskFullError, StorageError
-from core.ledger import Ledger, LedgerEntry, LedgerEvent, sentence
+from core.server.ledger import Ledger, LedgerEntry, LedgerEvent, sentence
 
 ADDR = ("127.0.0.1", 53552)
 WHEN = datetime(2026, 11, 30, 6, 21, 2, 123456, tzinfo=timezone.utc)

@@ -18,9 +18,9 @@ import pytest
 from serverkit import Reader, serving, wait_until, write_file
 
 from core.events import LedgerFloodLimited
-from core.floodgate import FLOOD_BUDGET, FloodGate
-from core.fold import LedgerFolder
-from core.ledger import MAX_FILE_BYTES, Ledger, LedgerEntry, LedgerEvent, clipped, sentence
+from core.server.floodgate import FLOOD_BUDGET, FloodGate
+from core.server.fold import LedgerFolder
+from core.server.ledger import MAX_FILE_BYTES, Ledger, LedgerEntry, LedgerEvent, clipped, sentence
 
 
 class Clock:

@@ -3,7 +3,8 @@
 The first of a run of identical events (same address, client id, event and file) is written
 at once; repeats within the fold window become one more line with a count, written when
 the window closes or at stop. Decisions (downloaded, verified, declined, wrong digest) are
-never folded. Unit tests drive core.fold with a fake clock; the rest go through a live server.
+never folded. Unit tests drive core.server.fold with a fake clock; the rest go through a live
+server.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 import pytest
 from serverkit import Running, serving, wait_until, write_file
 
-from core.client import FilecastClient
+from core.client.visit import FilecastClient
 from core.errors import NotOfferedError
-from core.fold import FOLDED_EVENTS, LedgerFolder
-from core.ledger import Ledger, LedgerEntry, LedgerEvent
-from core.protocol import file_path
+from core.server.fold import FOLDED_EVENTS, LedgerFolder
+from core.server.ledger import Ledger, LedgerEntry, LedgerEvent
+from core.wire.protocol import file_path
 
 ID = "folding-client-01"
 
@@ -29,7 +30,7 @@ def events_in(records: list[dict[str, Any]]) -> int:
     return sum(r["repeats"] or 1 for r in records)
 
 
-# --- core.fold with a fake clock ----------------------------------------------------------
+# --- core.server.fold with a fake clock ----------------------------------------------------------
 
 
 class Clock:

@@ -16,7 +16,7 @@ from typing import Any
 
 from serverkit import Running, read_response, serving
 
-from core.protocol import decision_json, file_path
+from core.wire.protocol import decision_json, file_path
 
 FORGED = "2026-01-01T00:00:00Z Client: ('6.6.6.6', 1) downloaded the file 'y"
 OFFERED = [

@@ -36,8 +36,8 @@ from serverkit import (
     write_file,
 )
 
-from core import protocol
 from core.events import TransferFinished, TransferOutcome
+from core.wire import protocol
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="acknowledged bytes are counted on Linux")
@@ -216,13 +216,13 @@ def test_a_true_receipt_is_verified_once(tmp_path: Path) -> None:
 def test_a_receipt_waits_no_longer_than_the_client_does(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     hashing = threading.Event()
-    real = __import__("core.offer", fromlist=["sha256_file"]).sha256_file
+    real = __import__("core.server.offer", fromlist=["sha256_file"]).sha256_file
 
     def slow(path: str, **kwargs: object) -> str:
         hashing.wait(30)
         return str(real(path, **kwargs))
 
-    monkeypatch.setattr("core.offer.sha256_file", slow)
+    monkeypatch.setattr("core.server.offer.sha256_file", slow)
     path = write_file(tmp_path, "test.txt", SMALL)
     with serving(tmp_path, [path], wait_hashed=False) as running:
         assert get(running, "test.txt", agent="early") == (200, SMALL)
@@ -252,7 +252,7 @@ def test_a_body_the_client_stops_reading_is_cut_and_counted_as_acknowledged(
 
 
 def test_a_download_cut_by_a_clean_stop_is_completed_after_a_restart(tmp_path: Path) -> None:
-    """The ledger's own lines carry the book of downloads across a restart (core.delivery)."""
+    """The ledger's own lines carry the book of downloads across a restart (server.delivery)."""
     data = os.urandom(4 * MIB)
     write_file(tmp_path, "big.bin", data)
     ledger = tmp_path / "ledger" / "Clients.txt"

@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 from serverkit import Running, read_response, serving, sha256, wait_until, write_file
 
-from core.client import FilecastClient
+from core.client.visit import FilecastClient
 from core.errors import ServerGoneError
 from core.events import ClientConnected, ClientDisconnected, TransferStarted
-from core.server import ServerConfig
+from core.server.listening import ServerConfig
 
 MIB = 1024 * 1024
 DATA = os.urandom(MIB)

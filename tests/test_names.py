@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.names import MAX_NAME_BYTES, numbered, safe_filename
+from core.wire.names import MAX_NAME_BYTES, numbered, safe_filename
 
 
 @pytest.mark.parametrize(

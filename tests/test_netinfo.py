@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from core.netinfo import local_addresses, url_host
+from core.server.netinfo import local_addresses, url_host
 
 
 def interface_addresses() -> set[str]:

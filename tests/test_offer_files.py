@@ -19,8 +19,8 @@ import pytest
 from serverkit import Running, download, serving, wait_until, write_file
 
 from core.errors import ServeError
-from core.offer import OfferTable
-from core.protocol import file_path
+from core.server.offer import OfferTable
+from core.wire.protocol import file_path
 
 DATA = b"the chosen file's bytes\n"
 SECRET = b"root:x:0:0:a secret outside the offer\n"

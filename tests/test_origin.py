@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from serverkit import exchange, serving, write_file
 
-from core.http11 import HttpError, parse_request_head
-from core.origin import HostNames, check_host, check_origin
+from core.server.origin import HostNames, check_host, check_origin
+from core.wire.http11 import HttpError, parse_request_head
 
 NAMES = HostNames(frozenset({"alice-laptop", "alice-laptop.local", "localhost"}))
 

@@ -1,4 +1,4 @@
-"""Unit tests of core/protocol.py: the wire formats of docs/PROTOCOL.md as pure functions."""
+"""Unit tests of core/wire/protocol.py: the wire formats of docs/PROTOCOL.md as pure functions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import ProtocolError
-from core.protocol import (
+from core.wire.protocol import (
     FileInfo,
     Offer,
     clean_client_id,
@@ -27,7 +27,13 @@ from core.protocol import (
     parse_repr_digest,
     repr_digest,
 )
-from core.ranges import ByteRange, RangeNotSatisfiable, etag_matches, if_range_allows, parse_range
+from core.wire.ranges import (
+    ByteRange,
+    RangeNotSatisfiable,
+    etag_matches,
+    if_range_allows,
+    parse_range,
+)
 
 GIB = 1024**3
 ETAG = '"b-1858a2f0c7e3c400"'

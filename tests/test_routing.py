@@ -1,4 +1,4 @@
-"""Unit tests of core/routing.py: which answer each request gets, against a real offered file."""
+"""Unit tests of core/server/routing.py: which answer each request gets, for a real offered file."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from core.http11 import HttpError, parse_request_head
-from core.offer import OfferState, ServedFile, stat_file
-from core.protocol import file_path, parse_repr_digest
-from core.routing import Outcome, Reply, route
+from core.server.offer import OfferState, ServedFile, stat_file
+from core.server.routing import Outcome, Reply, route
+from core.wire.http11 import HttpError, parse_request_head
+from core.wire.protocol import file_path, parse_repr_digest
 
 DATA = b"hello world, this is the offered file.\n"
 SHA = hashlib.sha256(DATA).hexdigest()

@@ -1,4 +1,4 @@
-"""Unit tests of core/sendbody.py: the copy loop's progress is exact, also after a cut."""
+"""Unit tests of core/server/sendbody.py: the copy loop's progress is exact, also after a cut."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from core.sendbody import send_copy
+from core.server.sendbody import send_copy
 
 
 def test_progress_after_a_stall_says_exactly_what_went_out(tmp_path: Path) -> None:
-    """core.acks subtracts the unacknowledged bytes from what progress said was sent: a
+    """core.server.acks subtracts the unacknowledged bytes from what progress said was sent: a
     progress that only counted whole 1 MiB chunks made a cut download look shorter than
     what its client then held (issue 9)."""
     path = tmp_path / "data.bin"

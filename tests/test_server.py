@@ -34,7 +34,7 @@ from core.events import (
     OfferSent,
     TransferStarted,
 )
-from core.protocol import file_path, parse_repr_digest
+from core.wire.protocol import file_path, parse_repr_digest
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB

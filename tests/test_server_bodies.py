@@ -1,8 +1,8 @@
 """How file bodies go out: the copy loop and sendfile through the pump, stalls, stop().
 
 Split from test_server.py. Every case runs against a real FilecastServer on 127.0.0.1, in
-each body mode a person's server could be using (core/sendbody.py: "auto" copies for a
-few clients and hands bodies to core.bodypump beyond).
+each body mode a person's server could be using (core/server/sendbody.py: "auto" copies for a
+few clients and hands bodies to core.server.sendfile_pump beyond).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 from serverkit import Background, Running, filecast_threads, serving, sha256
 
 from core.events import TransferFinished, TransferOutcome, TransferProgress, TransferStarted
-from core.protocol import file_path
-from core.sendbody import choose_mode
+from core.server.sendbody import choose_mode
+from core.wire.protocol import file_path
 
 MIB = 1024 * 1024
 MODES = ["copy", "sendfile"]

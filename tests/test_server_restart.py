@@ -6,9 +6,9 @@ import http.client
 import time
 from pathlib import Path
 
-from core.ledger import Ledger
-from core.offer import OfferTable
-from core.server import FilecastServer, ServerConfig
+from core.server.ledger import Ledger
+from core.server.listening import FilecastServer, ServerConfig
+from core.server.offer import OfferTable
 
 
 def _server(tmp_path: Path) -> FilecastServer:

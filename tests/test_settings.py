@@ -9,7 +9,7 @@ import pytest
 
 from core import settings
 from core.errors import StorageError
-from core.protocol import clean_client_id
+from core.wire.protocol import clean_client_id
 
 
 @pytest.fixture(autouse=True)

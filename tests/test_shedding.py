@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from serverkit import Running, ServeProcess, filecast_threads, serving, wait_until, write_file
 
-from core.client import FilecastClient
+from core.client.visit import FilecastClient
 from core.events import ConnectionsShed
-from core.server import ServerConfig
-from core.shedding import Admit, Crowd, Refuse, Seat, Shed, make_room
+from core.server.listening import ServerConfig
+from core.server.shedding import Admit, Crowd, Refuse, Seat, Shed, make_room
 
 MIB = 1024 * 1024
 

@@ -1,4 +1,4 @@
-"""Section 5: hashing an offered file — core.hashing.sha256_file against ``sha256sum``."""
+"""Section 5: hashing an offered file — core.server.hashing.sha256_file against ``sha256sum``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from . import Context
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from core.hashing import sha256_file
+from core.server.hashing import sha256_file
 
 
 def _ours(path: Path, size: int) -> tuple[float | None, str]:
@@ -58,7 +58,7 @@ def run(ctx: Context) -> Section:
             speeds[str(name)].append(speed)
             if digest:
                 digests.add(digest)
-    row, data = stat_row("core.hashing.sha256_file (in-process)", speeds["ours"], "GB/s")
+    row, data = stat_row("core.server.hashing.sha256_file (in-process)", speeds["ours"], "GB/s")
     section.rows.append(row)
     section.data["sha256_file_gbps"] = data
     if have:

@@ -6,7 +6,7 @@ import tkinter as tk
 from collections.abc import Callable, Sequence
 from tkinter import ttk
 
-from .style import PAD, SMALL_PAD, clip, wrap_to_width
+from core.gui.style import PAD, SMALL_PAD, clip, wrap_to_width
 
 HINT = "Type the address the server shows, like 192.168.1.20:5001, and press Enter."
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from tkinter import ttk
 
-from ..events import DownloadProgress, DownloadRetrying, DownloadStarted
-from ..units import human_duration, human_rate, human_size
-from .style import PAD, SMALL_PAD, clip, wrap_to_width
+from core.events import DownloadProgress, DownloadRetrying, DownloadStarted
+from core.gui.style import PAD, SMALL_PAD, clip, wrap_to_width
+from core.wire.units import human_duration, human_rate, human_size
 
 IDLE = "A file that is already there is never overwritten: the new one gets a number."
 

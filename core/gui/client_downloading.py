@@ -11,17 +11,17 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from ..client import DownloadResult, FilecastClient
-from ..errors import FilecastError, NotOfferedError, OfferChangedError
-from ..events import DownloadProgress, DownloadRetrying, DownloadStarted, DownloadVerifying
-from ..names import safe_filename
-from ..protocol import FileInfo
-from .client_download_panel import DownloadPanel
-from .client_file_panel import FilePanel
-from .client_stages import ASKING, CANCELLING, DISCONNECTED, DOWNLOADING, READY
-from .pump import EventPump
-from .style import clip
-from .worker import run_in_background
+from core.client.visit import DownloadResult, FilecastClient
+from core.errors import FilecastError, NotOfferedError, OfferChangedError
+from core.events import DownloadProgress, DownloadRetrying, DownloadStarted, DownloadVerifying
+from core.gui.client_download_panel import DownloadPanel
+from core.gui.client_file_panel import FilePanel
+from core.gui.client_stages import ASKING, CANCELLING, DISCONNECTED, DOWNLOADING, READY
+from core.gui.pump import EventPump
+from core.gui.style import clip
+from core.gui.worker import run_in_background
+from core.wire.names import safe_filename
+from core.wire.protocol import FileInfo
 
 
 class Downloading:

@@ -6,8 +6,8 @@ import tkinter as tk
 from collections.abc import Callable
 from tkinter import ttk
 
-from ..units import exact_bytes, human_size
-from .style import PAD, SMALL_PAD, clip, clip_message, wrap_to_width
+from core.gui.style import PAD, SMALL_PAD, clip, clip_message, wrap_to_width
+from core.wire.units import exact_bytes, human_size
 
 NOT_CONNECTED = "Connect to a server to see its message and ask for a file."
 NOT_FOUND = "File does not exist!"

@@ -12,9 +12,9 @@ from tkinter import ttk
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .client_window import ClientWindow
+    from core.gui.client_window import ClientWindow
 
-from .client_stages import ASKING, DOWNLOADING
+from core.gui.client_stages import ASKING, DOWNLOADING
 
 TEXT_ENTRIES = (tk.Entry, ttk.Entry, tk.Text, tk.Spinbox)  # ttk.Combobox is a ttk.Entry
 

@@ -1,6 +1,6 @@
 """The client window: visit a server, ask for a file by name, answer yes or no, download it.
 
-A state machine over the engine's :class:`~core.client.FilecastClient`. It holds no protocol
+A state machine over the engine's :class:`~core.client.visit.FilecastClient`. It holds no protocol
 or file logic: every engine call runs in a worker thread (``run_in_background``), download
 events arrive through the window's one :class:`~core.gui.pump.EventPump`, and the panels only
 render; downloads are the Downloading mixin's (client_downloading.py). Keyboard: Enter
@@ -18,17 +18,15 @@ from pathlib import Path
 from tkinter import ttk
 from typing import Any
 
-from ..client import DownloadResult, FilecastClient, parse_server
-from ..errors import FilecastError, NotOfferedError
-from ..events import Listener
-from ..protocol import FileInfo, Offer
-from ..settings import client_id, load_settings
-from .client_connect_panel import ConnectPanel
-from .client_download_panel import DownloadPanel
-from .client_downloading import Downloading
-from .client_file_panel import FilePanel
-from .client_keys import KeyboardFlow
-from .client_stages import (
+from core.client.visit import DownloadResult, FilecastClient, parse_server
+from core.errors import FilecastError, NotOfferedError
+from core.events import Listener
+from core.gui.client_connect_panel import ConnectPanel
+from core.gui.client_download_panel import DownloadPanel
+from core.gui.client_downloading import Downloading
+from core.gui.client_file_panel import FilePanel
+from core.gui.client_keys import KeyboardFlow
+from core.gui.client_stages import (
     ASKING,
     BUSY,
     CHECKING,
@@ -38,8 +36,8 @@ from .client_stages import (
     DOWNLOADING,
     READY,
 )
-from .dialogs import Dialogs
-from .prefs import (
+from core.gui.dialogs import Dialogs
+from core.gui.prefs import (
     DOWNLOAD_FOLDER_KEY,
     RECENT_KEY,
     download_folder,
@@ -47,9 +45,11 @@ from .prefs import (
     remember_quietly,
     with_recent,
 )
-from .pump import EventPump
-from .style import PAD, clip, clip_sentence, wrap_to_width
-from .worker import run_in_background
+from core.gui.pump import EventPump
+from core.gui.style import PAD, clip, clip_sentence, wrap_to_width
+from core.gui.worker import run_in_background
+from core.settings import client_id, load_settings
+from core.wire.protocol import FileInfo, Offer
 
 log = logging.getLogger("filecast.gui")
 

@@ -10,9 +10,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .. import DEFAULT_PORT
-from ..errors import StorageError
-from ..settings import load_settings, save_settings
+from core import DEFAULT_PORT
+from core.errors import StorageError
+from core.settings import load_settings, save_settings
 
 log = logging.getLogger("filecast.gui")
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from ..events import DownloadProgress, Event, HashProgress, TransferProgress
+from core.events import DownloadProgress, Event, HashProgress, TransferProgress
 
 TICK_MS = 50
 BATCH = 5000

@@ -12,8 +12,8 @@ import tkinter as tk
 from collections.abc import Callable, Sequence
 from tkinter import ttk
 
-from .. import DEFAULT_PORT
-from .style import BAD, GOOD, MUTED, PAD, SMALL_PAD
+from core import DEFAULT_PORT
+from core.gui.style import BAD, GOOD, MUTED, PAD, SMALL_PAD
 
 
 class Serving(enum.Enum):

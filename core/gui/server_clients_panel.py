@@ -11,9 +11,9 @@ import tkinter as tk
 from collections.abc import Iterable
 from tkinter import ttk
 
-from ..units import human_size
-from .server_model import Counts, Row, State
-from .style import BAD, GOOD, MUTED, PAD, SMALL_PAD, clip
+from core.gui.server_model import Counts, Row, State
+from core.gui.style import BAD, GOOD, MUTED, PAD, SMALL_PAD, clip
+from core.wire.units import human_size
 
 COLUMNS = (
     ("who", "Client", 220, True),

@@ -11,7 +11,7 @@ import tkinter as tk
 from collections.abc import Callable, Iterable
 from tkinter import ttk
 
-from .style import BAD, MUTED, PAD, SMALL_PAD, mono_font
+from core.gui.style import BAD, MUTED, PAD, SMALL_PAD, mono_font
 
 MAX_LINES = 5000
 MAX_LINE_CHARS = 300

@@ -10,7 +10,7 @@ import enum
 import time
 from dataclasses import dataclass, field
 
-from ..events import (
+from core.events import (
     ClientConnected,
     ClientDisconnected,
     ClientInfo,
@@ -24,7 +24,7 @@ from ..events import (
     TransferProgress,
     TransferStarted,
 )
-from ..units import human_rate, human_size
+from core.wire.units import human_rate, human_size
 
 
 class State(enum.Enum):

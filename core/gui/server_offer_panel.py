@@ -10,9 +10,9 @@ import tkinter as tk
 from collections.abc import Callable, Sequence
 from tkinter import ttk
 
-from ..events import OfferedFileView
-from ..units import exact_bytes, human_size
-from .style import PAD, SMALL_PAD, clip, font_spec, mono_font
+from core.events import OfferedFileView
+from core.gui.style import PAD, SMALL_PAD, clip, font_spec, mono_font
+from core.wire.units import exact_bytes, human_size
 
 EMPTY_TEXT = "Choose a file to distribute"
 EMPTY_HINT = ("Pick the file everyone should receive. Clients can connect as soon as it is "

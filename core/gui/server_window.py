@@ -18,9 +18,9 @@ from pathlib import Path
 from tkinter import ttk
 from typing import Any
 
-from ..cli import ServerPrinter
-from ..errors import FilecastError
-from ..events import (
+from core.cli import ServerPrinter
+from core.errors import FilecastError
+from core.events import (
     ConnectionsShed,
     EngineError,
     HashProgress,
@@ -30,20 +30,20 @@ from ..events import (
     ServerStarted,
     ServerStopped,
 )
-from ..ledger import Ledger
-from ..offer import OfferTable
-from ..server import FilecastServer, ServerConfig
-from ..settings import load_settings
-from .dialogs import Dialogs
-from .prefs import PORT_KEY, SERVER_FOLDER_KEY, remember, saved_port
-from .pump import EventPump
-from .server_address_panel import AddressPanel, Serving
-from .server_clients_panel import ClientsPanel, StatusBar
-from .server_log_panel import LogPanel
-from .server_model import ClientTable
-from .server_offer_panel import OfferPanel
-from .style import PAD, SMALL_PAD, clip
-from .worker import JobQueue, run_in_background
+from core.gui.dialogs import Dialogs
+from core.gui.prefs import PORT_KEY, SERVER_FOLDER_KEY, remember, saved_port
+from core.gui.pump import EventPump
+from core.gui.server_address_panel import AddressPanel, Serving
+from core.gui.server_clients_panel import ClientsPanel, StatusBar
+from core.gui.server_log_panel import LogPanel
+from core.gui.server_model import ClientTable
+from core.gui.server_offer_panel import OfferPanel
+from core.gui.style import PAD, SMALL_PAD, clip
+from core.gui.worker import JobQueue, run_in_background
+from core.server.ledger import Ledger
+from core.server.listening import FilecastServer, ServerConfig
+from core.server.offer import OfferTable
+from core.settings import load_settings
 
 log = logging.getLogger("filecast.gui.server")
 

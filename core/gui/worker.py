@@ -13,8 +13,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..errors import FilecastError
-from .pump import EventPump
+from core.errors import FilecastError
+from core.gui.pump import EventPump
 
 T = TypeVar("T")
 log = logging.getLogger("filecast.gui")

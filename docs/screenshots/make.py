@@ -161,7 +161,7 @@ def visit(port: int, name: str, action: str, folder: Path, rate: float = 0.0,
           keep: list[Any] | None = None) -> Progress:
     """One engine client doing ``action`` in a thread of its own (held to ``rate`` bytes a
     second while downloading, when given); how far its download got."""
-    from core.client import FilecastClient
+    from core.client.visit import FilecastClient
     from core.errors import FilecastError
 
     progress = Progress()
@@ -223,7 +223,7 @@ def main() -> int:
 def shoot(work: Path, clients: list[Any]) -> int:
     import tkinter as tk
 
-    from core.client import FilecastClient
+    from core.client.visit import FilecastClient
     from core.gui import client_window as cw
     from core.gui.client_window import ClientWindow
     from core.gui.server_address_panel import Serving

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .selectloop import SelectorThread
+from core.server.selectloop import SelectorThread
 
 log = logging.getLogger("filecast.bodypump")
 

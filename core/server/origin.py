@@ -5,7 +5,7 @@ network happens to open:
 
 - **CSRF**: the page posts a decision to the server. A browser sends a cross-site POST
   without asking only as ``text/plain``, a form or multipart, and always with an
-  ``Origin`` header; so writes must be JSON (core.routing) and same-origin (here).
+  ``Origin`` header; so writes must be JSON (core.server.routing) and same-origin (here).
 - **DNS rebinding**: the page's own name is made to resolve to the server's address, so
   its requests are same-origin and may read answers. Only the ``Host`` it sends gives it
   away: a server answers only to its own names and IP literals (RFC 9110 §7.4 lets it
@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from .http11 import HttpError, Request
+from core.wire.http11 import HttpError, Request
 
 LOCAL_SUFFIXES = (".local", ".lan", ".home", ".internal", ".home.arpa", ".localdomain",
                   ".intranet", ".corp", ".private")

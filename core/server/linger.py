@@ -14,7 +14,7 @@ import selectors
 import socket
 import time
 
-from .selectloop import SelectorThread
+from core.server.selectloop import SelectorThread
 
 LINGER_SECONDS = 2.0  # how long a refused client may take to close its side
 MAX_LINGERING = 512  # beyond this many at once, close at once (bounded descriptors)

@@ -18,8 +18,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
-from . import PROTOCOL_VERSION
-from .errors import ProtocolError
+from core import PROTOCOL_VERSION
+from core.errors import ProtocolError
 
 HEADER_CLIENT_ID = "X-Filecast-Client-Id"
 HEADER_CLIENT_NAME = "X-Filecast-Client-Name"

@@ -1,7 +1,7 @@
 """The ledger's budget for lines no delivered byte backs, per address per minute (issue 9).
 
 2,718 distinct 16 KB missing names on one connection grew the ledger 94 MB in 20 s: folding
-(core.fold) only merges *identical* events. A line that no byte sent to the client backs
+(core.server.fold) only merges *identical* events. A line that no byte sent to the client backs
 (a name that is not offered, a decline, a wrong or refused receipt, a download cut before
 its first byte was acknowledged) costs a request and nothing else, so from one address at
 most ``FLOOD_BUDGET`` of them a minute are written one by one. Past that they are only
@@ -13,7 +13,7 @@ The address is the IP alone: client ids and ports are the sender's to choose. Th
 is generous for people: a class of 30 behind one NAT address, each with a typo and a
 decline, writes 60 lines.
 
-Pure bookkeeping with an injectable clock; core.fold calls it under its lock.
+Pure bookkeeping with an injectable clock; core.server.fold calls it under its lock.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .ledger import LedgerEntry, LedgerEvent
-from .peers import address_group
+from core.server.ledger import LedgerEntry, LedgerEvent
+from core.server.peers import address_group
 
 FLOOD_BUDGET = 120  # lines one address may have written one by one in a minute
 FLOOD_WINDOW = 60.0  # seconds
@@ -71,7 +71,7 @@ class FloodGate:
         ``weight`` events it stands for (a folded line's repeats) are counted for the
         minute's summary line."""
         now = self._clock()
-        ip = address_group(ip)  # an IPv6 host holds a whole /64 (core.peers)
+        ip = address_group(ip)  # an IPv6 host holds a whole /64 (core.server.peers)
         minute = self._minutes.get(ip)
         if minute is None or now >= minute.opened + self._window:
             if minute is not None and minute.counts:

@@ -18,9 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from .acks import end_cut, wait_acknowledged
-from .delivery import ClientKey, client_key
-from .events import (
+from core.events import (
     ClientConnected,
     ClientDisconnected,
     ClientInfo,
@@ -36,7 +34,23 @@ from .events import (
     TransferProgress,
     TransferStarted,
 )
-from .http11 import (
+from core.server.acks import end_cut, wait_acknowledged
+from core.server.delivery import ClientKey, client_key
+from core.server.ledger import LedgerEntry, LedgerEvent
+from core.server.offer import FileUnavailable, ServedFile
+from core.server.origin import check_host, check_origin
+from core.server.regular import open_regular
+from core.server.routing import (
+    SERVER,
+    Outcome,
+    Reply,
+    error_reply,
+    refused_receipt,
+    requested_name,
+    route,
+)
+from core.server.sendbody import Progress, choose_mode, send_copy
+from core.wire.http11 import (
     MAX_HEAD_BYTES,
     HttpError,
     Request,
@@ -46,10 +60,7 @@ from .http11 import (
     parse_request_head,
     response_head,
 )
-from .ledger import LedgerEntry, LedgerEvent
-from .offer import FileUnavailable, ServedFile
-from .origin import check_host, check_origin
-from .protocol import (
+from core.wire.protocol import (
     FILES_PREFIX,
     HEADER_CLIENT_ID,
     HEADER_CLIENT_NAME,
@@ -58,24 +69,13 @@ from .protocol import (
     clean_client_name,
     http_date,
 )
-from .regular import open_regular
-from .routing import (
-    SERVER,
-    Outcome,
-    Reply,
-    error_reply,
-    refused_receipt,
-    requested_name,
-    route,
-)
-from .sendbody import Progress, choose_mode, send_copy
 
 if TYPE_CHECKING:
-    from .server import FilecastServer
+    from core.server.listening import FilecastServer
 
 log = logging.getLogger("filecast.server")
 _OUT_OF_FILES = (errno.EMFILE, errno.ENFILE, errno.ENOMEM)
-CUT_DRAIN = 0.5  # seconds a cut body's queued bytes may take to be acknowledged (core.acks)
+CUT_DRAIN = 0.5  # seconds a cut body's queued bytes may take to be acknowledged (core.server.acks)
 
 
 class _Closed(Exception):
@@ -91,7 +91,7 @@ class _Transfer:
     start: int
     length: int
     size: int
-    whole: bool  # a 200 answer: a fresh download of the whole file (core.delivery)
+    whole: bool  # a 200 answer: a fresh download of the whole file (core.server.delivery)
     sent: int = 0
     last_report: float = 0.0
 
@@ -111,7 +111,7 @@ class Connection:
         # its first request, from its first byte for a kept-alive one's next (_read_head).
         self._deadline: float | None = time.monotonic() + server.config.head_timeout
         # Since when it waits for a request (None while answering one): read by the accept
-        # thread to choose whom to shed when full (core.shedding); a float, set atomically.
+        # thread to choose whom to shed when full (core.server.shedding); a float, set atomically.
         self.idle_since: float | None = None
 
     def _emit(self, event: ServerEvent) -> None:
@@ -287,7 +287,7 @@ class Connection:
         return reply
 
     def _key(self) -> ClientKey:
-        """Who this client is, for the book of downloads (core.delivery)."""
+        """Who this client is, for the book of downloads (core.server.delivery)."""
         return client_key(self.client.address, self.client.client_id, self.client.user_agent)
 
     # --- answering -------------------------------------------------------------------
@@ -372,7 +372,7 @@ class Connection:
         return complete and acked == transfer.length
 
     def _acknowledged(self, transfer: _Transfer, complete: bool) -> int:
-        """How many body bytes the client's TCP acknowledged (core.acks), once it took what
+        """How many body bytes the client's TCP acknowledged (core.server.acks), once it took what
         it will take: the stall time after a whole body, CUT_DRAIN after a cut (a client
         still reading gets what was queued; a stalled one has no window left). Anything
         still unacknowledged then is dropped with a reset, so the client never receives
@@ -412,7 +412,7 @@ class Connection:
 
     def _sender(self, handle: io.FileIO, in_flight: int) -> Callable[[int, int, Progress], int]:
         """``send(offset, count, progress)``: the copy loop in this thread, or sendfile
-        through the server's pump (core.sendbody.choose_mode decides)."""
+        through the server's pump (core.server.sendbody.choose_mode decides)."""
         config, sock = self._server.config, self._sock
         if choose_mode(config.body_mode, in_flight) == "copy":
             return lambda offset, count, progress: send_copy(sock, handle, offset, count,
@@ -458,7 +458,7 @@ class Connection:
 
     def _record(self, event: LedgerEvent, file: str, *, fold: bool = True,
                 **fields: object) -> None:
-        """Write one ledger line (repeats may fold, core.fold); a ledger that cannot be
+        """Write one ledger line (repeats may fold, core.server.fold); a ledger that cannot be
         written is reported, not fatal."""
         entry = LedgerEntry(event, self.client.address, file, client_id=self.client.client_id,
                             name=self.client.name, user_agent=self.client.user_agent,

@@ -12,10 +12,10 @@ import html
 import json
 from dataclasses import dataclass
 
-from . import __version__
-from .http11 import HttpError, Request
-from .offer import OfferState, ServedFile
-from .protocol import (
+from core import __version__
+from core.server.offer import OfferState, ServedFile
+from core.wire.http11 import HttpError, Request
+from core.wire.protocol import (
     DECISIONS_PATH,
     FILES_PREFIX,
     OFFER_PATH,
@@ -29,7 +29,13 @@ from .protocol import (
     offer_json,
     repr_digest,
 )
-from .ranges import ByteRange, RangeNotSatisfiable, etag_matches, if_range_allows, parse_range
+from core.wire.ranges import (
+    ByteRange,
+    RangeNotSatisfiable,
+    etag_matches,
+    if_range_allows,
+    parse_range,
+)
 
 SERVER = f"Filecast/{__version__}"
 

@@ -8,7 +8,7 @@ So a download cut and resumed on a new connection is still one download, and "do
 the file" means its ranges cover the whole file.
 
 The connection code says when a body starts and how many of its bytes were acknowledged
-when it ends (core.acks); this book decides, once, what that was: the download completed,
+when it ends (core.server.acks); this book decides, once, what that was: the download completed,
 a range, or a download that stopped short. Receipts count only for downloads delivered
 whole. No sockets or files here; thread-safe; bounded memory (dropping a range or an old
 download only ever under-counts, never records a download that did not happen).
@@ -22,11 +22,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .events import Address, TransferOutcome
-from .peers import address_group
+from core.events import Address, TransferOutcome
+from core.server.peers import address_group
 
 MAX_DOWNLOADS = 16384  # downloads remembered at once (the least recently active go first)
-# Per address group (core.peers): one address making downloads by the thousand (a fresh
+# Per address group (core.server.peers): one address making downloads by the thousand (a fresh
 # client id each) pushes out only its own, never another client's (the adversarial pass:
 # 5,000 one-byte downloads turned a real one into "not delivered whole"). Room for more
 # than one address may hold connections at once (ServerConfig.max_per_address, 1,000):

@@ -4,7 +4,7 @@ Which is faster depends on the load (bench/, loopback): one stream to curl ran a
 3.4-4.0 GB/s copying against 2.5-3.6 with sendfile, while for a crowd sendfile's zero-copy
 path saves the CPU the copies need, and the copy loop's 1 MiB buffer per body would cost
 1 GiB for 1,000 clients. "auto", the default, copies while at most ``COPY_UP_TO`` bodies
-are in flight and hands bodies to the server's :class:`core.bodypump.BodyPump` beyond.
+are in flight and hands bodies to the server's :class:`core.server.sendfile_pump.BodyPump` beyond.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def send_copy(sock: socket.socket, handle: io.FileIO, offset: int, count: int,
     bytes sent. Each ``send`` waits at most the socket's time-out (the stall limit) for room.
 
     ``progress`` hears of every ``send``, so after a cut it knows exactly what went out
-    (core.acks subtracts what was not acknowledged from it; issue 9)."""
+    (core.server.acks subtracts what was not acknowledged from it; issue 9)."""
     buffer = bytearray(min(chunk, max(count, 1)))
     view = memoryview(buffer)
     handle.seek(offset)

@@ -2,7 +2,7 @@
 
 Issue 9, item 6: an offered symlink re-pointed at /etc/passwd was served, and one
 re-pointed at a FIFO blocked the offer watcher and a worker in ``open()`` for good. The
-offer keeps the path resolved once (core.offer) and the folder it is in opened once (a
+offer keeps the path resolved once (core.server.offer) and the folder it is in opened once (a
 ``folder`` descriptor): names are opened relative to it, so a folder on the way swapped
 for a link later changes nothing (the adversarial pass), while an editor saving by rename
 inside it is still seen. These helpers refuse to follow a link at the name

@@ -9,7 +9,7 @@ can leave that one (never reported) event in Clients.txt alone. File names, clie
 user agents come from the network, so every character that could start a new line or
 disguise the text is escaped in both files.
 
-A line with ``repeats`` > 0 is a folded line (core.fold): it stands for that many repeats of
+A line with ``repeats`` > 0 is a folded line (core.server.fold): it stands for that many repeats of
 an event written in full earlier by the same client, so a loop cannot flood the ledger.
 """
 
@@ -27,8 +27,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import DiskFullError, StorageError
-from .events import Address, format_address
+from core.errors import DiskFullError, StorageError
+from core.events import Address, format_address
 
 _FLAGS = os.O_APPEND | os.O_CREAT | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
 # What one line may carry of text from the network, in bytes once written (issue 9: 16 KB
@@ -53,7 +53,7 @@ class LedgerEvent(str, enum.Enum):
     DIGEST_MISMATCH = "digest_mismatch"
     PARTIAL = "partial"
     RECEIPT_REFUSED = "receipt_refused"
-    FLOODED = "flooded"  # a summary of lines only counted (core.floodgate)
+    FLOODED = "flooded"  # a summary of lines only counted (core.server.floodgate)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class LedgerEntry:
     sha256: str | None = None
     etag: str | None = None  # the version of the file the line is about
     time: datetime | None = None
-    repeats: int = 0  # > 0: a folded line standing for this many repeats (core.fold)
+    repeats: int = 0  # > 0: a folded line standing for this many repeats (core.server.fold)
     counts: tuple[tuple[str, int], ...] = ()  # FLOODED: how many of each event it stands for
 
 
@@ -132,7 +132,7 @@ _SENTENCES = {
                                  " delivered to it whole; not counted",
 }
 _NEEDS = {LedgerEvent.INTERRUPTED: ("bytes", "size"), LedgerEvent.PARTIAL: ("start", "bytes")}
-# Folded lines (core.fold): the events that may repeat in a flood, said with a count.
+# Folded lines (core.server.fold): the events that may repeat in a flood, said with a count.
 _FOLDED_SENTENCES = {
     LedgerEvent.NOT_OFFERED: "{who} asked for {file}, which does not exist (repeated {times})",
     LedgerEvent.INTERRUPTED: "{who} did not finish downloading {file} (repeated {times})",
@@ -167,7 +167,7 @@ def clipped(entry: LedgerEntry) -> LedgerEntry:
                                user_agent=clip(entry.user_agent, MAX_AGENT_BYTES))
 
 
-# What a flood summary calls each kind of line it stands for (core.floodgate).
+# What a flood summary calls each kind of line it stands for (core.server.floodgate).
 _COUNTED = {LedgerEvent.NOT_OFFERED.value: "asks for files that do not exist",
             LedgerEvent.DECLINED.value: "declines",
             LedgerEvent.DIGEST_MISMATCH.value: "receipts with a wrong digest",

@@ -14,8 +14,9 @@ import logging
 import time
 from typing import Any
 
-from .download import PartFile
-from .errors import (
+from core.client.http import Link
+from core.client.partfile import PartFile
+from core.errors import (
     CancelledError,
     DigestMismatchError,
     FilecastError,
@@ -23,9 +24,8 @@ from .errors import (
     ProtocolError,
     UnverifiedError,
 )
-from .events import DownloadVerifying, Listener
-from .link import Link
-from .protocol import (
+from core.events import DownloadVerifying, Listener
+from core.wire.protocol import (
     RECEIPT_WAIT_SECONDS,
     RECEIPTS_PATH,
     FileInfo,

@@ -3,7 +3,7 @@
 ``start()`` binds and returns; everything else happens in worker threads, which report
 through the listener. ``stop()`` returns within about two seconds with every worker gone and
 the port free, also while downloads are in flight (their sockets are shut down, and each
-cut-off download is recorded as interrupted). Ledger lines go through core.fold, whose
+cut-off download is recorded as interrupted). Ledger lines go through core.server.fold, whose
 windows the accept thread closes on time; stop() writes what they still hold.
 """
 
@@ -21,12 +21,9 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from . import DEFAULT_PORT
-from .bodypump import BodyPump
-from .connection import Connection
-from .delivery import DeliveryBook
-from .errors import PortInUseError, ServeError, StorageError
-from .events import (
+from core import DEFAULT_PORT
+from core.errors import PortInUseError, ServeError, StorageError
+from core.events import (
     ClientInfo,
     ConnectionsShed,
     EngineError,
@@ -37,17 +34,20 @@ from .events import (
     ServerStarted,
     ServerStopped,
 )
-from .floodgate import FLOOD_BUDGET
-from .fold import LedgerFolder
-from .http11 import HttpError, response_head
-from .ledger import Ledger, LedgerEntry, read_recent
-from .linger import Lingerer
-from .netinfo import local_addresses, own_host_names, raise_open_file_limit, url_host
-from .offer import OfferTable
-from .origin import HostNames
-from .peers import address_group
-from .protocol import error_body
-from .shedding import Admit, Crowd, Decision, Refuse, Seat, Shed
+from core.server.delivery import DeliveryBook
+from core.server.floodgate import FLOOD_BUDGET
+from core.server.fold import LedgerFolder
+from core.server.ledger import Ledger, LedgerEntry, read_recent
+from core.server.linger import Lingerer
+from core.server.netinfo import local_addresses, own_host_names, raise_open_file_limit, url_host
+from core.server.offer import OfferTable
+from core.server.origin import HostNames
+from core.server.peers import address_group
+from core.server.sendfile_pump import BodyPump
+from core.server.session import Connection
+from core.server.shedding import Admit, Crowd, Decision, Refuse, Seat, Shed
+from core.wire.http11 import HttpError, response_head
+from core.wire.protocol import error_body
 
 log = logging.getLogger("filecast.server")
 
@@ -61,7 +61,7 @@ class ServerConfig:
     max_connections: int = 2000
     # Half the server: one host never holds more, and a class of 100 devices behind one
     # NAT address with 10 connections each still fits. At the cap an address gives up its
-    # own idle connections first (core.shedding). 0: no cap (bench/ measures raw capacity).
+    # own idle connections first (core.server.shedding). 0: no cap (bench/ measures raw capacity).
     max_per_address: int = 1000
     head_timeout: float = 10.0
     idle_timeout: float = 120.0
@@ -70,10 +70,11 @@ class ServerConfig:
     visit_timeout: float = 900.0
     stall_timeout: float = 30.0
     backlog: int = 4096
-    body_mode: str = "auto"  # "auto", "copy" or "sendfile": see core/sendbody.py
+    body_mode: str = "auto"  # "auto", "copy" or "sendfile": see core/server/sendbody.py
     progress_interval: float = 0.1
-    fold_window: float = 10.0  # seconds identical ledger events fold over (core.fold); 0: off
-    # Host names answered besides this machine's own and IP literals (core.origin).
+    # Seconds identical ledger events fold over (core.server.fold); 0: off.
+    fold_window: float = 10.0
+    # Host names answered besides this machine's own and IP literals (core.server.origin).
     allowed_hosts: tuple[str, ...] = ()
 
 
@@ -90,12 +91,12 @@ class FilecastServer:
         self._lock = threading.Lock()
         self._workers: dict[int, _Worker] = {}
         self._per_address: dict[str, int] = {}  # open connections per address group
-        self._shedding: set[int] = set()  # workers being closed to make room (core.shedding)
+        self._shedding: set[int] = set()  # workers being closed to make room (core.server.shedding)
         self._shed_tally: Counter[tuple[str, bool]] = Counter()  # (ip, idle) not yet reported
         self._shed_reported = 0.0
         self._crowd: Crowd | None = None  # the policy's view, for one accept batch
         self._keys = itertools.count(1)
-        self._bodies = 0  # file bodies going out now (core.sendbody.choose_mode)
+        self._bodies = 0  # file bodies going out now (core.server.sendbody.choose_mode)
         self.pump = BodyPump()  # sends the sendfile bodies; a new one for each start()
         self._lingerer = Lingerer()  # closes refused connections gently; one per start()
         self._listen: socket.socket | None = None
@@ -168,7 +169,7 @@ class FilecastServer:
             self.emit(EngineError(str(error)))
 
     def _flooded(self, ip: str) -> None:
-        """The ledger began to sum an address's lines (core.floodgate): say so."""
+        """The ledger began to sum an address's lines (core.server.floodgate): say so."""
         self.emit(LedgerFloodLimited(ip, FLOOD_BUDGET))
 
     def _wake(self) -> None:
@@ -197,7 +198,7 @@ class FilecastServer:
         if self._lingerer.closed:
             self._lingerer = Lingerer()
         self.offer.start()
-        # Downloads cut by a clean stop go on where they were (core.delivery).
+        # Downloads cut by a clean stop go on where they were (core.server.delivery).
         offered = {(f.name, f.etag): f.size for f in self.offer.state.files}
         self.deliveries.replay(read_recent(self.ledger.jsonl_path), offered)
         self._accept_thread = threading.Thread(target=self._accept_loop, name="filecast-accept",
@@ -291,7 +292,7 @@ class FilecastServer:
         before the loop's other duties: clients that reconnect as fast as they are shed
         kept this loop from ever returning, and fold lines and reports waited (issue 9)."""
         assert self._listen is not None
-        self._crowd = None  # a fresh view of the seats for this batch (core.shedding)
+        self._crowd = None  # a fresh view of the seats for this batch (core.server.shedding)
         for _ in range(ACCEPT_BATCH):
             if self._stopping.is_set():
                 return
@@ -311,7 +312,7 @@ class FilecastServer:
             self._start_worker(sock, address)
 
     def _start_worker(self, sock: socket.socket, address: tuple[str, int]) -> None:
-        """Give the connection a thread, making room when full (core.shedding), or a 503."""
+        """Give the connection a thread, making room when full (core.server.shedding), or a 503."""
         sock.setblocking(True)
         # A file answer goes out as a head, then a body: with Nagle's algorithm the body
         # waited for the head's ACK, ~40 ms of the peer's delayed ACK per answer (issue 5:
@@ -319,7 +320,7 @@ class FilecastServer:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         host = str(address[0])
-        group = address_group(host)  # an IPv6 host holds a whole /64 (core.peers)
+        group = address_group(host)  # an IPv6 host holds a whole /64 (core.server.peers)
         key = next(self._keys)
         with self._lock:
             decision = self._make_room(group, key)
@@ -351,9 +352,9 @@ class FilecastServer:
 
     def _make_room(self, host: str, key: int) -> Decision:
         """Admit, shed a seat for, or refuse connection ``key`` from ``host`` (an address
-        group, core.peers); lock held.
+        group, core.server.peers); lock held.
         The policy looks at the seats only when the server or the address is full, and
-        then through one view per accept batch (core.shedding.Crowd)."""
+        then through one view per accept batch (core.server.shedding.Crowd)."""
         config, cap = self.config, self.config.max_per_address
         if self._crowd is None:
             leaving = [self._workers[k].ip for k in self._shedding if k in self._workers]

@@ -3,7 +3,7 @@
 docs/PROTOCOL.md (The visit): a client sends every request of a visit over one connection.
 :class:`Link` keeps that connection, reopens it when the server closed it while idle,
 lets another thread cancel whatever is in flight, and turns socket and HTTP failures into
-core.errors sentences. What the requests mean is core.client's business.
+core.errors sentences. What the requests mean is core.client.visit's business.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import socket
 import threading
 from urllib.parse import urlsplit
 
-from . import DEFAULT_PORT, __version__
-from .deadline import DeadlineConnection, DeadlineExpired
-from .errors import CancelledError, ConnectError, FilecastError, ProtocolError, ServerGoneError
-from .ledger import escape_controls
-from .protocol import error_message
+from core import DEFAULT_PORT, __version__
+from core.client.deadline import DeadlineConnection, DeadlineExpired
+from core.errors import CancelledError, ConnectError, FilecastError, ProtocolError, ServerGoneError
+from core.server.ledger import escape_controls
+from core.wire.protocol import error_message
 
 MAX_SERVER_MESSAGE = 200  # characters of a server error message shown to a person
 

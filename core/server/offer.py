@@ -18,12 +18,12 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from . import __version__
-from .errors import ServeError
-from .events import HashProgress, Listener, NullListener, OfferChanged, OfferedFileView
-from .hashing import HashCancelled, sha256_file
-from .protocol import FileInfo, Offer, http_date, iso_utc, make_etag
-from .regular import lstat_regular, open_folder
+from core import __version__
+from core.errors import ServeError
+from core.events import HashProgress, Listener, NullListener, OfferChanged, OfferedFileView
+from core.server.hashing import HashCancelled, sha256_file
+from core.server.regular import lstat_regular, open_folder
+from core.wire.protocol import FileInfo, Offer, http_date, iso_utc, make_etag
 
 WATCH_INTERVAL = 1.0
 PROGRESS_INTERVAL = 0.1
@@ -39,7 +39,7 @@ class ServedFile:
     mtime_ns: int
     ino: int
     sha256: str | None = None
-    # The folder it is in, opened when it was offered (core.regular); None: by path.
+    # The folder it is in, opened when it was offered (core.server.regular); None: by path.
     folder: int | None = field(default=None, compare=False, repr=False)
 
     @property

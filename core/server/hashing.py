@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Callable
 
-from .regular import open_regular
+from core.server.regular import open_regular
 
 CHUNK = 4 * 1024 * 1024
 

@@ -1,9 +1,9 @@
 """The file side of a download: the ``.part`` file, its metadata, hashing and the final rename.
 
 No sockets here. Bytes go into ``NAME.part`` beside ``NAME.part.json`` (docs/PROTOCOL.md,
-Saving); core.sink hashes and writes them while the network thread keeps receiving;
+Saving); core.client.pipeline hashes and writes them while the network thread keeps receiving;
 ``commit`` moves a verified file to its final name without ever overwriting anything. Every
-name is used through core.savefolder, so nothing planted in the folder (a symbolic or hard
+name is used through core.client.savefolder, so nothing planted in the folder (a symbolic or hard
 link) can redirect a write outside it (issue 9).
 """
 
@@ -17,10 +17,10 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from .errors import StorageError
-from .names import META_NEW_SUFFIX, META_SUFFIX, PART_SUFFIX, numbered, safe_filename
-from .savefolder import SaveFolder
-from .sink import Sink, Writer, storage_error
+from core.client.pipeline import Sink, Writer, storage_error
+from core.client.savefolder import SaveFolder
+from core.errors import StorageError
+from core.wire.names import META_NEW_SUFFIX, META_SUFFIX, PART_SUFFIX, numbered, safe_filename
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ docs/PROTOCOL.md, Ranges and Saving: resume with ``Range`` + ``If-Range``, accep
 exact part asked for of exactly the file the person said yes to (issue 9: another size,
 version or digest raises OfferChangedError), read no byte past its Content-Length, verify
 against ``Repr-Digest`` (or a receipt while the server is still hashing), send the receipt,
-then commit under a name that overwrites nothing. The file side lives in core.download, the
-receipt in core.receipt, the connection in core.link.
+then commit under a name that overwrites nothing. The file side lives in core.client.partfile, the
+receipt in core.client.receipt, the connection in core.client.http.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .download import PartFile, commit
-from .errors import (
+from core.client.http import Link, read_answer, reason
+from core.client.partfile import PartFile, commit
+from core.client.pipeline import Sink
+from core.client.receipt import RECEIPT_PATIENCE, Receipt
+from core.errors import (
     CancelledError,
     ConnectError,
     NotOfferedError,
@@ -28,7 +31,7 @@ from .errors import (
     ProtocolError,
     ServerGoneError,
 )
-from .events import (
+from core.events import (
     DownloadProgress,
     DownloadRetrying,
     DownloadStarted,
@@ -36,8 +39,7 @@ from .events import (
     Event,
     Listener,
 )
-from .link import Link, read_answer, reason
-from .protocol import (
+from core.wire.protocol import (
     FileInfo,
     file_path,
     iso_utc,
@@ -45,9 +47,7 @@ from .protocol import (
     parse_length,
     parse_repr_digest,
 )
-from .receipt import RECEIPT_PATIENCE, Receipt
-from .sink import Sink
-from .units import exact_bytes, human_size, percent
+from core.wire.units import exact_bytes, human_size, percent
 
 NOT_OFFERED = "File does not exist!"  # the original program's sentence
 MIN_SLICE = 64 * 1024  # reads adapt to the speed: about one progress interval each

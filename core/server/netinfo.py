@@ -54,7 +54,7 @@ def _interface_addresses() -> list[str]:
 
 
 def own_host_names(extra: tuple[str, ...] = ()) -> frozenset[str]:
-    """The names this machine answers to (core.origin): its host name, short and with
+    """The names this machine answers to (core.server.origin): its host name, short and with
     ``.local`` (mDNS), ``localhost``, and ``extra`` names the person allowed. No DNS query:
     ``getfqdn`` can hang for seconds where reverse DNS is broken."""
     host = socket.gethostname().lower().rstrip(".")

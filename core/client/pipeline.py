@@ -27,12 +27,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import DigestMismatchError, DiskFullError, ProtocolError, StorageError
-from .savefolder import reopen
-from .units import human_size
+from core.client.savefolder import reopen
+from core.errors import DigestMismatchError, DiskFullError, ProtocolError, StorageError
+from core.wire.units import human_size
 
 if TYPE_CHECKING:
-    from .download import PartFile
+    from core.client.partfile import PartFile
 
 # Small enough to stay in the CPU cache between the hasher and the writer (1 MiB buffers
 # beat 4 MiB ones on the bench machine), many enough to ride out a slow disk moment.

@@ -35,8 +35,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .floodgate import FloodGate, unbacked
-from .ledger import Ledger, LedgerEntry, LedgerEvent
+from core.server.floodgate import FloodGate, unbacked
+from core.server.ledger import Ledger, LedgerEntry, LedgerEvent
 
 FOLDED_EVENTS = frozenset({LedgerEvent.NOT_OFFERED, LedgerEvent.PARTIAL,
                            LedgerEvent.INTERRUPTED})
@@ -53,7 +53,7 @@ class _Window:
     repeats: int = 0
     bytes: int = 0
     last: LedgerEntry | None = None
-    unbacked: bool = False  # no delivered byte backs any of its events (core.floodgate)
+    unbacked: bool = False  # no delivered byte backs any of its events (core.server.floodgate)
 
 
 class LedgerFolder:
@@ -70,7 +70,7 @@ class LedgerFolder:
                  on_flood: Callable[[str], None] | None = None) -> None:
         """``on_open`` is called (outside the lock) when a first window opens, so the owner
         can schedule its :meth:`flush_due`; ``on_flood(ip)`` when an address's unbacked
-        lines begin to be only counted (core.floodgate), once a minute."""
+        lines begin to be only counted (core.server.floodgate), once a minute."""
         self._ledger, self._window, self._clock = ledger, window, clock
         self._max_open, self._on_open = max_open, on_open
         self._flooding: list[str] = []  # addresses newly limited, told outside the lock

@@ -1,7 +1,8 @@
 """The visit, client side: read the offer, ask about a file, decline it or download it.
 
 docs/PROTOCOL.md, The visit: a FilecastClient holds one keep-alive HTTP/1.1 connection
-(core.link) for all of this; a download runs in core.fetch and saves through core.download.
+(core.client.http) for all of this; a download runs in core.client.download and saves
+through core.client.partfile.
 Every failure a person sees is a core.errors sentence.
 """
 
@@ -11,13 +12,16 @@ import json
 from pathlib import Path
 from types import TracebackType
 
-from . import DEFAULT_PORT
-from .download import PartFile
-from .errors import NotOfferedError, ProtocolError
-from .events import Listener, NullListener
-from .fetch import NOT_OFFERED, DownloadResult, Fetch, file_info
-from .link import Link, parse_server
-from .protocol import (
+from core import DEFAULT_PORT
+from core.client.download import NOT_OFFERED, DownloadResult, Fetch, file_info
+from core.client.http import Link, parse_server
+from core.client.partfile import PartFile
+from core.client.pipeline import storage_error
+from core.client.receipt import JSON_HEADERS, RECEIPT_PATIENCE
+from core.client.savefolder import SaveFolder
+from core.errors import NotOfferedError, ProtocolError
+from core.events import Listener, NullListener
+from core.wire.protocol import (
     DECISIONS_PATH,
     HEADER_CLIENT_ID,
     HEADER_CLIENT_NAME,
@@ -32,9 +36,6 @@ from .protocol import (
     parse_length,
     parse_offer,
 )
-from .receipt import JSON_HEADERS, RECEIPT_PATIENCE
-from .savefolder import SaveFolder
-from .sink import storage_error
 
 __all__ = ["DownloadResult", "FilecastClient", "parse_server"]
 
