@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.cli import ServerPrinter
+from core.activity import ServerPrinter
+from core.server import FilecastServer, ServerConfig
 from core.server.ledger import Ledger
-from core.server.listening import FilecastServer, ServerConfig
 from core.server.offer import OfferTable
 
 MAX_SECONDS = 6 * 3600  # never outlive a forgotten benchmark

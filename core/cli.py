@@ -12,129 +12,28 @@ import getpass
 import signal
 import stat
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from core import DEFAULT_PORT, __version__
-from core.client.visit import FilecastClient, parse_server
+from core.activity import ServerPrinter
+from core.client import FilecastClient, parse_server
 from core.errors import CancelledError, FilecastError, NotOfferedError, OfferChangedError
 from core.events import (
-    ClientConnected,
-    ClientDisconnected,
-    ConnectionsShed,
-    Declined,
     DownloadProgress,
     DownloadRetrying,
     DownloadStarted,
     DownloadVerifying,
-    EngineError,
     Event,
-    FileRequested,
-    LedgerFloodLimited,
-    OfferChanged,
-    OfferSent,
-    ReceiptReceived,
-    ReceiptRefused,
-    ServerStarted,
-    TransferFinished,
-    TransferOutcome,
 )
-from core.server.ledger import Ledger, escape_controls, escape_text
-from core.server.listening import FilecastServer, ServerConfig
-from core.server.offer import OfferTable
+from core.server import FilecastServer, Ledger, OfferTable, ServerConfig
 from core.settings import client_id
+from core.wire import sentences
+from core.wire.escaping import escape_controls, escape_text
 from core.wire.names import PART_SUFFIX, safe_filename
-from core.wire.units import exact_bytes, human_duration, human_rate, human_size
-
-
-class ServerPrinter:
-    """Prints server events as the original program did. Called from worker threads."""
-
-    def __init__(self, out: TextIO = sys.stdout) -> None:
-        self._out: TextIO | None = out
-        self._lock = threading.Lock()
-        self._announced: set[str] = set()
-
-    def _say(self, line: str) -> None:
-        """Print a line; a closed output (``serve | head``) silences the printer, not the server."""
-        with self._lock:
-            if self._out is None:
-                return
-            try:
-                print(line, file=self._out, flush=True)
-            except (BrokenPipeError, ValueError):
-                self._out = None
-
-    def on_event(self, event: Event) -> None:
-        """Print the line for ``event`` (names are escaped: they come from the network)."""
-        line = self.line_for(event)
-        if line is not None:
-            self._say(line)
-
-    def line_for(self, event: Event) -> str | None:
-        """The text for one event, or None for events the terminal does not show."""
-        if isinstance(event, ServerStarted):
-            urls = "\n".join(f"    {url}" for url in event.urls)
-            return f"SERVER WORKING\nClients can connect at:\n{urls}\nWaiting for connection..."
-        if isinstance(event, ClientConnected):
-            return f"Client connected {event.client.label}"
-        if isinstance(event, OfferSent):
-            return f"Message sent out to client {event.client.label}"
-        if isinstance(event, ClientDisconnected):
-            return f"Client: {event.client.label} disconnected!"
-        if isinstance(event, FileRequested) and not event.exists:
-            return f"Client: {event.client.label} asked for '{escape_text(event.file)}', " \
-                   "which does not exist"
-        if isinstance(event, Declined):
-            return f"Client: {event.client.label} did not download the file " \
-                   f"'{escape_text(event.file)}'"
-        if isinstance(event, TransferFinished):
-            return _transfer_line(event)
-        if isinstance(event, ReceiptReceived):
-            verdict = "verified" if event.verified else "reported a WRONG digest for"
-            return f"Client: {event.client.label} {verdict} '{escape_text(event.file)}'"
-        if isinstance(event, ReceiptRefused):
-            return f"Client: {event.client.label} sent a receipt for " \
-                   f"'{escape_text(event.file)}', which it was not sent whole; not counted"
-        if isinstance(event, OfferChanged):
-            return self._offer_line(event)
-        if isinstance(event, LedgerFloodLimited):
-            return f"{event.address} sends more requests than the ledger writes one by one" \
-                   f" ({event.per_minute} a minute); the rest are counted in one line a minute."
-        if isinstance(event, ConnectionsShed):
-            kind = "idle connections" if event.idle else "connections"
-            return f"The server is full: closed {event.count} {kind} from {event.address}" \
-                   " so that new clients get in."
-        if isinstance(event, EngineError):
-            return f"Error: {event.message}"
-        return None
-
-    def _offer_line(self, event: OfferChanged) -> str | None:
-        """Announce each offered file once it is hashed (once per version of it)."""
-        lines = []
-        for view in event.files:
-            if view.sha256 and view.etag not in self._announced:
-                self._announced.add(view.etag)
-                lines.append(f"Offering '{escape_text(view.name)}' ({exact_bytes(view.size)}), "
-                             f"SHA-256 {view.sha256}")
-        return "\n".join(lines) or None
-
-
-def _transfer_line(event: TransferFinished) -> str | None:
-    """downloaded / a range / did not finish, as the engine decided it for one body."""
-    who, name = event.client.label, escape_text(event.file)
-    if event.outcome is TransferOutcome.DOWNLOADED:
-        return f"Client: {who} downloaded the file '{name}'"
-    if event.outcome is TransferOutcome.PARTIAL:
-        if not event.acked:
-            return None  # nothing delivered of a file it already has (as in the ledger)
-        return f"Client: {who} downloaded bytes {event.start}-" \
-               f"{event.start + event.acked - 1} of the file '{name}'"
-    return f"Client: {who} did not finish downloading '{name}' " \
-           f"({event.covered} of {event.size} bytes)"
+from core.wire.units import human_duration, human_rate, human_size
 
 
 class ProgressPrinter:
@@ -237,7 +136,7 @@ class _Visit:
 
 def get(args: argparse.Namespace) -> int:
     """The original client dialogue: host, message, name, yes or no."""
-    host_text = args.host or input("Enter host ip address: ").strip()
+    host_text = args.host or input(sentences.ENTER_HOST).strip()
     try:
         host, port = parse_server(host_text)
     except ValueError as error:
@@ -269,12 +168,12 @@ def _visit(client: FilecastClient, args: argparse.Namespace, progress: ProgressP
     """Greeting, name, check, answer; asked again when the file changes before it is saved."""
     offer = client.connect()
     print(escape_controls(offer.message))
-    name = args.name or input("Enter the filename: ").strip()
+    name = args.name or input(sentences.ENTER_FILENAME).strip()
     visit.name = name
     try:
         info = client.check(name)
     except NotOfferedError:
-        print("File does not exist!")
+        print(sentences.NOT_OFFERED)
         return 1
     while True:
         visit.size = info.size
@@ -294,7 +193,7 @@ def _visit(client: FilecastClient, args: argparse.Namespace, progress: ProgressP
             continue
         break
     progress.end()
-    print("Download Complete!")
+    print(sentences.DOWNLOAD_COMPLETE)
     how = "SHA-256 verified" if result.verified else "SHA-256 not verified"
     print(f"Saved {result.path} ({human_size(result.size)}, {how}).")
     return 0
@@ -303,10 +202,10 @@ def _visit(client: FilecastClient, args: argparse.Namespace, progress: ProgressP
 def _wants_it(args: argparse.Namespace, size: int) -> bool:
     """--yes / --no, or ask "download?(Y/N)" until the answer is Y or N."""
     if args.yes or args.no:
-        print(f"File Exists, {size} Bytes, download?(Y/N): {'Y' if args.yes else 'N'}")
+        print(sentences.ask_terminal(size) + ("Y" if args.yes else "N"))
         return bool(args.yes)
     while True:
-        answer = input(f"File Exists, {size} Bytes, download?(Y/N): ").strip().lower()
+        answer = input(sentences.ask_terminal(size)).strip().lower()
         if answer in ("y", "yes", "n", "no"):
             return answer.startswith("y")
         print("Please answer Y or N.")

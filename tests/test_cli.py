@@ -109,7 +109,7 @@ def test_help_explains_every_option() -> None:
 
 def test_a_closed_terminal_silences_the_printer_not_the_server() -> None:
     """`serve | head` closes the pipe: the server must keep serving, not spew tracebacks."""
-    from core.cli import ServerPrinter
+    from core.activity import ServerPrinter
     from core.events import ClientConnected, ClientInfo
 
     class Closed:

@@ -163,7 +163,7 @@ def test_yes_no_and_a_missing_name_through_both_windows(
     assert log.count("Message sent out to client <ip: ") == 3
     assert log.count("disconnected!") == 3
     assert "downloaded the file 'test.txt'" in log
-    assert "verified 'test.txt'" in log
+    assert "downloaded and verified the file 'test.txt'" in log
     assert "did not download the file 'test.txt'" in log
     assert "asked for 'x', which does not exist" in log
 

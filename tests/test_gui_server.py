@@ -271,7 +271,7 @@ def test_clients_download_decline_and_ask_for_a_missing_file(harness: Harness) -
     assert "Message sent out to client <ip: ('127.0.0.1', " in log
     assert "did not download the file 'notes.pdf'" in log
     assert "asked for 'nope.txt', which does not exist" in log
-    assert "verified 'notes.pdf'" in log
+    assert "downloaded and verified the file 'notes.pdf'" in log
     ledger = harness.ledger.read_text(encoding="utf-8")
     assert "downloaded the file 'notes.pdf'" in ledger
     assert "downloaded and verified the file 'notes.pdf'" in ledger

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from core import DEFAULT_PORT, __version__
 from core.client.deadline import DeadlineConnection, DeadlineExpired
 from core.errors import CancelledError, ConnectError, FilecastError, ProtocolError, ServerGoneError
-from core.server.ledger import escape_controls
+from core.wire.escaping import escape_controls
 from core.wire.protocol import error_message
 
 MAX_SERVER_MESSAGE = 200  # characters of a server error message shown to a person

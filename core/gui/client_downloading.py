@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from core.client.visit import DownloadResult, FilecastClient
+from core.client import DownloadResult, FilecastClient
 from core.errors import FilecastError, NotOfferedError, OfferChangedError
 from core.events import DownloadProgress, DownloadRetrying, DownloadStarted, DownloadVerifying
 from core.gui.client_download_panel import DownloadPanel

@@ -18,7 +18,7 @@ from pathlib import Path
 from tkinter import ttk
 from typing import Any
 
-from core.client.visit import DownloadResult, FilecastClient, parse_server
+from core.client import DownloadResult, FilecastClient, parse_server
 from core.errors import FilecastError, NotOfferedError
 from core.events import Listener
 from core.gui.client_connect_panel import ConnectPanel

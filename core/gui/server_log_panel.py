@@ -1,6 +1,6 @@
 """The server window's activity log: the original program's lines, timestamped, read-only.
 
-The text of each line comes from :meth:`core.cli.ServerPrinter.line_for` (one source for
+The text of each line comes from :meth:`core.activity.ServerPrinter.line_for` (one source for
 those sentences); this panel only stamps, colours, caps and scrolls them.
 """
 

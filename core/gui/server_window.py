@@ -18,7 +18,7 @@ from pathlib import Path
 from tkinter import ttk
 from typing import Any
 
-from core.cli import ServerPrinter
+from core.activity import ServerPrinter
 from core.errors import FilecastError
 from core.events import (
     ConnectionsShed,
@@ -40,9 +40,7 @@ from core.gui.server_model import ClientTable
 from core.gui.server_offer_panel import OfferPanel
 from core.gui.style import PAD, SMALL_PAD, clip
 from core.gui.worker import JobQueue, run_in_background
-from core.server.ledger import Ledger
-from core.server.listening import FilecastServer, ServerConfig
-from core.server.offer import OfferTable
+from core.server import FilecastServer, Ledger, OfferTable, ServerConfig
 from core.settings import load_settings
 
 log = logging.getLogger("filecast.gui.server")

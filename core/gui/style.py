@@ -9,7 +9,7 @@ from tkinter import font as tkfont
 from tkinter import ttk
 from typing import Any
 
-from core.server.ledger import escape_controls, escape_text
+from core.wire.escaping import escape_controls, escape_text
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 PAD = 8

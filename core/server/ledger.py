@@ -29,6 +29,8 @@ from typing import Any
 
 from core.errors import DiskFullError, StorageError
 from core.events import Address, format_address
+from core.wire import sentences
+from core.wire.escaping import quoted
 
 _FLAGS = os.O_APPEND | os.O_CREAT | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
 # What one line may carry of text from the network, in bytes once written (issue 9: 16 KB
@@ -39,7 +41,6 @@ MAX_FILE_BYTES = 512
 MAX_AGENT_BYTES = 160
 MAX_NAME_BYTES = 120
 _MODE = 0o644
-_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 class LedgerEvent(str, enum.Enum):
@@ -77,31 +78,6 @@ class LedgerEntry:
     counts: tuple[tuple[str, int], ...] = ()  # FLOODED: how many of each event it stands for
 
 
-def _escape_char(ch: str) -> str:
-    """One non-printable character as a Python-style escape (``\\n``, ``\\x1b``, ``\\u202e``)."""
-    if ch in _NAMED_ESCAPES:
-        return _NAMED_ESCAPES[ch]
-    code = ord(ch)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
-
-
-def escape_text(text: str) -> str:
-    """Escape backslash, quote and non-printables so a name cannot end its quote or line."""
-    return "".join(
-        "\\" + ch if ch in "\\'" else ch if ch.isprintable() else _escape_char(ch) for ch in text
-    )
-
-
-def escape_controls(text: str) -> str:
-    """Escape only non-printables (for free text on a terminal or in a window): no escape
-    code, line break or bidi override from the network reaches the screen raw."""
-    return "".join(ch if ch.isprintable() or ch == " " else _escape_char(ch) for ch in text)
-
-
 def _json_escape_char(ch: str) -> str:
     """One character as a JSON ``\\uXXXX`` escape (a surrogate pair above U+FFFF)."""
     code = ord(ch)
@@ -120,24 +96,7 @@ def _json_line(record: dict[str, Any]) -> str:
     return "".join(ch if ch.isprintable() else _json_escape_char(ch) for ch in text)
 
 
-_SENTENCES = {
-    LedgerEvent.DOWNLOADED: "{who} downloaded the file {file}",
-    LedgerEvent.DECLINED: "{who} did not download the file {file}",
-    LedgerEvent.NOT_OFFERED: "{who} asked for {file}, which does not exist",
-    LedgerEvent.INTERRUPTED: "{who} did not finish downloading {file} ({bytes} of {size} bytes)",
-    LedgerEvent.VERIFIED: "{who} downloaded and verified the file {file}",
-    LedgerEvent.DIGEST_MISMATCH: "{who} reported a wrong digest for the file {file}",
-    LedgerEvent.PARTIAL: "{who} downloaded bytes {start}-{last} of the file {file}",
-    LedgerEvent.RECEIPT_REFUSED: "{who} sent a receipt for {file}, which this server has not"
-                                 " delivered to it whole; not counted",
-}
 _NEEDS = {LedgerEvent.INTERRUPTED: ("bytes", "size"), LedgerEvent.PARTIAL: ("start", "bytes")}
-# Folded lines (core.server.fold): the events that may repeat in a flood, said with a count.
-_FOLDED_SENTENCES = {
-    LedgerEvent.NOT_OFFERED: "{who} asked for {file}, which does not exist (repeated {times})",
-    LedgerEvent.INTERRUPTED: "{who} did not finish downloading {file} (repeated {times})",
-    LedgerEvent.PARTIAL: "{who} downloaded {ranges} of the file {file} ({bytes} bytes)",
-}
 
 
 def _written_size(ch: str) -> int:
@@ -167,54 +126,21 @@ def clipped(entry: LedgerEntry) -> LedgerEntry:
                                user_agent=clip(entry.user_agent, MAX_AGENT_BYTES))
 
 
-# What a flood summary calls each kind of line it stands for (core.server.floodgate).
-_COUNTED = {LedgerEvent.NOT_OFFERED.value: "asks for files that do not exist",
-            LedgerEvent.DECLINED.value: "declines",
-            LedgerEvent.DIGEST_MISMATCH.value: "receipts with a wrong digest",
-            LedgerEvent.RECEIPT_REFUSED.value: "receipts for files not sent whole",
-            LedgerEvent.INTERRUPTED.value: "downloads cut before their first byte"}
-
-
-def _flood_sentence(entry: LedgerEntry) -> str:
-    """A flood summary: how many lines were only counted, and of what kind."""
-    kinds = ", ".join(f"{n:,} {_COUNTED.get(kind, kind)}" for kind, n in entry.counts)
-    return (f"Client: {format_address(entry.address)} made {entry.repeats:,} more requests"
-            f" within a minute than the ledger writes one by one: {kinds}")
-
-
 def sentence(entry: LedgerEntry) -> str:
-    """The Clients.txt text after the timestamp; the first two are the original program's."""
+    """The Clients.txt text after the timestamp, from core.wire.sentences (one table)."""
+    who = f"Client: {format_address(entry.address)}"
     if entry.event is LedgerEvent.FLOODED:
-        return _flood_sentence(entry)
+        return sentences.flood_summary(who, entry.repeats, entry.counts)
     if entry.repeats:
-        return _folded_sentence(entry)
+        if entry.event.value not in sentences.ABOUT_CLIENT_FOLDED:
+            raise ValueError(f"{entry.event.value} ledger entries are never folded")
+        return sentences.about_client_folded(entry.event.value, who, quoted(entry.file),
+                                             entry.repeats, entry.bytes or 0)
     for field in _NEEDS.get(entry.event, ()):
         if getattr(entry, field) is None:
             raise ValueError(f"a {entry.event.value} ledger entry needs {field!r}")
-    last = None if entry.start is None or entry.bytes is None else entry.start + entry.bytes - 1
-    return _SENTENCES[entry.event].format(
-        who=f"Client: {format_address(entry.address)}",
-        file=f"'{escape_text(entry.file)}'",
-        bytes=entry.bytes,
-        size=entry.size,
-        start=entry.start,
-        last=last,
-    )
-
-
-def _folded_sentence(entry: LedgerEntry) -> str:
-    """The text of a folded line: the repeated event and how often it came again."""
-    template = _FOLDED_SENTENCES.get(entry.event)
-    if template is None:
-        raise ValueError(f"{entry.event.value} ledger entries are never folded")
-    n = entry.repeats
-    return template.format(
-        who=f"Client: {format_address(entry.address)}",
-        file=f"'{escape_text(entry.file)}'",
-        times="1 more time" if n == 1 else f"{n} more times",
-        ranges="1 more range" if n == 1 else f"{n} more ranges",
-        bytes=entry.bytes or 0,
-    )
+    return sentences.about_client(entry.event.value, who, quoted(entry.file),
+                                  bytes=entry.bytes, size=entry.size, start=entry.start)
 
 
 def timestamp(moment: datetime) -> str:

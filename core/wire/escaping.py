@@ -1,0 +1,36 @@
+"""Network text made safe to show or record: no line break, escape code or bidi override
+from a peer reaches a ledger line, a terminal or a window raw. Pure; both sides use it."""
+
+from __future__ import annotations
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(ch: str) -> str:
+    """One non-printable character as a Python-style escape (``\\n``, ``\\x1b``, ``\\u202e``)."""
+    if ch in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[ch]
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def escape_text(text: str) -> str:
+    """Escape backslash, quote and non-printables so a name cannot end its quote or line."""
+    return "".join(
+        "\\" + ch if ch in "\\'" else ch if ch.isprintable() else _escape_char(ch) for ch in text
+    )
+
+
+def escape_controls(text: str) -> str:
+    """Escape only non-printables (for free text on a terminal or in a window): no escape
+    code, line break or bidi override from the network reaches the screen raw."""
+    return "".join(ch if ch.isprintable() or ch == " " else _escape_char(ch) for ch in text)
+
+
+def quoted(name: str) -> str:
+    """A network name as every sentence shows it: escaped, in single quotes."""
+    return f"'{escape_text(name)}'"

@@ -1,0 +1,74 @@
+"""Every sentence Filecast says about a visit, in one table (issue 10).
+
+The ledger (Clients.txt), the terminal and both windows render from here, so a wording
+changes in one place. The original program's lines are kept word for word; they are what
+people and scripts already know. Pure: names arrive already quoted (core.wire.escaping).
+"""
+
+from __future__ import annotations
+
+# The original program's lines (server.py / client.py), word for word.
+SERVER_WORKING = "SERVER WORKING"
+WAITING = "Waiting for connection..."
+ENTER_HOST = "Enter host ip address: "
+ENTER_FILENAME = "Enter the filename: "
+NOT_OFFERED = "File does not exist!"
+DOWNLOAD_COMPLETE = "Download Complete!"
+
+
+def ask_terminal(size: int) -> str:
+    """The original yes/no prompt: ``File Exists, 11 Bytes, download?(Y/N): ``."""
+    return f"File Exists, {size} Bytes, download?(Y/N): "
+
+
+# What the server says about one client, keyed by the ledger event's value (LedgerEvent in
+# core.server.ledger). {who} is "Client: ADDRESS" (ledger) or the client's label (terminal,
+# window); {file} is already quoted. The first two are the original program's.
+ABOUT_CLIENT = {
+    "downloaded": "{who} downloaded the file {file}",
+    "declined": "{who} did not download the file {file}",
+    "not_offered": "{who} asked for {file}, which does not exist",
+    "interrupted": "{who} did not finish downloading {file} ({bytes} of {size} bytes)",
+    "verified": "{who} downloaded and verified the file {file}",
+    "digest_mismatch": "{who} reported a wrong digest for the file {file}",
+    "partial": "{who} downloaded bytes {start}-{last} of the file {file}",
+    "receipt_refused": "{who} sent a receipt for {file}, which this server has not delivered"
+                       " to it whole; not counted",
+}
+# A folded ledger line (core.server.fold): an event that may repeat in a flood, with a count.
+ABOUT_CLIENT_FOLDED = {
+    "not_offered": "{who} asked for {file}, which does not exist (repeated {times})",
+    "interrupted": "{who} did not finish downloading {file} (repeated {times})",
+    "partial": "{who} downloaded {ranges} of the file {file} ({bytes} bytes)",
+}
+# What a flood summary calls each kind of line it stands for (core.server.floodgate).
+COUNTED = {
+    "not_offered": "asks for files that do not exist",
+    "declined": "declines",
+    "digest_mismatch": "receipts with a wrong digest",
+    "receipt_refused": "receipts for files not sent whole",
+    "interrupted": "downloads cut before their first byte",
+}
+
+
+def about_client(event: str, who: str, file: str, *, bytes: int | None = None,
+                 size: int | None = None, start: int | None = None) -> str:
+    """One line about a client's decision or transfer, for the ledger, terminal and window."""
+    last = None if start is None or bytes is None else start + bytes - 1
+    return ABOUT_CLIENT[event].format(who=who, file=file, bytes=bytes, size=size,
+                                      start=start, last=last)
+
+
+def about_client_folded(event: str, who: str, file: str, repeats: int, bytes: int) -> str:
+    """A folded line: the repeated event and how often it came again."""
+    return ABOUT_CLIENT_FOLDED[event].format(
+        who=who, file=file, bytes=bytes,
+        times="1 more time" if repeats == 1 else f"{repeats} more times",
+        ranges="1 more range" if repeats == 1 else f"{repeats} more ranges")
+
+
+def flood_summary(who: str, repeats: int, counts: tuple[tuple[str, int], ...]) -> str:
+    """How many requests within a minute were only counted, and of what kind."""
+    kinds = ", ".join(f"{n:,} {COUNTED.get(kind, kind)}" for kind, n in counts)
+    return (f"{who} made {repeats:,} more requests within a minute than the ledger writes"
+            f" one by one: {kinds}")
