@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from core.events import ServerEvent
+from core.server import FilecastServer, ServerConfig
 from core.server.ledger import Ledger
-from core.server.listening import FilecastServer, ServerConfig
 from core.server.offer import OfferTable
 from core.wire.protocol import file_path
 

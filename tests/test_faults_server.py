@@ -44,8 +44,8 @@ from core.client import download as fetch
 from core.client.visit import FilecastClient
 from core.errors import FilecastError, OfferChangedError, ServerGoneError
 from core.events import ClientConnected, DownloadProgress, DownloadRetrying, Event, TransferStarted
+from core.server import FilecastServer, ServerConfig
 from core.server.ledger import Ledger
-from core.server.listening import FilecastServer, ServerConfig
 from core.server.offer import OfferTable
 from core.wire.protocol import file_path
 

@@ -28,8 +28,8 @@ from core.gui import client_window as cw
 from core.gui import prefs
 from core.gui.client_window import ClientWindow
 from core.gui.style import MUTED, apply_style
+from core.server import FilecastServer, ServerConfig
 from core.server.ledger import Ledger
-from core.server.listening import FilecastServer, ServerConfig
 from core.server.offer import OfferTable
 
 pytestmark = pytest.mark.gui

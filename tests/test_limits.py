@@ -25,7 +25,7 @@ from serverkit import Running, read_response, serving, sha256, wait_until, write
 from core.client.visit import FilecastClient
 from core.errors import ServerGoneError
 from core.events import ClientConnected, ClientDisconnected, TransferStarted
-from core.server.listening import ServerConfig
+from core.server import ServerConfig
 
 MIB = 1024 * 1024
 DATA = os.urandom(MIB)

@@ -88,7 +88,7 @@ def test_head_file(state: OfferState, entry: ServedFile) -> None:
     reply = answer(state, "HEAD", file_path(NAME))
     assert reply.status == 200
     assert reply.outcome is Outcome.FILE_FOUND and reply.subject == NAME
-    assert reply.body == b"" and reply.file is None  # nothing to stream
+    assert reply.body == b"" and reply.span is None  # nothing to stream
     h = headers_of(reply)
     assert h["content-length"] == str(len(DATA))
     assert h["content-type"] == "application/octet-stream"

@@ -6,8 +6,8 @@ import http.client
 import time
 from pathlib import Path
 
+from core.server import FilecastServer, ServerConfig
 from core.server.ledger import Ledger
-from core.server.listening import FilecastServer, ServerConfig
 from core.server.offer import OfferTable
 
 

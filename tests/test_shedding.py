@@ -23,7 +23,7 @@ from serverkit import Running, ServeProcess, filecast_threads, serving, wait_unt
 
 from core.client.visit import FilecastClient
 from core.events import ConnectionsShed
-from core.server.listening import ServerConfig
+from core.server import ServerConfig
 from core.server.shedding import Admit, Crowd, Refuse, Seat, Shed, make_room
 
 MIB = 1024 * 1024

@@ -25,14 +25,32 @@ import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from core.client.savefolder import reopen
+from core.client.savefolder import SaveFolder, reopen
 from core.errors import DigestMismatchError, DiskFullError, ProtocolError, StorageError
 from core.wire.units import human_size
 
-if TYPE_CHECKING:
-    from core.client.partfile import PartFile
+
+class PartFile(Protocol):
+    """What the pipeline needs of the part file it writes (core.client.partfile): where it
+    is, to name it in errors and re-read it, and a way to drop it when it arrived wrong.
+    A protocol, so the part file may use the pipeline without an import cycle."""
+
+    @property
+    def name(self) -> str:
+        """The final file name (for sentences)."""
+
+    @property
+    def path(self) -> Path:
+        """The .part file's path."""
+
+    @property
+    def folder(self) -> SaveFolder:
+        """The save folder it is in."""
+
+    def discard(self) -> None:
+        """Remove the .part and its metadata."""
 
 # Small enough to stay in the CPU cache between the hasher and the writer (1 MiB buffers
 # beat 4 MiB ones on the bench machine), many enough to ride out a slow disk moment.

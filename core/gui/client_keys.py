@@ -9,20 +9,56 @@ from __future__ import annotations
 import tkinter as tk
 from collections.abc import Callable
 from tkinter import ttk
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from core.gui.client_window import ClientWindow
+from typing import Any, Protocol
 
 from core.gui.client_stages import ASKING, DOWNLOADING
 
 TEXT_ENTRIES = (tk.Entry, ttk.Entry, tk.Text, tk.Spinbox)  # ttk.Combobox is a ttk.Entry
 
 
+class _YesButtonHolder(Protocol):
+    @property
+    def yes_button(self) -> ttk.Button:
+        """The file panel's Yes button."""
+
+
+class Window(Protocol):
+    """What the keys need of the client window (a protocol: the window owns the keys, so
+    importing the window here would be a cycle). Used on the Tk thread only."""
+
+    @property
+    def top(self) -> tk.Misc:
+        """The window's toplevel, where the keys are bound."""
+
+    @property
+    def file_panel(self) -> _YesButtonHolder:
+        """The panel with the Yes button."""
+
+    @property
+    def stage(self) -> str:
+        """The window's stage (core.gui.client_stages)."""
+
+    @property
+    def alive(self) -> bool:
+        """False once the window is closing."""
+
+    def focus_get(self) -> tk.Misc | None:
+        """The widget with the keyboard focus."""
+
+    def yes(self) -> None:
+        """Download the file asked about."""
+
+    def no(self) -> None:
+        """Decline it."""
+
+    def cancel(self) -> None:
+        """Stop the download."""
+
+
 class KeyboardFlow:
     """Binds the window's keys and turns them into its yes/no/cancel actions."""
 
-    def __init__(self, window: ClientWindow) -> None:
+    def __init__(self, window: Window) -> None:
         self.window = window
         keys: dict[str, Callable[[tk.Event[Any]], str | None]] = {
             "<KeyPress-y>": self._yes, "<KeyPress-Y>": self._yes,

@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from core import DEFAULT_PORT
 from core.errors import PortInUseError, ServeError, StorageError
 from core.events import (
     ClientInfo,
@@ -34,6 +33,7 @@ from core.events import (
     ServerStarted,
     ServerStopped,
 )
+from core.server.config import ServerConfig
 from core.server.delivery import DeliveryBook
 from core.server.floodgate import FLOOD_BUDGET
 from core.server.fold import LedgerFolder
@@ -44,38 +44,12 @@ from core.server.offer import OfferTable
 from core.server.origin import HostNames
 from core.server.peers import address_group
 from core.server.sendfile_pump import BodyPump
-from core.server.session import Connection
+from core.server.session import Session
 from core.server.shedding import Admit, Crowd, Decision, Refuse, Seat, Shed
 from core.wire.http11 import HttpError, response_head
 from core.wire.protocol import error_body
 
 log = logging.getLogger("filecast.server")
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    """Server settings; the defaults are documented in docs/PROTOCOL.md."""
-
-    host: str = "0.0.0.0"
-    port: int = DEFAULT_PORT
-    max_connections: int = 2000
-    # Half the server: one host never holds more, and a class of 100 devices behind one
-    # NAT address with 10 connections each still fits. At the cap an address gives up its
-    # own idle connections first (core.server.shedding). 0: no cap (bench/ measures raw capacity).
-    max_per_address: int = 1000
-    head_timeout: float = 10.0
-    idle_timeout: float = 120.0
-    # A client that sent X-Filecast-Client-Id holds one connection for its whole visit
-    # (docs/PROTOCOL.md, The visit): the person may think at "Download?" for minutes.
-    visit_timeout: float = 900.0
-    stall_timeout: float = 30.0
-    backlog: int = 4096
-    body_mode: str = "auto"  # "auto", "copy" or "sendfile": see core/server/sendbody.py
-    progress_interval: float = 0.1
-    # Seconds identical ledger events fold over (core.server.fold); 0: off.
-    fold_window: float = 10.0
-    # Host names answered besides this machine's own and IP literals (core.server.origin).
-    allowed_hosts: tuple[str, ...] = ()
 
 
 class FilecastServer:
@@ -343,7 +317,7 @@ class FilecastServer:
             with contextlib.suppress(OSError):
                 victim.sock.shutdown(socket.SHUT_RDWR)
         client = ClientInfo(key, (host, int(address[1])))
-        worker = Connection(self, sock, client)
+        worker = Session(self, sock, client)
         thread = threading.Thread(target=self._run_worker, args=(key, worker),
                                   name=f"filecast-client-{key}", daemon=True)
         with self._lock:
@@ -365,7 +339,7 @@ class FilecastServer:
         if len(self._shedding) >= MAX_SHEDDING:
             return Refuse()  # threads stay bounded while the shed ones leave
         if self._crowd is None:
-            seats = [Seat(k, w.ip, w.connection.idle_since, w.opened)
+            seats = [Seat(k, w.ip, w.session.idle_since, w.opened)
                      for k, w in self._workers.items() if k not in self._shedding]
             self._crowd = Crowd(seats, max_connections=config.max_connections,
                                 max_per_address=cap)
@@ -377,7 +351,7 @@ class FilecastServer:
         worker = self._workers.get(decision.key)
         if worker is None or decision.key in self._shedding:
             return False
-        return not decision.idle or worker.connection.idle_since is not None
+        return not decision.idle or worker.session.idle_since is not None
 
     def _report_sheds(self) -> None:
         """Tell the listener of shed connections, at most every SHED_REPORT seconds.
@@ -392,7 +366,7 @@ class FilecastServer:
         for (ip, idle), count in tally.items():
             self.emit(ConnectionsShed(ip, count, idle))
 
-    def _run_worker(self, key: int, worker: Connection) -> None:
+    def _run_worker(self, key: int, worker: Session) -> None:
         """Thread body: serve, then forget the worker."""
         try:
             worker.run()
@@ -412,7 +386,7 @@ class _Worker:
 
     sock: socket.socket
     thread: threading.Thread
-    connection: Connection
+    session: Session
     ip: str
     opened: float
 

@@ -1,7 +1,9 @@
 """What a request gets: a pure function from (request, body, offer snapshot) to a Reply.
 
-No sockets and no files are touched here; the connection code carries the Reply out and
-records its ``outcome``. Names in paths are only ever compared with the offer's names.
+No sockets and no files are touched here. A file name is decoded once (``requested_name``)
+and looked up once; the Reply carries the file it found, so the session never looks again.
+core.server.effects turns the Reply's ``outcome`` into the ledger line and the events; the
+session only sends and records. Names in paths are only ever compared with the offer's names.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import html
 import json
 from dataclasses import dataclass
 
-from core import __version__
+from core import PROTOCOL_VERSION, __version__
 from core.server.offer import OfferState, ServedFile
 from core.wire.http11 import HttpError, Request
 from core.wire.protocol import (
@@ -37,13 +39,13 @@ from core.wire.ranges import (
     parse_range,
 )
 
-SERVER = f"Filecast/{__version__}"
+SERVER = f"Filecast/{__version__}"  # the Server header and the page's footer: said once
 
 Headers = tuple[tuple[str, str], ...]
 
 
 class Outcome(enum.Enum):
-    """What the connection should record once the reply has gone out."""
+    """What a reply means for the record (core.server.effects renders it)."""
 
     NONE = "none"
     OFFER_SENT = "offer_sent"
@@ -51,6 +53,7 @@ class Outcome(enum.Enum):
     FILE_MISSING = "file_missing"
     DECLINED = "declined"
     RECEIPT = "receipt"
+    RECEIPT_AGAIN = "receipt_again"  # a receipt this download already had: no second line
     RECEIPT_REFUSED = "receipt_refused"
     WAIT_DIGEST = "wait_digest"
 
@@ -68,7 +71,10 @@ class Receipt:
 
 @dataclass(frozen=True)
 class Reply:
-    """Everything needed to answer one request."""
+    """Everything needed to answer one request.
+
+    ``file`` is the offered file the request named, found once (also for HEAD and while
+    its digest is pending); ``span`` is the body to send from it, None for no body."""
 
     status: int
     headers: Headers
@@ -97,9 +103,11 @@ def _json_reply(status: int, body: bytes, outcome: Outcome = Outcome.NONE,
     return Reply(status, headers, b"" if head_only else body, outcome=outcome, subject=subject)
 
 
-def route(request: Request, body: bytes, state: OfferState, *, now: float) -> Reply:
+def route(request: Request, body: bytes, state: OfferState, *, now: float,
+          name: str | None = None) -> Reply:
     """Decide the answer to ``request`` at time ``now`` (seconds since the epoch: a
-    Last-Modified date is a validator only once a second old); HttpError when refused."""
+    Last-Modified date is a validator only once a second old); HttpError when refused.
+    ``name``: the file name requested_name already decoded (decoded here when None)."""
     path = request.path
     if path == OFFER_PATH:
         _allow(request, ("GET", "HEAD"))
@@ -107,7 +115,7 @@ def route(request: Request, body: bytes, state: OfferState, *, now: float) -> Re
                            head_only=request.method == "HEAD")
     if path.startswith(FILES_PREFIX):
         _allow(request, ("GET", "HEAD"))
-        return _file_reply(request, state, now)
+        return _file_reply(request, state, now, name or requested_name(request))
     if path == DECISIONS_PATH:
         _allow(request, ("POST",))
         return _decision_reply(_json_body(request, body), state)
@@ -141,15 +149,17 @@ def requested_name(request: Request) -> str:
     return name
 
 
-def _file_reply(request: Request, state: OfferState, now: float) -> Reply:
+def not_offered(name: str) -> HttpError:
+    """The one 404 for a name this server does not offer."""
+    return HttpError(404, "not_offered", f"'{name}' is not offered by this server.", close=False)
+
+
+def _file_reply(request: Request, state: OfferState, now: float, name: str) -> Reply:
     """200, 206, 304, 404 or 416 for a file (RFC 9110 §13, §14)."""
-    name = requested_name(request)
     entry = state.find(name)
     head_only = request.method == "HEAD"
     if entry is None:
-        error = HttpError(404, "not_offered", f"'{name}' is not offered by this server.",
-                          close=False)
-        missing = error_reply(error, head_only=head_only)
+        missing = error_reply(not_offered(name), head_only=head_only)
         return Reply(missing.status, missing.headers, missing.body,
                      outcome=Outcome.FILE_MISSING, subject=name)
     headers = entity_headers(entry)
@@ -164,8 +174,8 @@ def _file_reply(request: Request, state: OfferState, now: float) -> Reply:
     else:
         status, extra = 206, (("Content-Range", span.content_range(entry.size)),)
     headers = (*headers, *extra, ("Content-Length", str(max(span.length, 0))))
-    return Reply(status, headers, file=None if head_only else entry,
-                 span=None if head_only else span, outcome=Outcome.FILE_FOUND,
+    return Reply(status, headers, file=entry, span=None if head_only else span,
+                 outcome=Outcome.FILE_FOUND,
                  subject=entry.name)
 
 
@@ -218,7 +228,7 @@ def _json_body(request: Request, body: bytes) -> dict[str, object]:
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise HttpError(400, "bad_request", "The request body is not JSON.") from exc
     if not isinstance(data, dict) or type(data.get("version")) is not int \
-            or data["version"] != 1:
+            or data["version"] != PROTOCOL_VERSION:
         raise HttpError(400, "bad_request", "The request body is not a version 1 object.")
     return data
 
@@ -230,8 +240,7 @@ def _decision_reply(data: dict[str, object], state: OfferState) -> Reply:
         raise HttpError(400, "bad_request", "A decision needs a file and 'declined'.")
     entry = state.find(name)
     if entry is None:
-        raise HttpError(404, "not_offered", f"'{name}' is not offered by this server.",
-                        close=False)
+        raise not_offered(name)
     return _json_reply(200, dump_json({"recorded": True}), Outcome.DECLINED, entry.name)
 
 
@@ -244,13 +253,12 @@ def _receipt_reply(data: dict[str, object], state: OfferState) -> Reply:
     assert isinstance(digest, str)
     entry = state.find(name)
     if entry is None:
-        raise HttpError(404, "not_offered", f"'{name}' is not offered by this server.",
-                        close=False)
+        raise not_offered(name)
     if entry.etag != etag:
         raise HttpError(409, "changed", f"'{name}' changed on the server; download it again.",
                         close=False)
     if entry.sha256 is None:
-        return Reply(503, (), outcome=Outcome.WAIT_DIGEST, subject=entry.name)
+        return Reply(503, (), file=entry, outcome=Outcome.WAIT_DIGEST, subject=entry.name)
     verified = digest == entry.sha256 and size == entry.size
     receipt = Receipt(entry.name, etag, size, digest, verified)
     answer = dump_json({"verified": verified, "sha256": entry.sha256})

@@ -7,39 +7,17 @@ touch another client.
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import io
 import logging
-import os
 import socket
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
-from core.events import (
-    ClientConnected,
-    ClientDisconnected,
-    ClientInfo,
-    Declined,
-    EngineError,
-    FileRequested,
-    OfferSent,
-    ReceiptReceived,
-    ReceiptRefused,
-    ServerEvent,
-    TransferFinished,
-    TransferOutcome,
-    TransferProgress,
-    TransferStarted,
-)
-from core.server.acks import end_cut, wait_acknowledged
+from core.events import ClientConnected, ClientDisconnected, ClientInfo, EngineError, ServerEvent
+from core.server.context import SessionContext
 from core.server.delivery import ClientKey, client_key
-from core.server.ledger import LedgerEntry, LedgerEvent
-from core.server.offer import FileUnavailable, ServedFile
+from core.server.effects import reply_effects
+from core.server.offer import FileUnavailable
 from core.server.origin import check_host, check_origin
-from core.server.regular import open_regular
 from core.server.routing import (
     SERVER,
     Outcome,
@@ -49,7 +27,7 @@ from core.server.routing import (
     requested_name,
     route,
 )
-from core.server.sendbody import Progress, choose_mode, send_copy
+from core.server.transfer import Transfer, unavailable
 from core.wire.http11 import (
     MAX_HEAD_BYTES,
     HttpError,
@@ -70,36 +48,17 @@ from core.wire.protocol import (
     http_date,
 )
 
-if TYPE_CHECKING:
-    from core.server.listening import FilecastServer
-
 log = logging.getLogger("filecast.server")
-_OUT_OF_FILES = (errno.EMFILE, errno.ENFILE, errno.ENOMEM)
-CUT_DRAIN = 0.5  # seconds a cut body's queued bytes may take to be acknowledged (core.server.acks)
 
 
 class _Closed(Exception):
     """The peer closed or went silent between requests: end the visit quietly."""
 
 
-@dataclass
-class _Transfer:
-    """Book-keeping of one body going out."""
+class Session:
+    """One accepted socket served until it closes, on its own worker thread."""
 
-    file: str
-    etag: str
-    start: int
-    length: int
-    size: int
-    whole: bool  # a 200 answer: a fresh download of the whole file (core.server.delivery)
-    sent: int = 0
-    last_report: float = 0.0
-
-
-class Connection:
-    """A worker that serves one accepted socket until it closes."""
-
-    def __init__(self, server: FilecastServer, sock: socket.socket, client: ClientInfo) -> None:
+    def __init__(self, server: SessionContext, sock: socket.socket, client: ClientInfo) -> None:
         self._server = server
         self._sock = sock
         self.client = client
@@ -263,27 +222,33 @@ class Connection:
         if request.method not in ("GET", "HEAD"):
             check_origin(request)  # CSRF: writes only from this server's own page
         offer = self._server.offer
+        name = None
         if request.path.startswith(FILES_PREFIX):
+            name = requested_name(request)  # decoded once, here
             try:
-                offer.refresh(requested_name(request))  # re-stat: never promise a stale digest
+                offer.refresh(name)  # re-stat: never promise a stale digest
             except FileUnavailable as exc:  # gone, or a FIFO or a link in its place
-                raise _unavailable(None, gone=True) from exc
-        reply = route(request, body, offer.state, now=time.time())
-        if reply.outcome is Outcome.WAIT_DIGEST and reply.subject is not None:
+                raise unavailable(None, gone=True) from exc
+        reply = route(request, body, offer.state, now=time.time(), name=name)
+        if reply.outcome is Outcome.WAIT_DIGEST and reply.file is not None:
             # No longer than the client waits for the answer (issue 9: a receipt held 60 s
             # was recorded "verified" long after its client gave up).
-            entry = offer.state.find(reply.subject)
-            if entry is not None:
-                offer.wait_digest(entry.name, entry.etag, RECEIPT_WAIT_SECONDS)
-            reply = route(request, body, offer.state, now=time.time())
+            offer.wait_digest(reply.file.name, reply.file.etag, RECEIPT_WAIT_SECONDS)
+            reply = route(request, body, offer.state, now=time.time(), name=name)
             if reply.outcome is Outcome.WAIT_DIGEST:
                 raise HttpError(503, "not_ready", "The server is still hashing; try again.",
                                 close=False, headers=(("Retry-After", "1"),))
-        receipt = reply.receipt
-        if reply.outcome is Outcome.RECEIPT and receipt is not None and \
-                not self._server.deliveries.covered_whole(self._key(), receipt.file,
-                                                          receipt.etag):
-            return refused_receipt(receipt)  # issue 9: a receipt counts only for bytes sent
+        return self._counted(reply)
+
+    def _counted(self, reply: Reply) -> Reply:
+        """A receipt counts only for a download delivered whole, and once (issue 9)."""
+        receipt, book = reply.receipt, self._server.deliveries
+        if reply.outcome is not Outcome.RECEIPT or receipt is None:
+            return reply
+        if not book.covered_whole(self._key(), receipt.file, receipt.etag):
+            return refused_receipt(receipt)  # a forged one wrote "verified" once
+        if not book.first_receipt(self._key(), receipt.file, receipt.etag):
+            return replace(reply, outcome=Outcome.RECEIPT_AGAIN)
         return reply
 
     def _key(self) -> ClientKey:
@@ -310,171 +275,26 @@ class Connection:
         return response_head(reply.status, headers)
 
     def _carry_out(self, request: Request, reply: Reply) -> bool:
-        """Record, send and report one reply; False when the connection must close."""
-        outcome, name = reply.outcome, reply.subject or ""
-        if outcome is Outcome.FILE_MISSING:
-            self._record(LedgerEvent.NOT_OFFERED, name)
-            self._emit(FileRequested(self.client, name, False, None))
-        elif outcome is Outcome.DECLINED:
-            self._record(LedgerEvent.DECLINED, name)
-        elif outcome is Outcome.RECEIPT and reply.receipt is not None:
-            receipt = reply.receipt  # one line per download: a receipt sent again adds none
-            if self._server.deliveries.first_receipt(self._key(), name, receipt.etag):
-                event = LedgerEvent.VERIFIED if receipt.verified else LedgerEvent.DIGEST_MISMATCH
-                self._record(event, name, sha256=receipt.sha256, size=receipt.size,
-                             etag=receipt.etag)
-        elif outcome is Outcome.RECEIPT_REFUSED and reply.receipt is not None:
-            self._record(LedgerEvent.RECEIPT_REFUSED, name, etag=reply.receipt.etag)
-        elif outcome is Outcome.FILE_FOUND:
-            entry = self._server.offer.state.find(name)
-            self._emit(FileRequested(self.client, name, True, entry.size if entry else None))
+        """Record, send and report one reply; False when the connection must close.
+
+        The ledger line is written before the answer goes out, so a client that saw the
+        answer is always on record (core.server.effects says what the reply means)."""
+        effects = reply_effects(reply, self.client)
+        if effects.entry is not None:
+            self._server.record(effects.entry)
+        for event in effects.before:
+            self._emit(event)
         if reply.file is not None and reply.span is not None:
-            return self._send_file(reply)
-        self._send_reply(reply)
-        if outcome is Outcome.OFFER_SENT:
-            self._emit(OfferSent(self.client))
-        elif outcome is Outcome.DECLINED:
-            self._emit(Declined(self.client, name))
-        elif outcome is Outcome.RECEIPT and reply.receipt is not None:
-            self._emit(ReceiptReceived(self.client, name, reply.receipt.sha256,
-                                       reply.receipt.verified))
-        elif outcome is Outcome.RECEIPT_REFUSED:
-            self._emit(ReceiptRefused(self.client, name))
-        return True
-
-    def _send_file(self, reply: Reply) -> bool:
-        """Open, check and stream the file span; record downloaded/partial/interrupted."""
-        entry, span = reply.file, reply.span
-        assert entry is not None and span is not None
-        try:
-            handle = open_regular(entry.path, entry.folder)  # never a FIFO, device or link
-        except OSError as exc:
-            self._send_reply(error_reply(_unavailable(exc)))
-            return True
-        with handle:
-            if not entry.matches(os.fstat(handle.fileno())):  # changed since the snapshot
-                self._refresh(entry.name)
-                self._send_reply(error_reply(_unavailable(None)))
+            transfer = Transfer(self._server, self._sock, self.client, self._key(), reply)
+            try:
+                return transfer.run(self._head(reply))
+            except HttpError as error:  # before any byte of it went out
+                self._send_reply(error_reply(error))
                 return True
-            self._sock.settimeout(self._server.config.stall_timeout)
-            self._sock.sendall(self._head(reply))
-            transfer = _Transfer(entry.name, entry.etag, span.start, span.length, entry.size,
-                                 whole=reply.status == 200)
-            # A whole-file answer begins a new download; a range adds to the current one.
-            self._server.deliveries.start(self._key(), entry.name, entry.etag, entry.size,
-                                          fresh=transfer.whole)
-            self._emit(TransferStarted(self.client, entry.name, span.start, span.length,
-                                       entry.size))
-            with self._server.body_in_flight() as in_flight:
-                complete = self._stream(handle, entry, transfer, in_flight)
-        acked = self._acknowledged(transfer, complete)
-        self._finish_transfer(transfer, acked)
-        return complete and acked == transfer.length
-
-    def _acknowledged(self, transfer: _Transfer, complete: bool) -> int:
-        """How many body bytes the client's TCP acknowledged (core.server.acks), once it took what
-        it will take: the stall time after a whole body, CUT_DRAIN after a cut (a client
-        still reading gets what was queued; a stalled one has no window left). Anything
-        still unacknowledged then is dropped with a reset, so the client never receives
-        bytes that were not counted for it. Where the system cannot tell, the bytes handed
-        to it count."""
-        stall = self._server.config.stall_timeout if complete else CUT_DRAIN
-        left = wait_acknowledged(self._sock, stall=stall,
-                                 stopping=lambda: self._server.stopping)
-        if left:
-            end_cut(self._sock)
-        # TCP acknowledges in order: what is still unacknowledged is the body's tail.
-        return max(0, transfer.sent - (left or 0))
-
-    def _stream(self, handle: io.FileIO, entry: ServedFile, transfer: _Transfer,
-                in_flight: int) -> bool:
-        """Send the span, holding back the last byte until the file is checked unchanged."""
-        send = self._sender(handle, in_flight)
-        report = self._progress_reporter(transfer)
-        try:
-            if transfer.length > 1:
-                send(transfer.start, transfer.length - 1, report)
-            if transfer.length > 0:
-                if not self._server.offer.unchanged(entry):
-                    self._refresh(entry.name)
-                    return False  # abort: the body would not match the promised digest
-                send(transfer.start + transfer.length - 1, 1,
-                     lambda n: report(transfer.length - 1 + n))
-        except (OSError, EOFError):
-            return False
+        self._send_reply(reply)
+        for event in effects.after:
+            self._emit(event)
         return True
-
-    def _refresh(self, name: str) -> None:
-        """Let the offer re-read a file seen changed (it re-hashes it); a file that is gone
-        now is answered when next asked for."""
-        with contextlib.suppress(FileUnavailable):
-            self._server.offer.refresh(name)
-
-    def _sender(self, handle: io.FileIO, in_flight: int) -> Callable[[int, int, Progress], int]:
-        """``send(offset, count, progress)``: the copy loop in this thread, or sendfile
-        through the server's pump (core.server.sendbody.choose_mode decides)."""
-        config, sock = self._server.config, self._sock
-        if choose_mode(config.body_mode, in_flight) == "copy":
-            return lambda offset, count, progress: send_copy(sock, handle, offset, count,
-                                                             progress)
-        pump, fd, stall = self._server.pump, handle.fileno(), config.stall_timeout
-        return lambda offset, count, progress: pump.send(sock, fd, offset, count, stall=stall,
-                                                         progress=progress)
-
-    def _progress_reporter(self, transfer: _Transfer) -> Callable[[int], None]:
-        """A callback that keeps ``transfer.sent`` and reports it at most ~10 times a second."""
-        interval = self._server.config.progress_interval
-
-        def report(sent: int) -> None:
-            transfer.sent = sent
-            now = time.monotonic()
-            if now - transfer.last_report >= interval:
-                transfer.last_report = now
-                self._emit(TransferProgress(self.client, transfer.file, sent, transfer.length,
-                                            transfer.size))
-
-        return report
-
-    def _finish_transfer(self, transfer: _Transfer, acked: int) -> None:
-        """Record what the body was, as the book of downloads decides it from the bytes the
-        client acknowledged: the download completed, a range, or it stopped short."""
-        verdict = self._server.deliveries.finish(self._key(), transfer.file, transfer.etag,
-                                                 transfer.size, transfer.start,
-                                                 transfer.length, acked, whole=transfer.whole)
-        event, count, fold = {
-            TransferOutcome.DOWNLOADED: (LedgerEvent.DOWNLOADED, verdict.covered, True),
-            TransferOutcome.PARTIAL: (LedgerEvent.PARTIAL, verdict.acked, True),
-            # cut by our own stop(): the server's doing, never folded as client noise
-            TransferOutcome.INTERRUPTED: (LedgerEvent.INTERRUPTED, verdict.covered,
-                                          not self._server.stopping),
-        }[verdict.outcome]
-        # a body that delivered nothing of a file the client already has says nothing
-        if verdict.outcome is not TransferOutcome.PARTIAL or verdict.acked:
-            self._record(event, transfer.file, fold=fold, bytes=count, size=transfer.size,
-                         start=transfer.start, acked=verdict.acked, etag=transfer.etag)
-        self._emit(TransferFinished(self.client, transfer.file, transfer.start, transfer.sent,
-                                    transfer.length, transfer.size, verdict.outcome, acked,
-                                    verdict.covered))
-
-    def _record(self, event: LedgerEvent, file: str, *, fold: bool = True,
-                **fields: object) -> None:
-        """Write one ledger line (repeats may fold, core.server.fold); a ledger that cannot be
-        written is reported, not fatal."""
-        entry = LedgerEntry(event, self.client.address, file, client_id=self.client.client_id,
-                            name=self.client.name, user_agent=self.client.user_agent,
-                            **fields)  # type: ignore[arg-type]
-        self._server.record(entry, fold=fold)
-
-
-def _unavailable(exc: OSError | None, *, gone: bool = False) -> HttpError:
-    """503 for an offered file that cannot be opened or is changing (never a false 404)."""
-    if exc is not None and exc.errno in _OUT_OF_FILES:
-        message = "The server is too busy to open the file; try again in a moment."
-    elif exc is not None or gone:
-        message = "The offered file cannot be read right now; try again later."
-    else:
-        message = "The offered file is changing; try again in a moment."
-    return HttpError(503, "busy", message, close=False, headers=(("Retry-After", "1"),))
 
 
 def _now_http_date() -> str:
