@@ -6,6 +6,7 @@ traceback instead of showing it as if it were the user's problem.
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -63,6 +64,20 @@ class StorageError(FilecastError):
 
 class DiskFullError(StorageError):
     """The disk filled up while saving."""
+
+
+# The system's ways of saying "no space left": a full disk, or a full quota.
+_FULL_ERRNOS = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e)
+
+
+def disk_is_full(exc: OSError) -> bool:
+    """Whether a failed write failed for want of space (decided here, for both sides)."""
+    return exc.errno in _FULL_ERRNOS
+
+
+def storage_error(exc: OSError, message: str) -> StorageError:
+    """``message`` as a DiskFullError when the disk is full, else as a StorageError."""
+    return DiskFullError(message) if disk_is_full(exc) else StorageError(message)
 
 
 class CancelledError(FilecastError):

@@ -8,6 +8,8 @@ terminal front end prints it. Events are immutable so they can cross threads fre
 from __future__ import annotations
 
 import enum
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -289,11 +291,39 @@ Event = (
 )
 
 
+PROGRESS_INTERVAL = 0.1  # seconds between progress events of one thing: about ten a second
+
+
+class Throttle:
+    """Lets progress events through at most once an interval, and always the final one:
+    the one rule for download, transfer and hashing progress (a window redraws no faster)."""
+
+    def __init__(self, interval: float = PROGRESS_INTERVAL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval, self._clock = interval, clock
+        self._last: float | None = None
+
+    def hold(self) -> None:
+        """Start a new interval now: the next event may go out one interval from now."""
+        self._last = self._clock()
+
+    def due(self, *, final: bool = False) -> bool:
+        """True when an event should go out now (the first, a final one, or an interval on)."""
+        now = self._clock()
+        if final or self._last is None or now - self._last >= self._interval:
+            self._last = now
+            return True
+        return False
+
+
 class Listener(Protocol):
     """The one interface from engine to front end.
 
-    ``on_event`` is called from engine **worker threads**, never the caller's thread. It must
-    return quickly and must not call back into the engine; a GUI puts the event on a queue.
+    ``on_event`` may be called from **any thread**: the server's session and accept
+    threads, the offer's watcher, a client's download threads, and, for a few engine calls
+    (``FilecastServer.start``/``stop``, ``OfferTable.set_files``/``set_message``/``refresh``),
+    the thread that made the call. So it must be thread-safe, return quickly and never call
+    back into the engine; a window's listener only puts the event on its queue.
     """
 
     def on_event(self, event: Event) -> None: ...

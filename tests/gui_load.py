@@ -170,9 +170,7 @@ class WindowPair:
         if not self.server.closed:
             self.server.closed = True
             self.server.pump.stop()
-            if self.server._note_job is not None:  # the status bar's passing note
-                self.root.after_cancel(self.server._note_job)
-                self.server._note_job = None
+            self.server.status_bar.cancel_note()  # the status bar's passing note
             self.server._shut_down()
         gc.collect()  # on the main thread: see tests/guikit.py
 

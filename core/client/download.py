@@ -38,7 +38,9 @@ from core.events import (
     DownloadVerifying,
     Event,
     Listener,
+    Throttle,
 )
+from core.wire import sentences
 from core.wire.protocol import (
     FileInfo,
     file_path,
@@ -49,7 +51,6 @@ from core.wire.protocol import (
 )
 from core.wire.units import exact_bytes, human_size, percent
 
-NOT_OFFERED = "File does not exist!"  # the original program's sentence
 MIN_SLICE = 64 * 1024  # reads adapt to the speed: about one progress interval each
 PROGRESS_INTERVAL = 0.1  # at most ~10 DownloadProgress events per second
 SPEED_SMOOTHING = 0.2  # EWMA weight of the newest speed sample
@@ -98,12 +99,15 @@ class _Meter:
         """Start idle; ``restart`` before each response body."""
         self._emit, self._name, self._size = emit, name, size
         self._speed: float | None = None
+        self._throttle = Throttle(PROGRESS_INTERVAL)
+        self._throttle.hold()  # the first event after a speed can be measured
         self._last_time = time.monotonic()
         self._last_bytes = 0
 
     def restart(self, received: int, size: int) -> None:
         """A new body begins at ``received`` (of a file that may have changed size)."""
         self._size, self._last_time, self._last_bytes = size, time.monotonic(), received
+        self._throttle.hold()
 
     def slice_size(self, limit: int) -> int:
         """How much to read at once: ~0.1 s worth, since big reads are faster (≤ ``limit``)."""
@@ -111,10 +115,10 @@ class _Meter:
 
     def update(self, received: int, *, final: bool = False) -> None:
         """Note progress; emit when ~0.1 s passed since the last event (or when final)."""
+        if not self._throttle.due(final=final):
+            return
         now = time.monotonic()
         elapsed = now - self._last_time
-        if elapsed < PROGRESS_INTERVAL and not final:
-            return
         if elapsed > 0:
             sample = (received - self._last_bytes) / elapsed
             old = self._speed
@@ -271,7 +275,7 @@ class Fetch:
             return offset, self._partial(resp, offset)
         data = read_answer(resp, self.link.address)
         if resp.status == 404:
-            raise NotOfferedError(NOT_OFFERED)
+            raise NotOfferedError(sentences.NOT_OFFERED)
         if resp.status == 416:  # the part does not fit the file any more: retry from 0
             self.part.discard()
             raise ServerGoneError(f"{self.link.address} refused to resume '{self.info.name}'.")

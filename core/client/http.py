@@ -16,17 +16,17 @@ import socket
 import threading
 from urllib.parse import urlsplit
 
-from core import DEFAULT_PORT, __version__
+from core import DEFAULT_PORT
 from core.client.deadline import DeadlineConnection, DeadlineExpired
 from core.errors import CancelledError, ConnectError, FilecastError, ProtocolError, ServerGoneError
 from core.wire.escaping import escape_controls
-from core.wire.protocol import error_message
+from core.wire.protocol import SOFTWARE, error_message
 
 MAX_SERVER_MESSAGE = 200  # characters of a server error message shown to a person
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"Filecast/{__version__}"
+USER_AGENT = SOFTWARE
 CANCELLED = "Cancelled at your request."
 # Answers other than file bodies are small JSON; a server that sends more is not read to
 # the end (a hostile one once made the client swallow a 512 MiB "offer", issue 5). The cap

@@ -17,7 +17,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from core.client.pipeline import Sink, Writer, storage_error
+from core.client.pipeline import Sink, Writer, save_error
 from core.client.savefolder import SaveFolder
 from core.errors import StorageError
 from core.wire.names import META_NEW_SUFFIX, META_SUFFIX, PART_SUFFIX, numbered, safe_filename
@@ -55,7 +55,7 @@ class PartFile:
 
     def failure(self, exc: OSError, missing: int) -> StorageError:
         """The sentence for a failed operation on this part."""
-        return storage_error(exc, self.folder.path, self.name, missing)
+        return save_error(exc, self.folder.path, self.name, missing)
 
     def _read_meta(self) -> dict[str, Any] | None:
         """The metadata, or None when missing, unreadable or not a plain file (a crash

@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Protocol
 
 from core.client.savefolder import SaveFolder, reopen
-from core.errors import DigestMismatchError, DiskFullError, ProtocolError, StorageError
+from core.errors import (
+    DigestMismatchError,
+    DiskFullError,
+    ProtocolError,
+    StorageError,
+    disk_is_full,
+)
 from core.wire.units import human_size
 
 
@@ -64,12 +70,11 @@ _O_DIRECT = getattr(os, "O_DIRECT", 0)
 Writer = Callable[[int, memoryview], int]
 Buffer = bytearray | mmap.mmap
 _Item = tuple[Buffer, int] | None
-_FULL_ERRNOS = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e)
 
 
-def storage_error(exc: OSError, folder: Path, name: str, missing: int) -> StorageError:
+def save_error(exc: OSError, folder: Path, name: str, missing: int) -> StorageError:
     """The sentence for a failed write: disk full gets its own class, the rest name the folder."""
-    if exc.errno in _FULL_ERRNOS:
+    if disk_is_full(exc):
         try:
             free = human_size(shutil.disk_usage(folder).free)
         except OSError:
@@ -168,7 +173,7 @@ class Sink:
         if self._error is None:
             if isinstance(exc, OSError):
                 missing = self._size - self.written
-                exc = storage_error(exc, self._part.folder.path, self._part.name, missing)
+                exc = save_error(exc, self._part.folder.path, self._part.name, missing)
             self._error = exc
 
     def _hash_loop(self) -> None:

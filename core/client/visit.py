@@ -13,14 +13,15 @@ from pathlib import Path
 from types import TracebackType
 
 from core import DEFAULT_PORT
-from core.client.download import NOT_OFFERED, DownloadResult, Fetch, file_info
+from core.client.download import DownloadResult, Fetch, file_info
 from core.client.http import Link, parse_server
 from core.client.partfile import PartFile
-from core.client.pipeline import storage_error
+from core.client.pipeline import save_error
 from core.client.receipt import JSON_HEADERS, RECEIPT_PATIENCE
 from core.client.savefolder import SaveFolder
 from core.errors import NotOfferedError, ProtocolError
 from core.events import Listener, NullListener
+from core.wire import sentences
 from core.wire.protocol import (
     DECISIONS_PATH,
     HEADER_CLIENT_ID,
@@ -104,7 +105,7 @@ class FilecastClient:
         """Ask whether ``name`` is offered (HEAD): its size, ETag and digest if known."""
         status, headers, data = self._link.exchange("HEAD", file_path(name))
         if status == 404:
-            raise NotOfferedError(NOT_OFFERED)
+            raise NotOfferedError(sentences.NOT_OFFERED)
         if status != 200:
             raise self._link.status_error(status, data)
         return file_info(self.address, name, headers,
@@ -115,7 +116,7 @@ class FilecastClient:
         body = decision_json(name)
         status, _, data = self._link.exchange("POST", DECISIONS_PATH, body, JSON_HEADERS)
         if status == 404:
-            raise NotOfferedError(NOT_OFFERED)
+            raise NotOfferedError(sentences.NOT_OFFERED)
         if status != 200:
             raise self._link.status_error(status, data)
 
@@ -130,7 +131,7 @@ class FilecastClient:
         try:
             chosen = SaveFolder(folder)
         except OSError as exc:
-            raise storage_error(exc, folder, name, info.size) from exc
+            raise save_error(exc, folder, name, info.size) from exc
         with chosen:
             fetch = Fetch(self._link, self._listener, PartFile(chosen, name), info,
                           retries=self._retries, backoff=self._backoff, patience=self._patience)

@@ -7,17 +7,16 @@ from collections.abc import Callable
 from tkinter import ttk
 
 from core.gui.style import PAD, SMALL_PAD, clip, clip_message, wrap_to_width
-from core.wire.units import exact_bytes, human_size
+from core.wire import sentences
 
 NOT_CONNECTED = "Connect to a server to see its message and ask for a file."
-NOT_FOUND = "File does not exist!"
 MESSAGE_LIMIT = 400  # characters of the server's greeting shown
 MESSAGE_LINES = 6
 
 
 def question(size: int) -> str:
-    """``File exists, 11 bytes (11 B). Download?``"""
-    return f"File exists, {exact_bytes(size)} ({human_size(size)}). Download?"
+    """``File exists, 11 bytes (11 B). Download?`` (core.wire.sentences)."""
+    return sentences.ask_window(size)
 
 
 class FilePanel(ttk.LabelFrame):
@@ -103,7 +102,7 @@ class FilePanel(ttk.LabelFrame):
 
     def not_found(self) -> None:
         """The original answer, inline and red."""
-        self.say(NOT_FOUND, "Bad.TLabel")
+        self.say(sentences.NOT_OFFERED, "Bad.TLabel")
 
     def say(self, text: str, style: str = "TLabel") -> None:
         """Show ``text`` on the answer line; Yes and No go away."""

@@ -35,12 +35,15 @@ from core.gui.client_stages import (
     DISCONNECTED,
     DOWNLOADING,
     READY,
+    STAGES,
+    may_follow,
 )
 from core.gui.dialogs import Dialogs
 from core.gui.prefs import (
     DOWNLOAD_FOLDER_KEY,
     RECENT_KEY,
     download_folder,
+    load_remembered,
     recent_hosts,
     remember_quietly,
     with_recent,
@@ -48,7 +51,7 @@ from core.gui.prefs import (
 from core.gui.pump import EventPump
 from core.gui.style import PAD, clip, clip_sentence, wrap_to_width
 from core.gui.worker import run_in_background
-from core.settings import client_id, load_settings
+from core.settings import client_id
 from core.wire.protocol import FileInfo, Offer
 
 log = logging.getLogger("filecast.gui")
@@ -85,7 +88,7 @@ class ClientWindow(Downloading, ttk.Frame):
         self._asking: tuple[str, FileInfo] | None = None
         self._resume: tuple[str, Path, FileInfo] | None = None  # see Downloading
         self.alive = True
-        settings = load_settings()
+        settings = load_remembered()
         self.recent_hosts = recent_hosts(settings)
         self.folder = download_folder(settings)
 
@@ -135,21 +138,22 @@ class ClientWindow(Downloading, ttk.Frame):
     # --- state --------------------------------------------------------------------------
 
     def _set_state(self, state: str) -> None:
-        """Enter ``state`` and make every control agree with it."""
-        self.stage = state
+        """Enter ``state`` and draw every control from its row of the stage table."""
+        if not may_follow(self.stage, state):  # a bug: say so, but keep the window usable
+            log.error("client window: %s -> %s is not in client_stages.NEXT", self.stage, state)
+        self.stage, stage = state, STAGES[state]
         address = self.client.address if self.client is not None else None
         self.connect_panel.show(
             connecting=address if state == CONNECTING else None,
-            connected=address if state not in (DISCONNECTED, CONNECTING) else None,
+            connected=address if stage.connected else None,
             server_name=self.offer.name if self.offer is not None else None,
-            busy=state in BUSY)
-        self.file_panel.enable(state in (READY, ASKING), asking=state == ASKING)
-        self.download_panel.change_button.configure(
-            state="disabled" if state in BUSY else "normal")
+            busy=stage.busy)
+        self.file_panel.enable(stage.takes_name, asking=stage.asking)
+        self.download_panel.change_button.configure(state="disabled" if stage.busy else "normal")
         self.download_panel.show_retry(
-            self._resume is not None and state not in BUSY,
+            self._resume is not None and not stage.busy,
             enabled=state == READY and self.client is not None)
-        connected = state not in (DISCONNECTED, CONNECTING) and address is not None
+        connected = stage.connected and address is not None
         self.top.title(f"{TITLE} — {address}" if connected else TITLE)
 
     @property

@@ -7,6 +7,8 @@ checked, since the file may be old, hand-edited or damaged.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +32,61 @@ def remember(**values: Any) -> None:
     save_settings(settings)
 
 
+class _QuietWriter:
+    """One daemon thread that writes remembered values in the order given, so the Tk
+    thread never waits for the settings file's fsync (issue 10). Failures are logged."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._lock = threading.Lock()  # guards _thread
+        self._thread: threading.Thread | None = None
+
+    def put(self, values: dict[str, Any]) -> None:
+        """Queue a write (any thread); the writer thread starts with the first one."""
+        self._queue.put(values)
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="filecast-gui-settings")
+                self._thread.start()
+
+    def _run(self) -> None:
+        """Writer thread: merge and save each queued change; end when none is left (a
+        thread left waiting would outlive the window)."""
+        while True:
+            with self._lock:
+                try:
+                    values = self._queue.get_nowait()
+                except queue.Empty:
+                    self._thread = None  # put() starts a new one for the next change
+                    return
+            try:
+                remember(**values)
+            except StorageError as exc:
+                log.warning("%s", exc)
+            except Exception:  # a bug: logged, the window goes on
+                log.exception("saving settings failed")
+            finally:
+                self._queue.task_done()
+
+    def settled(self) -> None:
+        """Wait until every queued write is on disk (a new window reads them back)."""
+        self._queue.join()
+
+
+_writer = _QuietWriter()
+
+
 def remember_quietly(**values: Any) -> None:
-    """Like remember(), but a failure is only logged: not worth interrupting the person."""
-    try:
-        remember(**values)
-    except StorageError as exc:
-        log.warning("%s", exc)
+    """Like remember(), in the writer thread; a failure is only logged: not worth
+    interrupting the person. Safe to call from the Tk thread: it never blocks."""
+    _writer.put(values)
+
+
+def load_remembered() -> dict[str, Any]:
+    """The settings, once the writes queued by remember_quietly are done."""
+    _writer.settled()
+    return load_settings()
 
 
 def saved_port(settings: dict[str, Any]) -> int:

@@ -154,6 +154,7 @@ class StatusBar(ttk.Frame):
         self.label.pack(side="left")
         self.detail = ttk.Label(self, text="", style="Status.TLabel")
         self.detail.pack(side="right")
+        self._note_job: str | None = None  # the pending after() that clears a note
 
     def show(self, counts: Counts) -> None:
         """Redraw the counts."""
@@ -162,6 +163,22 @@ class StatusBar(ttk.Frame):
     def show_detail(self, text: str) -> None:
         """The right-hand note (where the ledger is written)."""
         self.detail.configure(text=text)
+
+    def note(self, text: str, seconds: float = 4.0) -> None:
+        """A passing remark at the right, cleared after ``seconds``."""
+        self.show_detail(text)
+        self.cancel_note()
+        self._note_job = self.after(int(seconds * 1000), self._clear_note)
+
+    def cancel_note(self) -> None:
+        """Forget a pending clear (the window is going away, or a new note replaces it)."""
+        if self._note_job is not None:
+            self.after_cancel(self._note_job)
+            self._note_job = None
+
+    def _clear_note(self) -> None:
+        self._note_job = None
+        self.show_detail("")
 
     @property
     def text(self) -> str:

@@ -67,6 +67,8 @@ class ServerWindow:
         self.table = ClientTable()
         self.printer = ServerPrinter()
         self.offer = OfferTable(listener=self.pump)
+        # Written on the main thread only (start_serving hands them over in done()); read by
+        # jobs, which run one at a time and after that hand-over.
         self.ledger: Ledger | None = None
         self.server: FilecastServer | None = None
         self._settings = load_settings()
@@ -77,7 +79,6 @@ class ServerWindow:
         self._dirty: set[int] = set()
         self._log: list[tuple[float, str]] = []
         self._shown: OfferedFileView | None = None
-        self._note_job: str | None = None
         self._engine_down = False
 
         self._build()
@@ -222,22 +223,28 @@ class ServerWindow:
             self.address_panel.show(Serving.STOPPED, error=str(error))
             return
         self.address_panel.show(Serving.STARTING, busy=True)
+        config = ServerConfig(host=self.host, port=port)
+        ledger, server = self.ledger, self.server  # read here, handed back through done()
 
-        def work() -> int:
-            if self.ledger is None:
-                self.ledger = Ledger(self.ledger_path)
-            config = ServerConfig(host=self.host, port=port)
-            if self.server is None:
-                self.server = FilecastServer(self.offer, self.ledger, self.pump, config)
-            else:
-                self.server.config = config  # the same server: client keys stay unique
-            self.server.start()
-            return self.server.port
+        def work() -> tuple[Ledger, FilecastServer, FilecastError | None]:
+            """Worker: open the ledger, make the server once, bind (slow: disk, DNS)."""
+            held = ledger or Ledger(self.ledger_path)
+            serving = server or FilecastServer(self.offer, held, self.pump, config)
+            serving.config = config  # the same server on a restart: client keys stay unique
+            try:
+                serving.start()
+            except FilecastError as error:  # keep what was made for the next attempt
+                return held, serving, error
+            return held, serving, None
 
-        def done(bound: int) -> None:
+        def done(result: tuple[Ledger, FilecastServer, FilecastError | None]) -> None:
+            self.ledger, self.server, error = result  # main thread: the only writer
+            if error is not None:
+                failed(error)
+                return
             if port:
                 self._save(**{PORT_KEY: port})
-            self.address_panel.show(Serving.SERVING, port=bound)  # enables Stop
+            self.address_panel.show(Serving.SERVING, port=self.server.port)  # enables Stop
 
         def failed(error: FilecastError) -> None:
             self.address_panel.show(Serving.STOPPED, error=str(error))
@@ -267,14 +274,7 @@ class ServerWindow:
 
     def note(self, text: str, seconds: float = 4.0) -> None:
         """A passing remark at the right of the status bar."""
-        self.status_bar.show_detail(text)
-        if self._note_job is not None:
-            self.master.after_cancel(self._note_job)
-        self._note_job = self.master.after(int(seconds * 1000), self._clear_note)
-
-    def _clear_note(self) -> None:
-        self._note_job = None
-        self.status_bar.show_detail("")
+        self.status_bar.note(text, seconds)
 
     # --- the ledger ------------------------------------------------------------------
 
@@ -402,8 +402,7 @@ class ServerWindow:
         self.closed = True
         self.jobs.close()
         self.pump.stop()
-        if self._note_job is not None:
-            self.master.after_cancel(self._note_job)
+        self.status_bar.cancel_note()
         with contextlib.suppress(tk.TclError):
             self.top.destroy()
 

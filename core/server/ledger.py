@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
-import errno
 import json
 import os
 import threading
@@ -27,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from core.errors import DiskFullError, StorageError
+from core.errors import StorageError, storage_error
 from core.events import Address, format_address
 from core.wire import sentences
 from core.wire.escaping import quoted
@@ -190,10 +189,7 @@ def read_recent(path: Path, max_bytes: int = 8 * 1024 * 1024) -> list[dict[str, 
 def _storage_error(path: Path, error: OSError) -> StorageError:
     """The sentence shown to the person: which ledger file, and what the system said."""
     reason = error.strerror or str(error) or type(error).__name__
-    message = f"Cannot write the ledger file {path}: {reason}."
-    if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        return DiskFullError(message)
-    return StorageError(message)
+    return storage_error(error, f"Cannot write the ledger file {path}: {reason}.")
 
 
 def _twin_path(txt: Path) -> Path:

@@ -18,15 +18,20 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from core import __version__
 from core.errors import ServeError
-from core.events import HashProgress, Listener, NullListener, OfferChanged, OfferedFileView
+from core.events import (
+    HashProgress,
+    Listener,
+    NullListener,
+    OfferChanged,
+    OfferedFileView,
+    Throttle,
+)
 from core.server.hashing import HashCancelled, sha256_file
 from core.server.regular import lstat_regular, open_folder
-from core.wire.protocol import FileInfo, Offer, http_date, iso_utc, make_etag
+from core.wire.protocol import SOFTWARE, FileInfo, Offer, http_date, iso_utc, make_etag
 
 WATCH_INTERVAL = 1.0
-PROGRESS_INTERVAL = 0.1
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,7 @@ class OfferState:
 
     def offer(self) -> Offer:
         """The greeting body's content."""
-        return Offer(f"Filecast/{__version__}", self.server_name, self.message,
+        return Offer(SOFTWARE, self.server_name, self.message,
                      tuple(f.info() for f in self.files))
 
 
@@ -141,7 +146,9 @@ def stat_file(path: str) -> ServedFile:
 
 
 class OfferTable:
-    """Thread-safe owner of the offer. Listener calls come from its watcher thread."""
+    """Thread-safe owner of the offer. Listener calls come from its watcher thread (hash
+    progress, digests) and from the thread that calls set_files, set_message or refresh
+    (a session's worker when a request finds a file changed; the window's worker)."""
 
     def __init__(self, paths: Sequence[str | os.PathLike[str]] = (), *,
                  message: str | None = None, listener: Listener | None = None,
@@ -295,13 +302,10 @@ class OfferTable:
 
     def _hash(self, entry: ServedFile) -> None:
         """Hash one entry and publish the digest if the file did not change meanwhile."""
-        last = 0.0
+        throttle = Throttle()
 
         def progress(done: int) -> None:
-            nonlocal last
-            now = time.monotonic()
-            if now - last >= PROGRESS_INTERVAL or done == entry.size:
-                last = now
+            if throttle.due(final=done == entry.size):
                 self._listener.on_event(HashProgress(entry.name, done, entry.size))
 
         try:

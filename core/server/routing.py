@@ -14,7 +14,7 @@ import html
 import json
 from dataclasses import dataclass
 
-from core import PROTOCOL_VERSION, __version__
+from core import PROTOCOL_VERSION
 from core.server.offer import OfferState, ServedFile
 from core.wire.http11 import HttpError, Request
 from core.wire.protocol import (
@@ -22,6 +22,7 @@ from core.wire.protocol import (
     FILES_PREFIX,
     OFFER_PATH,
     RECEIPTS_PATH,
+    SOFTWARE,
     content_disposition,
     decode_path,
     dump_json,
@@ -39,7 +40,7 @@ from core.wire.ranges import (
     parse_range,
 )
 
-SERVER = f"Filecast/{__version__}"  # the Server header and the page's footer: said once
+SERVER = SOFTWARE  # the Server header and the page's footer
 
 Headers = tuple[tuple[str, str], ...]
 

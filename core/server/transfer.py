@@ -12,10 +12,9 @@ import errno
 import io
 import os
 import socket
-import time
 from collections.abc import Callable
 
-from core.events import ClientInfo, TransferProgress, TransferStarted
+from core.events import ClientInfo, Throttle, TransferProgress, TransferStarted
 from core.server.acks import end_cut, wait_acknowledged
 from core.server.context import SessionContext
 from core.server.delivery import ClientKey
@@ -42,7 +41,7 @@ class Transfer:
         self._span: ByteRange = reply.span
         self._whole = reply.status == 200  # a fresh download of the whole file (delivery)
         self._sent = 0
-        self._last_report = 0.0
+        self._throttle = Throttle(ctx.config.progress_interval)
 
     def run(self, head: bytes) -> bool:
         """Send ``head`` and the body; True when all of it was sent and acknowledged.
@@ -119,9 +118,7 @@ class Transfer:
     def _report(self, sent: int) -> None:
         """Keep the count of bytes sent; report it at most once a progress interval."""
         self._sent = sent
-        now = time.monotonic()
-        if now - self._last_report >= self._ctx.config.progress_interval:
-            self._last_report = now
+        if self._throttle.due():
             self._ctx.emit(TransferProgress(self._client, self._entry.name, sent,
                                             self._span.length, self._entry.size))
 

@@ -18,8 +18,11 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
-from core import PROTOCOL_VERSION
+from core import PROTOCOL_VERSION, __version__
 from core.errors import ProtocolError
+
+# The software on the wire: the Server header, the User-Agent and the offer's "server".
+SOFTWARE = f"Filecast/{__version__}"
 
 HEADER_CLIENT_ID = "X-Filecast-Client-Id"
 HEADER_CLIENT_NAME = "X-Filecast-Client-Name"

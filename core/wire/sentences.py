@@ -7,6 +7,8 @@ people and scripts already know. Pure: names arrive already quoted (core.wire.es
 
 from __future__ import annotations
 
+from core.wire.units import exact_bytes, human_size
+
 # The original program's lines (server.py / client.py), word for word.
 SERVER_WORKING = "SERVER WORKING"
 WAITING = "Waiting for connection..."
@@ -14,6 +16,11 @@ ENTER_HOST = "Enter host ip address: "
 ENTER_FILENAME = "Enter the filename: "
 NOT_OFFERED = "File does not exist!"
 DOWNLOAD_COMPLETE = "Download Complete!"
+
+
+def ask_window(size: int) -> str:
+    """The window's question: ``File exists, 11 bytes (11 B). Download?``."""
+    return f"File exists, {exact_bytes(size)} ({human_size(size)}). Download?"
 
 
 def ask_terminal(size: int) -> str:
