@@ -31,11 +31,12 @@ class DeadlineSocket(socket.socket):
 
     deadline: float | None = None
     span = 0.0  # the seconds the current deadline allows, for the sentence
-    stall = 0.0  # the per-recv time-out when no deadline is set (and the most one may wait)
+    # The per-recv time-out when no deadline is set (and the most one may wait); None: block.
+    stall: float | None = None
     received = 0  # bytes read since the deadline was set
 
     @classmethod
-    def adopt(cls, plain: socket.socket, stall: float) -> DeadlineSocket:
+    def adopt(cls, plain: socket.socket, stall: float | None) -> DeadlineSocket:
         """Take over ``plain``'s descriptor (``plain`` is left detached)."""
         sock = cls(plain.family, plain.type, plain.proto, fileno=plain.detach())
         sock.stall = stall
@@ -62,7 +63,7 @@ class DeadlineSocket(socket.socket):
         left = deadline - time.monotonic()
         if left <= 0:
             raise DeadlineExpired(self.span, self.received > 0)
-        self.settimeout(min(left, self.stall))
+        self.settimeout(left if self.stall is None else min(left, self.stall))
         try:
             got = super().recv_into(buffer, nbytes, flags)
         except TimeoutError as exc:
@@ -80,7 +81,10 @@ class DeadlineConnection(http.client.HTTPConnection):
         """Connect as http.client does, then adopt the socket."""
         super().connect()
         assert self.sock is not None
-        self.sock = DeadlineSocket.adopt(self.sock, self.timeout or 0.0)
+        # None (or http.client's default, "the global default") blocks; 0.0 would make the
+        # socket non-blocking, and an answer not there yet would read as a hang-up.
+        timeout = self.timeout if isinstance(self.timeout, (int, float)) else None
+        self.sock = DeadlineSocket.adopt(self.sock, timeout)
 
     @property
     def deadline_socket(self) -> DeadlineSocket | None:

@@ -7,6 +7,7 @@ from hundreds of clients costs the window one redraw per tick, at most ~20 a sec
 
 from __future__ import annotations
 
+import logging
 import queue
 import time
 import tkinter as tk
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.events import DownloadProgress, Event, HashProgress, TransferProgress
+
+log = logging.getLogger("filecast.gui")
 
 TICK_MS = 50
 BATCH = 5000
@@ -115,10 +118,7 @@ class EventPump:
             pass
         try:
             for item in coalesce(items):
-                if isinstance(item, MainThreadCall):
-                    item.fn()
-                else:
-                    self._handle(item)
+                self._handle_one(item)
             if items and self._after_batch is not None:
                 self._after_batch()
         finally:
@@ -126,6 +126,18 @@ class EventPump:
                 self.drains.append(time.monotonic() - began)
             if self._active:
                 self._schedule()
+
+    def _handle_one(self, item: object) -> None:
+        """One item; a handler that raises is a bug, logged with its traceback, and the
+        rest of the batch is still handled (a lost MainThreadCall once left a window's
+        job queue busy for good)."""
+        try:
+            if isinstance(item, MainThreadCall):
+                item.fn()
+            else:
+                self._handle(item)
+        except Exception:
+            log.exception("window event handler failed on %r", item)
 
     def drain_now(self) -> None:
         """Handle everything queued right now (tests and shutdown); a started pump goes on."""

@@ -48,13 +48,14 @@ ABOUT_CLIENT_FOLDED = {
     "interrupted": "{who} did not finish downloading {file} (repeated {times})",
     "partial": "{who} downloaded {ranges} of the file {file} ({bytes} bytes)",
 }
-# What a flood summary calls each kind of line it stands for (core.server.floodgate).
+# What a flood summary calls each kind of line it stands for (core.server.floodgate):
+# one of them, and several.
 COUNTED = {
-    "not_offered": "asks for files that do not exist",
-    "declined": "declines",
-    "digest_mismatch": "receipts with a wrong digest",
-    "receipt_refused": "receipts for files not sent whole",
-    "interrupted": "downloads cut before their first byte",
+    "not_offered": ("ask for a file that does not exist", "asks for files that do not exist"),
+    "declined": ("decline", "declines"),
+    "digest_mismatch": ("receipt with a wrong digest", "receipts with a wrong digest"),
+    "receipt_refused": ("receipt for a file not sent whole", "receipts for files not sent whole"),
+    "interrupted": ("download cut before its first byte", "downloads cut before their first byte"),
 }
 
 
@@ -76,6 +77,12 @@ def about_client_folded(event: str, who: str, file: str, repeats: int, bytes: in
 
 def flood_summary(who: str, repeats: int, counts: tuple[tuple[str, int], ...]) -> str:
     """How many requests within a minute were only counted, and of what kind."""
-    kinds = ", ".join(f"{n:,} {COUNTED.get(kind, kind)}" for kind, n in counts)
-    return (f"{who} made {repeats:,} more requests within a minute than the ledger writes"
-            f" one by one: {kinds}")
+    kinds = ", ".join(f"{n:,} {_counted(kind, n)}" for kind, n in counts)
+    requests = "1 more request" if repeats == 1 else f"{repeats:,} more requests"
+    return f"{who} made {requests} within a minute than the ledger writes one by one: {kinds}"
+
+
+def _counted(kind: str, n: int) -> str:
+    """What ``n`` lines of one kind are called (an unknown kind by its own name)."""
+    one, several = COUNTED.get(kind, (kind, kind))
+    return one if n == 1 else several
