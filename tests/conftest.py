@@ -15,10 +15,11 @@ from guikit import tk_root  # noqa: F401  (fixture)
 
 
 @pytest.fixture(autouse=True)
-def _no_stage_outside_the_table(caplog: pytest.LogCaptureFixture):  # type: ignore[no-untyped-def]
-    """Every test fails if the client window entered a stage its table does not allow
-    (core/gui/client_stages.NEXT): the window only logs it, so a test must look."""
-    with caplog.at_level(logging.ERROR, logger="filecast.gui"):
+def _no_state_outside_its_table(caplog: pytest.LogCaptureFixture):  # type: ignore[no-untyped-def]
+    """Every test fails if a client window or a server session entered a state its table
+    does not allow (core/gui/client_stages.NEXT, core/server/keepalive.NEXT): the code only
+    logs it, so a test must look."""
+    with caplog.at_level(logging.ERROR, logger="filecast"):
         yield
-    bad = [r.getMessage() for r in caplog.records if "client_stages.NEXT" in r.getMessage()]
+    bad = [r.getMessage() for r in caplog.records if ".NEXT" in r.getMessage()]
     assert bad == [], bad

@@ -2,7 +2,7 @@
 
 Split from test_server.py. Every case runs against a real FilecastServer on 127.0.0.1, in
 each body mode a person's server could be using (core/server/sendbody.py: "auto" copies for a
-few clients and hands bodies to core.server.sendfile_pump beyond).
+few clients and hands bodies to core.server.sendfile_loop beyond).
 """
 
 from __future__ import annotations
@@ -154,8 +154,8 @@ def test_forty_slow_clients_through_the_pump(tmp_path: Path) -> None:
         clients = [Background(fetch) for _ in range(40)]
         assert [c.join(60) for c in clients] == [expected] * 40
         assert len(running.wait_lines("downloaded the file 'data.bin'", 40)) == 40
-        pumps = [t for t in threading.enumerate() if t.name == "filecast-pump"]
-        assert len(pumps) == 1
+        loops = [t for t in threading.enumerate() if t.name == "filecast-sendfile"]
+        assert len(loops) == 1
 
 
 @pytest.mark.parametrize("mode", [*MODES, "auto"])

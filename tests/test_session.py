@@ -31,7 +31,7 @@ from core.server.delivery import DeliveryBook
 from core.server.ledger import LedgerEntry, LedgerEvent
 from core.server.offer import OfferTable
 from core.server.origin import HostNames
-from core.server.sendfile_pump import BodyPump
+from core.server.sendfile_loop import SendfileLoop
 from core.server.session import Session
 from core.wire.protocol import file_path
 
@@ -49,7 +49,7 @@ class FakeContext:
         self.offer = OfferTable(paths, server_name="test-server")
         self.deliveries = DeliveryBook()
         self.host_names = HostNames(frozenset())
-        self.pump = BodyPump()
+        self.sendfile_loop = SendfileLoop()
         self.stopping = False
         self.recorder = Recorder()
         self.entries: list[LedgerEntry] = []
@@ -102,7 +102,7 @@ def ctx(tmp_path: Path) -> Iterator[FakeContext]:
     os.utime(path, ns=(1_700_000_000_000_000_000,) * 2)
     context = FakeContext([path])
     yield context
-    context.pump.close()
+    context.sendfile_loop.close()
     context.offer.close()
 
 

@@ -27,7 +27,7 @@ from core.server.ledger import LedgerEntry, LedgerEvent
 from core.server.offer import OfferTable
 from core.server.origin import HostNames
 from core.server.routing import Reply, route
-from core.server.sendfile_pump import BodyPump
+from core.server.sendfile_loop import SendfileLoop
 from core.server.transfer import Transfer, unavailable
 from core.wire.http11 import HttpError, parse_request_head, response_head
 from core.wire.protocol import file_path
@@ -49,7 +49,7 @@ class FakeContext:
         self.offer = OfferTable(paths, server_name="test-server")
         self.deliveries = DeliveryBook()
         self.host_names = HostNames(frozenset())
-        self.pump = BodyPump()
+        self.sendfile_loop = SendfileLoop()
         self.stopping = False
         self.recorder = Recorder()
         self.entries: list[LedgerEntry] = []
@@ -68,7 +68,7 @@ class FakeContext:
         yield 1
 
     def close(self) -> None:
-        self.pump.close()
+        self.sendfile_loop.close()
         self.offer.close()
 
 

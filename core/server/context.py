@@ -16,7 +16,7 @@ from core.server.delivery import DeliveryBook
 from core.server.ledger import LedgerEntry
 from core.server.offer import OfferTable
 from core.server.origin import HostNames
-from core.server.sendfile_pump import BodyPump
+from core.server.sendfile_loop import SendfileLoop
 
 
 class SessionContext(Protocol):
@@ -26,7 +26,7 @@ class SessionContext(Protocol):
     offer: OfferTable
     deliveries: DeliveryBook
     host_names: HostNames
-    pump: BodyPump
+    sendfile_loop: SendfileLoop
 
     @property
     def stopping(self) -> bool:

@@ -43,7 +43,7 @@ from core.server.netinfo import local_addresses, own_host_names, raise_open_file
 from core.server.offer import OfferTable
 from core.server.origin import HostNames
 from core.server.peers import address_group
-from core.server.sendfile_pump import BodyPump
+from core.server.sendfile_loop import SendfileLoop
 from core.server.session import Session
 from core.server.shedding import Admit, Crowd, Decision, Refuse, Seat, Shed
 from core.wire.http11 import HttpError, response_head
@@ -71,7 +71,7 @@ class FilecastServer:
         self._crowd: Crowd | None = None  # the policy's view, for one accept batch
         self._keys = itertools.count(1)
         self._bodies = 0  # file bodies going out now (core.server.sendbody.choose_mode)
-        self.pump = BodyPump()  # sends the sendfile bodies; a new one for each start()
+        self.sendfile_loop = SendfileLoop()  # sends the sendfile bodies; a new one for each start()
         self._lingerer = Lingerer()  # closes refused connections gently; one per start()
         self._listen: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
@@ -167,8 +167,8 @@ class FilecastServer:
         self.port = self._listen.getsockname()[1]
         self._stopping.clear()
         self._drain_wake()
-        if self.pump.closed:  # stop() closed it: a fresh one for this run
-            self.pump = BodyPump()
+        if self.sendfile_loop.closed:  # stop() closed it: a fresh one for this run
+            self.sendfile_loop = SendfileLoop()
         if self._lingerer.closed:
             self._lingerer = Lingerer()
         self.offer.start()
@@ -221,8 +221,8 @@ class FilecastServer:
         for worker in workers:
             with contextlib.suppress(OSError):
                 worker.sock.shutdown(socket.SHUT_RDWR)
-        # every body still in the pump fails now, so its worker records it and ends
-        self.pump.close(max(0.1, deadline - time.monotonic()))
+        # every body still in the sendfile loop fails now, so its worker records it and ends
+        self.sendfile_loop.close(max(0.1, deadline - time.monotonic()))
         self._lingerer.close(max(0.1, deadline - time.monotonic()))
         # before joining: this also wakes workers waiting for a digest (a receipt)
         self.offer.stop(max(0.0, deadline - time.monotonic()))

@@ -88,6 +88,15 @@ class Reply:
     receipt: Receipt | None = None
 
 
+@dataclass(frozen=True)
+class FileTarget:
+    """A ``/files/`` request's name, decoded once, and the offered file it names, looked up
+    once (None: not offered); the session makes it, the router only reads it."""
+
+    name: str
+    file: ServedFile | None
+
+
 def error_reply(error: HttpError, *, head_only: bool = False) -> Reply:
     """The JSON error answer for a refused request."""
     body = error_body(error.code, error.message)
@@ -105,10 +114,11 @@ def _json_reply(status: int, body: bytes, outcome: Outcome = Outcome.NONE,
 
 
 def route(request: Request, body: bytes, state: OfferState, *, now: float,
-          name: str | None = None) -> Reply:
+          target: FileTarget | None = None) -> Reply:
     """Decide the answer to ``request`` at time ``now`` (seconds since the epoch: a
     Last-Modified date is a validator only once a second old); HttpError when refused.
-    ``name``: the file name requested_name already decoded (decoded here when None)."""
+    ``target``: a file request's name and file, found once by the caller (found here
+    when None)."""
     path = request.path
     if path == OFFER_PATH:
         _allow(request, ("GET", "HEAD"))
@@ -116,7 +126,10 @@ def route(request: Request, body: bytes, state: OfferState, *, now: float,
                            head_only=request.method == "HEAD")
     if path.startswith(FILES_PREFIX):
         _allow(request, ("GET", "HEAD"))
-        return _file_reply(request, state, now, name or requested_name(request))
+        if target is None:
+            name = requested_name(request)
+            target = FileTarget(name, state.find(name))
+        return _file_reply(request, now, target)
     if path == DECISIONS_PATH:
         _allow(request, ("POST",))
         return _decision_reply(_json_body(request, body), state)
@@ -155,9 +168,9 @@ def not_offered(name: str) -> HttpError:
     return HttpError(404, "not_offered", f"'{name}' is not offered by this server.", close=False)
 
 
-def _file_reply(request: Request, state: OfferState, now: float, name: str) -> Reply:
+def _file_reply(request: Request, now: float, target: FileTarget) -> Reply:
     """200, 206, 304, 404 or 416 for a file (RFC 9110 §13, §14)."""
-    entry = state.find(name)
+    name, entry = target.name, target.file
     head_only = request.method == "HEAD"
     if entry is None:
         missing = error_reply(not_offered(name), head_only=head_only)

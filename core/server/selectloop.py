@@ -1,6 +1,6 @@
 """A thread that waits on one selector for many sockets, fed by other threads.
 
-The server keeps a few of these (core.server.sendfile_pump sends file bodies,
+The server keeps a few of these (core.server.sendfile_loop sends file bodies,
 core.server.linger closes refused connections): each is one daemon thread instead of a thread
 per socket. Other threads hand items over with :meth:`SelectorThread.hand_over`, which queues
 them and wakes the selector with a byte on a socket pair; the thread adopts them, waits, and

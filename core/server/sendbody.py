@@ -1,10 +1,11 @@
-"""Put a span of a file on a socket with bounded memory: a copy loop, or sendfile via the pump.
+"""Put a span of a file on a socket with bounded memory: a copy loop, or the sendfile loop.
 
 Which is faster depends on the load (bench/, loopback): one stream to curl ran at
 3.4-4.0 GB/s copying against 2.5-3.6 with sendfile, while for a crowd sendfile's zero-copy
 path saves the CPU the copies need, and the copy loop's 1 MiB buffer per body would cost
 1 GiB for 1,000 clients. "auto", the default, copies while at most ``COPY_UP_TO`` bodies
-are in flight and hands bodies to the server's :class:`core.server.sendfile_pump.BodyPump` beyond.
+are in flight and hands bodies to the server's
+:class:`core.server.sendfile_loop.SendfileLoop` beyond.
 """
 
 from __future__ import annotations

@@ -16,10 +16,20 @@ from core.events import ClientConnected, ClientDisconnected, ClientInfo, EngineE
 from core.server.context import SessionContext
 from core.server.delivery import ClientKey, client_key
 from core.server.effects import reply_effects
+from core.server.keepalive import (
+    NEXT,
+    RULES,
+    Phase,
+    Silence,
+    keep_alive_wait,
+    new_deadline,
+    stays_open,
+)
 from core.server.offer import FileUnavailable
 from core.server.origin import check_host, check_origin
 from core.server.routing import (
     SERVER,
+    FileTarget,
     Outcome,
     Reply,
     error_reply,
@@ -51,6 +61,9 @@ from core.wire.protocol import (
 log = logging.getLogger("filecast.server")
 
 
+_HEAD_TOO_SLOW = "The request took too long to arrive."
+
+
 class _Closed(Exception):
     """The peer closed or went silent between requests: end the visit quietly."""
 
@@ -64,14 +77,14 @@ class Session:
         self.client = client
         self._buffer = bytearray()
         self._request: Request | None = None  # the request being answered
-        self._served = 0
         self._peer_closed = False  # the client closed first: nothing of it is left to read
+        self._phase = Phase.OPENED  # core.server.keepalive: the table of what each allows
         # When the request being read must be whole: head_timeout from the connection for
-        # its first request, from its first byte for a kept-alive one's next (_read_head).
-        self._deadline: float | None = time.monotonic() + server.config.head_timeout
+        # its first request, from its first byte for a kept-alive one's next.
+        self._deadline = time.monotonic() + server.config.head_timeout
         # Since when it waits for a request (None while answering one): read by the accept
         # thread to choose whom to shed when full (core.server.shedding); a float, set atomically.
-        self.idle_since: float | None = None
+        self.idle_since: float | None = time.monotonic()
 
     def _emit(self, event: ServerEvent) -> None:
         """Hand an event to the server's listener."""
@@ -121,16 +134,16 @@ class Session:
                 reply = self._reply_for(request, body)
             except HttpError as error:  # no body on an answer to HEAD (RFC 9110 §9.3.2)
                 head_only = request is not None and request.method == "HEAD"
+                if self._phase is not Phase.ANSWERING:
+                    self._enter(Phase.ANSWERING)
                 self._send_reply(error_reply(error, head_only=head_only))
-                # An answer that says "Connection: close" closes (issue 9: a pipelined GET
-                # after it was served and recorded).
-                if error.close or request is None or not request.keep_alive:
-                    return
-                continue
-            keep = self._carry_out(request, reply)
-            self._served += 1
-            if not keep or reply.close or not request.keep_alive:
+                whole, closes = True, error.close
+            else:
+                whole, closes = self._carry_out(request, reply), reply.close
+            if not stays_open(request_keep_alive=request is not None and request.keep_alive,
+                              answer_closes=closes, body_whole=whole):
                 return
+            self._enter(Phase.KEPT)
 
     # --- reading ---------------------------------------------------------------------
 
@@ -143,6 +156,35 @@ class Session:
             raise _Closed()
         self._buffer += data
 
+    def _enter(self, phase: Phase) -> None:
+        """Move to ``phase`` (core.server.keepalive): its deadline and idleness."""
+        if phase not in NEXT[self._phase]:  # a bug: say so, and go on
+            log.error("session: %s -> %s is not in keepalive.NEXT", self._phase, phase)
+        if new_deadline(self._phase, phase):
+            self._deadline = time.monotonic() + self._server.config.head_timeout
+        self._phase = phase
+        if not RULES[phase].idle:
+            self.idle_since = None  # answering now: costly to lose
+        elif self.idle_since is None:
+            self.idle_since = time.monotonic()
+
+    def _wait_for_bytes(self, too_slow: str) -> None:
+        """Read more within what the phase allows; a time-out closes or is a 408."""
+        rule = RULES[self._phase]
+        if rule.silence is Silence.KEEP_ALIVE:
+            left = keep_alive_wait(self._server.config,
+                                   filecast_client=bool(self.client.client_id))
+        else:
+            left = self._deadline - time.monotonic()
+        try:
+            if left <= 0:
+                raise TimeoutError
+            self._recv_some(left)
+        except TimeoutError as exc:
+            if rule.timeout_answer:  # slowloris: bytes, but never a whole request
+                raise HttpError(408, "timeout", too_slow) from exc
+            raise _Closed() from exc
+
     def _read_head(self) -> Request:
         """The next request head; 408 when it trickles in slower than the head time-out.
 
@@ -150,57 +192,25 @@ class Session:
         connection for its first request, and from its first byte for a kept-alive one's
         next (the adversarial pass: a first byte at 9.5 s bought another 10 s, and a body
         10 more)."""
-        config = self._server.config
-        self.idle_since = time.monotonic()
-        if self._served:  # kept alive: the person may think before the next request
-            self._deadline = None
-            if not self._buffer:
-                try:
-                    self._recv_some(self._idle_wait())
-                except TimeoutError as exc:
-                    raise _Closed() from exc
-            self._deadline = time.monotonic() + config.head_timeout
-        elif not self._buffer:  # the first request: within head_timeout of the connection
-            try:
-                self._recv_some(self._deadline_left())
-            except TimeoutError as exc:
-                raise _Closed() from exc
-        deadline = self._deadline or time.monotonic() + config.head_timeout
+        if not self._buffer:
+            self._wait_for_bytes(_HEAD_TOO_SLOW)
+        self._enter(Phase.READING)
         while (end := find_head_end(self._buffer)) < 0:
             if len(self._buffer) > MAX_HEAD_BYTES:
                 raise HttpError(431, "headers_too_large", "The request head is too large.")
             check_prefix(self._buffer)  # what can never be a request is refused at once
-            try:
-                self._recv_some(deadline - time.monotonic())
-            except TimeoutError as exc:  # slowloris: bytes, but never a whole head
-                raise HttpError(408, "timeout", "The request took too long to arrive.") from exc
+            self._wait_for_bytes(_HEAD_TOO_SLOW)
         head = bytes(self._buffer[:end])
         del self._buffer[:end]
-        self.idle_since = None  # answering now: costly to lose
         return parse_request_head(head)
-
-    def _idle_wait(self) -> float:
-        """How long a kept-alive connection may sit silent between requests."""
-        config = self._server.config
-        return config.visit_timeout if self.client.client_id else config.idle_timeout
-
-    def _deadline_left(self) -> float:
-        """Seconds left before the request being read must be whole."""
-        if self._deadline is None:
-            return self._server.config.head_timeout
-        return self._deadline - time.monotonic()
 
     def _read_body(self, length: int) -> bytes:
         """Exactly ``length`` body bytes, by the request's deadline (see ``_read_head``)."""
         while len(self._buffer) < length:
-            if self._deadline_left() <= 0:
-                raise HttpError(408, "timeout", "The request body took too long.")
-            try:
-                self._recv_some(self._deadline_left())
-            except TimeoutError as exc:
-                raise HttpError(408, "timeout", "The request body took too long.") from exc
+            self._wait_for_bytes("The request body took too long.")
         body = bytes(self._buffer[:length])
         del self._buffer[:length]
+        self._enter(Phase.ANSWERING)
         return body
 
     def _identify(self, request: Request) -> None:
@@ -222,19 +232,19 @@ class Session:
         if request.method not in ("GET", "HEAD"):
             check_origin(request)  # CSRF: writes only from this server's own page
         offer = self._server.offer
-        name = None
+        target = None
         if request.path.startswith(FILES_PREFIX):
             name = requested_name(request)  # decoded once, here
-            try:
-                offer.refresh(name)  # re-stat: never promise a stale digest
+            try:  # looked up once, and re-stat: never promise a stale digest
+                target = FileTarget(name, offer.refresh(name))
             except FileUnavailable as exc:  # gone, or a FIFO or a link in its place
                 raise unavailable(None, gone=True) from exc
-        reply = route(request, body, offer.state, now=time.time(), name=name)
+        reply = route(request, body, offer.state, now=time.time(), target=target)
         if reply.outcome is Outcome.WAIT_DIGEST and reply.file is not None:
             # No longer than the client waits for the answer (issue 9: a receipt held 60 s
             # was recorded "verified" long after its client gave up).
             offer.wait_digest(reply.file.name, reply.file.etag, RECEIPT_WAIT_SECONDS)
-            reply = route(request, body, offer.state, now=time.time(), name=name)
+            reply = route(request, body, offer.state, now=time.time(), target=target)
             if reply.outcome is Outcome.WAIT_DIGEST:
                 raise HttpError(503, "not_ready", "The server is still hashing; try again.",
                                 close=False, headers=(("Retry-After", "1"),))

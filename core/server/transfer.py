@@ -106,13 +106,13 @@ class Transfer:
 
     def _sender(self, handle: io.FileIO, in_flight: int) -> Callable[[int, int, Progress], int]:
         """``send(offset, count, progress)``: the copy loop in this thread, or sendfile
-        through the server's pump (core.server.sendbody.choose_mode decides)."""
+        through the server's sendfile loop (core.server.sendbody.choose_mode decides)."""
         config, sock = self._ctx.config, self._sock
         if choose_mode(config.body_mode, in_flight) == "copy":
             return lambda offset, count, progress: send_copy(sock, handle, offset, count,
                                                              progress)
-        pump, fd, stall = self._ctx.pump, handle.fileno(), config.stall_timeout
-        return lambda offset, count, progress: pump.send(sock, fd, offset, count, stall=stall,
+        loop, fd, stall = self._ctx.sendfile_loop, handle.fileno(), config.stall_timeout
+        return lambda offset, count, progress: loop.send(sock, fd, offset, count, stall=stall,
                                                          progress=progress)
 
     def _report(self, sent: int) -> None:

@@ -4,10 +4,10 @@ Why: with a thread per connection each sending its own body, 1,000 downloads wer
 threads waking for every socket buffer's worth and queuing for the GIL to go back to
 ``poll()`` (strace of 1,000 ab clients: 44,812 futex calls beside 2,029 sendfile calls;
 issue 4). A worker now tries ``sendfile`` itself until the socket is full, then hands the
-rest to the pump and sleeps until it is done: one thread and one selector do the waiting.
+rest to the sendfile loop and sleeps until it is done: one thread and one selector do the waiting.
 
 A body that makes no progress for its ``stall`` time ends with :class:`StalledError`; one
-whose socket fails ends with that ``OSError``; :meth:`BodyPump.close` ends every body left
+whose socket fails ends with that ``OSError``; :meth:`SendfileLoop.close` ends every body left
 with ``ConnectionAbortedError``. Either way the worker that handed it over gets the error.
 """
 
@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from core.server.selectloop import SelectorThread
 
-log = logging.getLogger("filecast.bodypump")
+log = logging.getLogger("filecast.sendfile")
 
 SENDFILE_CHUNK = 64 * 1024 * 1024  # per call; the socket buffer is the real limit
 STALL_CHECK = 0.25  # seconds between scans for stalled bodies
@@ -38,7 +38,7 @@ class StalledError(TimeoutError):
 
 
 class _Body:
-    """One span of a file going out on one socket; owned by the pump once handed over."""
+    """One span of a file going out on one socket; owned by the sendfile loop once handed over."""
 
     __slots__ = ("count", "done", "error", "fd", "last", "offset", "out", "progress", "sent",
                  "stall")
@@ -66,11 +66,11 @@ def send_some(out: int, fd: int, offset: int, count: int) -> int:
     return sent
 
 
-class BodyPump(SelectorThread[_Body]):
+class SendfileLoop(SelectorThread[_Body]):
     """Sends the bodies handed to it from one thread, started with the first of them."""
 
     def __init__(self) -> None:
-        super().__init__("filecast-pump")
+        super().__init__("filecast-sendfile")
         self._bodies: dict[int, _Body] = {}  # socket fd -> body; touched by the thread only
         self._next_check = 0.0
 
@@ -80,7 +80,7 @@ class BodyPump(SelectorThread[_Body]):
 
         Called from a worker thread, which it blocks until the body is out or has failed;
         returns the bytes sent. A body that fits in the socket buffer never waits for the
-        pump, so small answers cost no hand-over.
+        loop, so small answers cost no hand-over.
         """
         sent = 0
         while sent < count:
@@ -96,12 +96,12 @@ class BodyPump(SelectorThread[_Body]):
             raise ConnectionAbortedError(errno.ECONNABORTED, "the server is stopping")
         while not body.done.wait(30.0):
             if not self.alive:  # never hang the worker, whatever became of the thread
-                raise ConnectionAbortedError(errno.ECONNABORTED, "the body pump stopped")
+                raise ConnectionAbortedError(errno.ECONNABORTED, "the sendfile loop stopped")
         if body.error is not None:
             raise body.error
         return body.sent
 
-    # --- on the pump's thread ----------------------------------------------------------
+    # --- on the sendfile loop's thread ----------------------------------------------------------
 
     def _adopt(self, body: _Body) -> None:
         """Register a body handed over; its stall clock starts now."""
