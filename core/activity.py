@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TextIO
 
 from core.events import (
     ClientConnected,
     ClientDisconnected,
+    ClientInfo,
     ConnectionsShed,
     Declined,
     EngineError,
@@ -29,15 +32,45 @@ from core.events import (
     TransferOutcome,
 )
 from core.wire import sentences
-from core.wire.escaping import quoted
+from core.wire.escaping import escape_controls, quoted
 from core.wire.units import exact_bytes
 
 
-class ServerPrinter:
-    """Prints server events as the original program did. Called from worker threads
-    (``on_event``); ``line_for`` is pure and runs on whichever thread calls it."""
+@dataclass(frozen=True)
+class Voice:
+    """How one front end speaks of a client: the terminal keeps the original program's
+    lines, the window says them as sentences (issue 11: ``<ip: (...)>`` read like code)."""
 
-    def __init__(self, out: TextIO = sys.stdout) -> None:
+    who: Callable[[ClientInfo], str]
+    connected: str
+    told: str
+    left: str
+    client_prefix: str  # before a decision: "Client: " in the original
+
+
+ORIGINAL = Voice(who=lambda c: c.label, connected="Client connected {who}",
+                 told="Message sent out to client {who}", left="Client: {who} disconnected!",
+                 client_prefix="Client: ")
+def _window_who(client: ClientInfo) -> str:
+    """``Ana Lopez (10.0.0.5:53552)``, the name escaped and cut at 60 characters, so a long
+    one cannot push the rest of the sentence out of the log's line."""
+    if not client.name:
+        return client.display
+    name = escape_controls(client.name)
+    name = name if len(name) <= 60 else name[:59] + "…"
+    return client.display.replace(client.name, name, 1)
+
+
+PLAIN = Voice(who=_window_who, connected="{who} connected",
+              told="{who} was told what is offered", left="{who} left", client_prefix="")
+
+
+class ServerPrinter:
+    """Prints server events as the original program did (or in another ``voice``). Called
+    from worker threads (``on_event``); ``line_for`` runs on whichever thread calls it."""
+
+    def __init__(self, out: TextIO = sys.stdout, voice: Voice = ORIGINAL) -> None:
+        self._voice = voice
         self._out: TextIO | None = out
         self._lock = threading.Lock()  # guards _out and _announced across worker threads
         self._announced: set[str] = set()
@@ -64,28 +97,46 @@ class ServerPrinter:
             urls = "\n".join(f"    {url}" for url in event.urls)
             return (f"{sentences.SERVER_WORKING}\nClients can connect at:\n{urls}\n"
                     f"{sentences.WAITING}")
+        voice = self._voice
         if isinstance(event, ClientConnected):
-            return f"Client connected {event.client.label}"
+            return voice.connected.format(who=voice.who(event.client))
         if isinstance(event, OfferSent):
-            return f"Message sent out to client {event.client.label}"
+            return voice.told.format(who=voice.who(event.client))
         if isinstance(event, ClientDisconnected):
-            return f"Client: {event.client.label} disconnected!"
+            return voice.left.format(who=voice.who(event.client))
         return self._decision_line(event) or self._server_line(event)
+
+    def _about(self, client: ClientInfo, kind: str, file: str, **numbers: int | None) -> str:
+        """A decision from the one table of sentences, with this voice's ``who``."""
+        who = f"{self._voice.client_prefix}{self._voice.who(client)}"
+        return sentences.about_client(kind, who, quoted(file), **numbers)
 
     def _decision_line(self, event: Event) -> str | None:
         """A client's decision, in the ledger's own words (core.wire.sentences)."""
         if isinstance(event, FileRequested) and not event.exists:
-            return _about(event.client.label, "not_offered", event.file)
+            return self._about(event.client, "not_offered", event.file)
         if isinstance(event, Declined):
-            return _about(event.client.label, "declined", event.file)
+            return self._about(event.client, "declined", event.file)
         if isinstance(event, TransferFinished):
-            return _transfer_line(event)
+            return self._transfer_line(event)
         if isinstance(event, ReceiptReceived):
             kind = "verified" if event.verified else "digest_mismatch"
-            return _about(event.client.label, kind, event.file)
+            return self._about(event.client, kind, event.file)
         if isinstance(event, ReceiptRefused):
-            return _about(event.client.label, "receipt_refused", event.file)
+            return self._about(event.client, "receipt_refused", event.file)
         return None
+
+    def _transfer_line(self, event: TransferFinished) -> str | None:
+        """downloaded / a range / did not finish, as the engine decided it for one body."""
+        if event.outcome is TransferOutcome.DOWNLOADED:
+            return self._about(event.client, "downloaded", event.file)
+        if event.outcome is TransferOutcome.PARTIAL:
+            if not event.acked:
+                return None  # nothing delivered of a file it already has (as in the ledger)
+            return self._about(event.client, "partial", event.file, start=event.start,
+                               bytes=event.acked)
+        return self._about(event.client, "interrupted", event.file, bytes=event.covered,
+                           size=event.size)
 
     def _server_line(self, event: Event) -> str | None:
         """What the server itself did: its offer, its limits, its errors."""
@@ -112,20 +163,3 @@ class ServerPrinter:
                     lines.append(f"Offering {quoted(view.name)} ({exact_bytes(view.size)}), "
                                  f"SHA-256 {view.sha256}")
         return "\n".join(lines) or None
-
-
-def _about(label: str, kind: str, file: str, **numbers: int | None) -> str:
-    """``Client: LABEL ...`` from the one table of sentences."""
-    return sentences.about_client(kind, f"Client: {label}", quoted(file), **numbers)
-
-
-def _transfer_line(event: TransferFinished) -> str | None:
-    """downloaded / a range / did not finish, as the engine decided it for one body."""
-    label = event.client.label
-    if event.outcome is TransferOutcome.DOWNLOADED:
-        return _about(label, "downloaded", event.file)
-    if event.outcome is TransferOutcome.PARTIAL:
-        if not event.acked:
-            return None  # nothing delivered of a file it already has (as in the ledger)
-        return _about(label, "partial", event.file, start=event.start, bytes=event.acked)
-    return _about(label, "interrupted", event.file, bytes=event.covered, size=event.size)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import signal
 import stat
 import sys
@@ -29,10 +28,10 @@ from core.events import (
     Event,
 )
 from core.server import FilecastServer, Ledger, OfferTable, ServerConfig
-from core.settings import client_id
+from core.settings import account_name, client_id
 from core.wire import sentences
-from core.wire.escaping import escape_controls, escape_text
-from core.wire.names import PART_SUFFIX, safe_filename
+from core.wire.escaping import escape_controls, escape_text, quoted
+from core.wire.names import PART_SUFFIX, match_name, safe_filename
 from core.wire.units import human_duration, human_rate, human_size
 
 
@@ -144,7 +143,8 @@ def get(args: argparse.Namespace) -> int:
         return 2
     progress = ProgressPrinter()
     visit = _Visit(Path(args.output))
-    with FilecastClient(host, port, client_id=client_id(), name=getpass.getuser(),
+    name = account_name() if args.display_name is None else (args.display_name.strip() or None)
+    with FilecastClient(host, port, client_id=client_id(), name=name,
                         listener=progress) as client:
         try:
             return _visit(client, args, progress, visit)
@@ -168,13 +168,20 @@ def _visit(client: FilecastClient, args: argparse.Namespace, progress: ProgressP
     """Greeting, name, check, answer; asked again when the file changes before it is saved."""
     offer = client.connect()
     print(escape_controls(offer.message))
-    name = args.name or input(sentences.ENTER_FILENAME).strip()
-    visit.name = name
+    typed = args.name or input(sentences.ENTER_FILENAME).strip()
+    match = match_name(typed, [f.name for f in offer.files])
+    name = match.name or typed
+    if name != typed:  # case or Unicode form only: the one file it can mean (issue 11)
+        print(sentences.taking(quoted(name)))
     try:
         info = client.check(name)
     except NotOfferedError:
         print(sentences.NOT_OFFERED)
-        return 1
+        if match.suggestion is None or not _takes_suggestion(args, match.suggestion):
+            return 1
+        name = match.suggestion
+        info = client.check(name)
+    visit.name = name
     while True:
         visit.size = info.size
         if not _wants_it(args, info.size):
@@ -199,13 +206,27 @@ def _visit(client: FilecastClient, args: argparse.Namespace, progress: ProgressP
     return 0
 
 
+def _takes_suggestion(args: argparse.Namespace, suggestion: str) -> bool:
+    """"Did you mean 'x'?": asked when interactive; --yes and --no never take a guess."""
+    question = sentences.did_you_mean(quoted(suggestion))
+    if args.yes or args.no:
+        print(question)
+        return False
+    return _yes_or_no(f"{question} (Y/N): ")
+
+
 def _wants_it(args: argparse.Namespace, size: int) -> bool:
     """--yes / --no, or ask "download?(Y/N)" until the answer is Y or N."""
     if args.yes or args.no:
         print(sentences.ask_terminal(size) + ("Y" if args.yes else "N"))
         return bool(args.yes)
+    return _yes_or_no(sentences.ask_terminal(size))
+
+
+def _yes_or_no(prompt: str) -> bool:
+    """Ask until the answer is Y or N."""
     while True:
-        answer = input(sentences.ask_terminal(size)).strip().lower()
+        answer = input(prompt).strip().lower()
         if answer in ("y", "yes", "n", "no"):
             return answer.startswith("y")
         print("Please answer Y or N.")
@@ -220,8 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = commands.add_parser("serve", help="offer files to clients",
                             description="Offer FILE(s) over HTTP until Ctrl-C.")
     s.add_argument("files", nargs="*", metavar="FILE", help="files to offer (asked when absent)")
-    s.add_argument("--host", default="0.0.0.0",
-                   help="address to listen on (default: all interfaces, 0.0.0.0)")
+    s.add_argument("--host", default="",
+                   help="address to listen on (default: every interface, IPv4 and IPv6;"
+                   " 0.0.0.0: IPv4 only)")
     s.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=f"port to listen on (default: {DEFAULT_PORT}; 0 picks a free one)")
     s.add_argument("--log-file", default="Clients.txt",
@@ -244,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     answer = g.add_mutually_exclusive_group()
     answer.add_argument("--yes", "-y", action="store_true", help="download without asking")
     answer.add_argument("--no", "-n", action="store_true", help="decline without asking")
+    g.add_argument("--name", dest="display_name", metavar="NAME",
+                   help="your name, as the server's ledger shows it (default: this account's"
+                   " full name; \"\" sends none). Names are self-declared.")
     g.add_argument("--output", "-o", default=".",
                    help="folder to save into (default: the current folder)")
     g.set_defaults(run=get)

@@ -38,8 +38,17 @@ class ClientInfo:
 
     @property
     def label(self) -> str:
-        """The original program's ``<ip: ('127.0.0.1', 53552)>`` spelling."""
+        """The original program's ``<ip: ('127.0.0.1', 53552)>`` spelling (the terminal's)."""
         return f"<ip: {format_address(self.address)}>"
+
+    @property
+    def display(self) -> str:
+        """The windows' spelling: the name it gave and its address, ``Ana (10.0.0.5:53552)``,
+        or the address alone. The name is network text: a window escapes it as it shows it
+        (core.gui.style), once."""
+        host, port = self.address
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return f"{self.name} ({address})" if self.name else address
 
 
 # --- server events -------------------------------------------------------------------

@@ -114,3 +114,20 @@ def client_id() -> str:
         except StorageError as exc:  # the id then lasts for this run only; not worth a stop
             log.warning("%s", exc)
         return new
+
+
+def account_name() -> str | None:
+    """The account's full name (the first field of its GECOS entry on Unix), else None.
+
+    Never the login name: in a lab where everyone shares one account, every ledger line
+    once said "root" (issue 11). A person may give another name (``get --name``)."""
+    try:
+        import pwd  # Unix only
+    except ImportError:
+        return None
+    try:
+        gecos = pwd.getpwuid(os.getuid()).pw_gecos
+    except (KeyError, OSError):
+        return None
+    full = gecos.split(",", 1)[0].strip()
+    return full or None

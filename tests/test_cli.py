@@ -56,8 +56,9 @@ def test_interactive_dialogue_downloads_like_the_original(served: ServeProcess,
     served.wait_for(r"^Message sent out to client <ip: \('127\.0\.0\.1', \d+\)>$")
     served.wait_for(r"^Client: <ip: \('127\.0\.0\.1', \d+\)> disconnected!$")
     ledger = (tmp_path / "server" / "Clients.txt").read_text()
-    assert re.search(r"Z Client: \('127\.0\.0\.1', \d+\) downloaded the file 'test\.txt'\n",
-                     ledger)
+    # the original sentence, with the account's full name after the address (issue 11)
+    assert re.search(r"Z Client: \('127\.0\.0\.1', \d+\) (\"[^\"]*\" )?downloaded the file"
+                     r" 'test\.txt'\n", ledger)
     assert "downloaded and verified the file 'test.txt'" in ledger
 
 
@@ -67,8 +68,31 @@ def test_no_records_a_decline_and_saves_nothing(served: ServeProcess, tmp_path: 
     assert not (tmp_path / "test.txt").exists()
     served.wait_for(r"did not download the file 'test\.txt'")
     ledger = (tmp_path / "server" / "Clients.txt").read_text()
+    assert re.search(r"Client: \('127\.0\.0\.1', \d+\) (\"[^\"]*\" )?did not download the file"
+                     r" 'test\.txt'", ledger)
+
+
+def test_the_ledger_names_the_person_given_with_name(served: ServeProcess,
+                                                     tmp_path: Path) -> None:
+    """issue 11: `get --name` puts the person in Clients.txt and Clients.jsonl."""
+    result = run_get(tmp_path, f"127.0.0.1:{served.port}", "test.txt", "--no",
+                     "--name", "Ana Lopez")
+    assert result.returncode == 0, result.stderr
+    served.wait_for(r"did not download the file 'test\.txt'")
+    ledger = (tmp_path / "server" / "Clients.txt").read_text()
+    assert re.search(r"Client: \('127\.0\.0\.1', \d+\) \"Ana Lopez\" did not download the file"
+                     r" 'test\.txt'", ledger), ledger
+    jsonl = (tmp_path / "server" / "Clients.jsonl").read_text()
+    assert '"name": "Ana Lopez"' in jsonl
+
+
+def test_an_empty_name_sends_none(served: ServeProcess, tmp_path: Path) -> None:
+    result = run_get(tmp_path, f"127.0.0.1:{served.port}", "test.txt", "--no", "--name", "")
+    assert result.returncode == 0, result.stderr
+    served.wait_for(r"did not download the file 'test\.txt'")
+    ledger = (tmp_path / "server" / "Clients.txt").read_text()
     assert re.search(r"Client: \('127\.0\.0\.1', \d+\) did not download the file 'test\.txt'",
-                     ledger)
+                     ledger), ledger
 
 
 def test_missing_name_says_file_does_not_exist(served: ServeProcess, tmp_path: Path) -> None:
@@ -228,3 +252,30 @@ def test_the_terminal_says_it_waits_for_the_servers_sha256(hostile: HostileServe
     assert "All bytes are in; waiting for the server to confirm its SHA-256..." in result.stdout
     assert "Download Complete!" in result.stdout
     assert (tmp_path / "report.pdf").read_bytes() == HOSTILE_DATA
+
+
+def test_a_name_in_another_case_is_taken_as_the_offered_file(served: ServeProcess,
+                                                             tmp_path: Path) -> None:
+    """issue 11: "Test.TXT" for "test.txt" was "File does not exist!" with one file offered."""
+    result = run_get(tmp_path, f"127.0.0.1:{served.port}", "Test.TXT", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert "Taking 'test.txt', the offered file by that name." in result.stdout
+    assert (tmp_path / "test.txt").read_bytes() == b"hello world"
+
+
+def test_a_typo_is_suggested_but_never_taken_by_yes(served: ServeProcess,
+                                                   tmp_path: Path) -> None:
+    result = run_get(tmp_path, f"127.0.0.1:{served.port}", "tset.txt", "--yes")
+    assert result.returncode == 1
+    assert "File does not exist!\nDid you mean 'test.txt'?" in result.stdout
+    assert not (tmp_path / "test.txt").exists()
+
+
+def test_a_person_may_accept_the_suggestion(served: ServeProcess, tmp_path: Path) -> None:
+    answers = f"127.0.0.1:{served.port}\ntset.txt\ny\ny\n"
+    result = run_get(tmp_path, stdin=answers)
+    assert result.returncode == 0, result.stderr
+    assert "Did you mean 'test.txt'? (Y/N):" in result.stdout
+    assert (tmp_path / "test.txt").read_bytes() == b"hello world"
+    ledger = (tmp_path / "server" / "Clients.txt").read_text()
+    assert "asked for 'tset.txt', which does not exist" in ledger  # the miss stays on record

@@ -95,7 +95,8 @@ def test_asking_for_a_file_not_offered_is_recorded_before_the_404(state: OfferSt
     assert effects == Effects(about(LedgerEvent.NOT_OFFERED, asked),
                               before=(FileRequested(ANA, asked, False, None),))
     assert effects.entry is not None
-    assert sentence(effects.entry).startswith("Client: ('10.0.0.5', 53552) asked for '")
+    assert sentence(effects.entry).startswith(
+        "Client: ('10.0.0.5', 53552) \"Ana\\'s laptop\" asked for '")
 
 
 def test_a_decline_is_recorded_and_reported_after(state: OfferState) -> None:
@@ -105,7 +106,7 @@ def test_a_decline_is_recorded_and_reported_after(state: OfferState) -> None:
     assert effects == Effects(about(LedgerEvent.DECLINED, NAME), after=(Declined(ANA, NAME),))
     assert effects.entry is not None
     assert sentence(effects.entry) == (
-        "Client: ('10.0.0.5', 53552) did not download the file 'notes.pdf'")
+        "Client: ('10.0.0.5', 53552) \"Ana\\'s laptop\" did not download the file 'notes.pdf'")
 
 
 def test_a_matching_receipt_records_verified_with_the_digest(state: OfferState) -> None:
@@ -197,7 +198,8 @@ def test_a_range_is_recorded_as_the_bytes_acknowledged() -> None:
     assert effects.entry == about(LedgerEvent.PARTIAL, NAME, bytes=50, size=SIZE, start=100,
                                   acked=50, etag=ETAG)
     assert sentence(effects.entry) == (
-        "Client: ('10.0.0.5', 53552) downloaded bytes 100-149 of the file 'notes.pdf'")
+        "Client: ('10.0.0.5', 53552) \"Ana\\'s laptop\" downloaded bytes 100-149 of the file"
+        " 'notes.pdf'")
     assert effects.after == (finished(body, verdict, 50),) and effects.before == ()
     assert fold
 
@@ -221,7 +223,7 @@ def test_a_cut_download_is_recorded_with_what_the_download_covers() -> None:
     assert effects.entry == about(LedgerEvent.INTERRUPTED, NAME, bytes=verdict.covered,
                                   size=SIZE, start=0, acked=100, etag=ETAG)
     assert sentence(effects.entry) == (
-        f"Client: ('10.0.0.5', 53552) did not finish downloading 'notes.pdf'"
+        f"Client: ('10.0.0.5', 53552) \"Ana\\'s laptop\" did not finish downloading 'notes.pdf'"
         f" ({verdict.covered} of {SIZE} bytes)")
     assert effects.after == (finished(body, verdict, 100),)
     assert fold

@@ -221,10 +221,32 @@ def test_a_missing_name_says_file_does_not_exist(
         tk_root: tk.Tk, served: Served, downloads: Path) -> None:
     window = make_window(tk_root, downloads)
     connect(tk_root, window, served.address)
-    ask(tk_root, window, "nope.txt", stage=cw.READY)
+    ask(tk_root, window, "quarterly-report.xlsx", stage=cw.READY)  # close to nothing offered
     assert window.file_panel.answer == "File does not exist!"
     assert str(window.file_panel.answer_label.cget("style")) == "Bad.TLabel"
     assert window.error == ""
+
+
+def test_a_name_in_another_case_is_the_offered_file(
+        tk_root: tk.Tk, served: Served, downloads: Path) -> None:
+    """issue 11: "Test.TXT" for "test.txt" was "File does not exist!"."""
+    window = make_window(tk_root, downloads)
+    connect(tk_root, window, served.address)
+    ask(tk_root, window, "Test.TXT")
+    assert window.file_panel.file_name == "test.txt"  # the field shows the real name
+    assert window.file_panel.answer.startswith("File exists, 11 bytes")
+
+
+def test_a_typo_is_suggested_and_check_asks_for_the_suggestion(
+        tk_root: tk.Tk, served: Served, downloads: Path) -> None:
+    window = make_window(tk_root, downloads)
+    connect(tk_root, window, served.address)
+    ask(tk_root, window, "tset.txt", stage=cw.READY)
+    assert window.file_panel.answer == \
+        "File does not exist! Did you mean 'test.txt'? Check asks for it."
+    assert window.file_panel.file_name == "test.txt"
+    window.file_panel.check_button.invoke()
+    pump_until(tk_root, lambda: window.stage == cw.ASKING, what="the question")
 
 
 def test_keyboard_alone(tk_root: tk.Tk, served: Served, downloads: Path) -> None:

@@ -100,10 +100,10 @@ def test_each_sentence_exactly(led: Ledger, made: LedgerEntry, expected: str) ->
     assert jsonl_records(led)[0]["text"] == expected
 
 
-def test_name_id_and_agent_go_to_jsonl_only(led: Ledger) -> None:
+def test_the_name_goes_to_both_files_id_and_agent_to_jsonl_only(led: Ledger) -> None:
     led.record(entry(LedgerEvent.DOWNLOADED, client_id="abcdefgh", name="Bob", user_agent="curl/8"))
     assert txt_lines(led) == [
-        "2026-11-30T06:21:02Z Client: ('127.0.0.1', 53552) downloaded the file 'test.txt'"
+        "2026-11-30T06:21:02Z Client: ('127.0.0.1', 53552) \"Bob\" downloaded the file 'test.txt'"
     ]
     assert jsonl_records(led) == [
         {
@@ -122,7 +122,7 @@ def test_name_id_and_agent_go_to_jsonl_only(led: Ledger) -> None:
             "sha256": None,
             "etag": None,
             "repeats": 0,
-            "text": "Client: ('127.0.0.1', 53552) downloaded the file 'test.txt'",
+            "text": "Client: ('127.0.0.1', 53552) \"Bob\" downloaded the file 'test.txt'",
         }
     ]
 
@@ -171,9 +171,11 @@ def test_hostile_names_cannot_forge_lines(led: Ledger, name: str) -> None:
     lines = txt_lines(led)
     assert len(lines) == 1
     assert all(ch.isprintable() for ch in lines[0])
-    assert lines[0].startswith(f"2026-11-30T06:21:02Z Client: {ADDR!r} downloaded the file '")
-    quoted = lines[0].split(" downloaded the file ", 1)[1]
-    assert re.fullmatch(r"'(?:[^'\\]|\\.)*'", quoted), quoted
+    head = f"2026-11-30T06:21:02Z Client: {ADDR!r} "
+    assert lines[0].startswith(head)
+    said = re.fullmatch(r"""("(?:[^"\\]|\\.)*") downloaded the file ('(?:[^'\\]|\\.)*')""",
+                        lines[0][len(head):])
+    assert said, lines[0]  # one quoted name, one quoted file: neither ends early
     records = jsonl_records(led)
     assert len(records) == 1
     assert (records[0]["file"], records[0]["name"], records[0]["user_agent"]) == (name,) * 3

@@ -33,7 +33,9 @@ OFFERED = [
 MISSING = ["nope \u202e'\".txt", "\x85\x9b[31mred", "sep\u2028" + FORGED, "\ufeffbom"]
 CLIENT_NAMES = [f"Eve\n{FORGED}", "tab\tand\x1b[2Jclear", "\u202eesrever"]
 AGENTS = [b"agent\twith tab", b"latin1 \x85\x9b[31m obs-text"]
+# The display name, when given, is a double-quoted string whose quotes are all escaped.
 LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ Client: \('127\.0\.0\.1', \d+\) "
+                  r'(?:"(?:[^"\\]|\\.)*" )?'
                   r"(downloaded|did not|asked for|downloaded and verified) .+")
 RAW_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
 

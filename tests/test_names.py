@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.wire.names import MAX_NAME_BYTES, numbered, safe_filename
+from core.wire.names import MAX_NAME_BYTES, NameMatch, match_name, numbered, safe_filename
 
 
 @pytest.mark.parametrize(
@@ -107,3 +107,36 @@ def test_a_saved_name_is_never_one_the_client_keeps_for_itself(name: str, safe: 
     assert safe_filename(name) == safe
     longest = safe_filename("x" * 400 + ".part")
     assert longest.endswith("_") and len(longest.encode()) <= MAX_NAME_BYTES
+
+
+# --- what a typed name means (issue 11: names without exact typing) ----------------------
+
+OFFERED = ["big2g.bin", "Week 12 notes.pdf", "Résumé.pdf"]
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("big2g.bin", "big2g.bin"),
+    ("Big2g.bin", "big2g.bin"),  # the issue's own example: case alone no longer misses
+    ("BIG2G.BIN", "big2g.bin"),
+    ("week 12 NOTES.pdf", "Week 12 notes.pdf"),
+    ("re\u0301sume\u0301.PDF", "Résumé.pdf"),  # decomposed and another case
+])
+def test_a_name_equal_but_for_case_or_form_is_that_file(typed: str, meant: str) -> None:
+    assert match_name(typed, OFFERED) == NameMatch(meant)
+
+
+def test_a_typo_is_never_taken_but_suggested() -> None:
+    assert match_name("big2.bin", OFFERED) == NameMatch(None, "big2g.bin")
+    assert match_name("Week 12 note.pdf", OFFERED) == NameMatch(None, "Week 12 notes.pdf")
+
+
+def test_nothing_close_suggests_nothing() -> None:
+    assert match_name("../../etc/passwd", OFFERED) == NameMatch(None, None)
+    assert match_name("anything", []) == NameMatch(None, None)
+
+
+def test_two_files_equal_but_for_case_are_not_guessed_between() -> None:
+    offered = ["a.txt", "A.txt"]
+    assert match_name("a.txt", offered) == NameMatch("a.txt")  # exact still wins
+    found = match_name("A.TXT", offered)
+    assert found.name is None and found.suggestion in offered

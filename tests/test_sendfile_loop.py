@@ -145,7 +145,7 @@ def test_close_ends_bodies_in_flight_and_refuses_new_ones(tmp_path: Path) -> Non
     with connected(rcvbuf=64 * 1024) as (sender, _receiver), open(path, "rb") as handle:
         sending = Background(lambda: loop.send(sender, handle.fileno(), 0, 8 * MIB,
                                                stall=30.0, progress=lambda _: None))
-        wait_until(lambda: any(t.name == "filecast-loop" for t in threading.enumerate()),
+        wait_until(lambda: any(t.name == "filecast-sendfile" for t in threading.enumerate()),
                    what="the loop's thread")
         began = time.monotonic()
         loop.close()
@@ -154,7 +154,7 @@ def test_close_ends_bodies_in_flight_and_refuses_new_ones(tmp_path: Path) -> Non
         assert time.monotonic() - began < 2.0
         with pytest.raises(ConnectionAbortedError):
             loop.send(sender, handle.fileno(), 0, 8 * MIB, stall=1.0, progress=lambda _: None)
-    assert not any(t.name == "filecast-loop" for t in threading.enumerate())
+    assert not any(t.name == "filecast-sendfile" for t in threading.enumerate())
 
 
 def test_forty_bodies_at_once_from_one_pump_thread(tmp_path: Path, loop: SendfileLoop) -> None:
@@ -180,7 +180,7 @@ def test_forty_bodies_at_once_from_one_pump_thread(tmp_path: Path, loop: Sendfil
         for worker in workers:
             worker.join(timeout=60)
         assert digests == [expected] * 40
-        pumps = [t for t in threading.enumerate() if t.name == "filecast-loop"]
+        pumps = [t for t in threading.enumerate() if t.name == "filecast-sendfile"]
         assert len(pumps) == 1
         stuck.shutdown(socket.SHUT_RDWR)  # as stop() does
         with pytest.raises(OSError):
@@ -201,7 +201,7 @@ def test_a_bug_in_the_pump_fails_its_bodies_and_the_next_body_still_goes(
         with pytest.raises(ConnectionAbortedError):
             loop.send(sender, handle.fileno(), 0, len(data), stall=10.0,
                       progress=lambda _: None)
-        assert "filecast-loop failed" in caplog.text
+        assert "filecast-sendfile failed" in caplog.text
         monkeypatch.undo()
     with connected(rcvbuf=64 * 1024) as (sender, receiver), open(path, "rb") as handle:
         sending = Background(lambda: loop.send(sender, handle.fileno(), 0, len(data),

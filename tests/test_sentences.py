@@ -105,8 +105,9 @@ def test_the_ledger_writes_exactly_what_about_client_says(
     entry = LedgerEntry(event, ADDR, FILE, client_id="ana-1", name="Ana",
                         user_agent="Filecast/0.1.0", **fields)
     numbers = {k: v for k, v in fields.items() if k in NUMBERS}
-    assert sentence(entry) == about_client(event.value, WHO, quoted(FILE), **numbers)
-    assert sentence(entry) == f"{WHO} {said}"
+    who = f'{WHO} "Ana"'  # the display name follows the address (issue 11)
+    assert sentence(entry) == about_client(event.value, who, quoted(FILE), **numbers)
+    assert sentence(entry) == f"{who} {said}"
 
 
 def test_every_ledger_event_has_a_sentence_and_every_sentence_an_event() -> None:

@@ -8,6 +8,7 @@ from tkinter import ttk
 
 from core.gui.style import PAD, SMALL_PAD, clip, clip_message, wrap_to_width
 from core.wire import sentences
+from core.wire.escaping import quoted
 
 NOT_CONNECTED = "Connect to a server to see its message and ask for a file."
 MESSAGE_LIMIT = 400  # characters of the server's greeting shown
@@ -100,9 +101,20 @@ class FilePanel(ttk.LabelFrame):
         self._show_buttons(True)
         self.yes_button.focus_set()
 
-    def not_found(self) -> None:
-        """The original answer, inline and red."""
-        self.say(sentences.NOT_OFFERED, "Bad.TLabel")
+    def not_found(self, suggestion: str | None = None) -> None:
+        """The original answer, inline and red; with a near miss, the name it was closest
+        to goes in the field, so Check (or Enter) asks for it (issue 11)."""
+        if suggestion is None:
+            self.say(sentences.NOT_OFFERED, "Bad.TLabel")
+            return
+        self.say(f"{sentences.NOT_OFFERED} {sentences.did_you_mean(quoted(clip(suggestion)))}"
+                 " Check asks for it.", "Bad.TLabel")
+        self.set_name(suggestion)
+
+    def set_name(self, name: str) -> None:
+        """Put ``name`` in the name field."""
+        self.name_entry.delete(0, "end")
+        self.name_entry.insert(0, name)
 
     def say(self, text: str, style: str = "TLabel") -> None:
         """Show ``text`` on the answer line; Yes and No go away."""

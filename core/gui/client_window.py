@@ -9,7 +9,6 @@ connects, Enter checks, then y/Enter says yes and n/Escape says no; Escape cance
 
 from __future__ import annotations
 
-import getpass
 import logging
 import tkinter as tk
 from collections.abc import Callable
@@ -51,7 +50,8 @@ from core.gui.prefs import (
 from core.gui.pump import EventPump
 from core.gui.style import PAD, clip, clip_sentence, wrap_to_width
 from core.gui.worker import run_in_background
-from core.settings import client_id
+from core.settings import account_name, client_id
+from core.wire.names import match_name
 from core.wire.protocol import FileInfo, Offer
 
 log = logging.getLogger("filecast.gui")
@@ -61,13 +61,6 @@ CONTENT_WIDTH = 720  # pixels at 96 dpi
 
 
 ClientFactory = Callable[[str, int, Listener], FilecastClient]
-
-
-def _user_name() -> str | None:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return None
 
 
 class ClientWindow(Downloading, ttk.Frame):
@@ -173,7 +166,7 @@ class ClientWindow(Downloading, ttk.Frame):
     # --- connecting ---------------------------------------------------------------------
 
     def _make_client(self, host: str, port: int, listener: Listener) -> FilecastClient:
-        return FilecastClient(host, port, client_id=client_id(), name=_user_name(),
+        return FilecastClient(host, port, client_id=client_id(), name=account_name(),
                               listener=listener)
 
     def connect(self, text: str | None = None) -> None:
@@ -250,14 +243,18 @@ class ClientWindow(Downloading, ttk.Frame):
             self.file_panel.say("Type the name of a file the server offers.", "Bad.TLabel")
             self.file_panel.focus_name()
             return
-        client = self.client
+        client, offered = self.client, self.offer.files if self.offer is not None else ()
+        match = match_name(name, [f.name for f in offered])
+        if match.name is not None and match.name != name:  # case or form only (issue 11)
+            name = match.name
+            self.file_panel.set_name(name)
         self._asking = None
         self.clear_error()
         self._set_state(CHECKING)
         self.file_panel.checking(name)
         run_in_background(self.pump, lambda: client.check(name),
                           on_done=partial(self._checked, client, name),
-                          on_error=partial(self._check_failed, client))
+                          on_error=partial(self._check_failed, client, match.suggestion))
 
     def _checked(self, client: FilecastClient, name: str, info: FileInfo) -> None:
         if client is not self.client:
@@ -266,12 +263,13 @@ class ClientWindow(Downloading, ttk.Frame):
         self._set_state(ASKING)
         self.file_panel.ask(info.size)
 
-    def _check_failed(self, client: FilecastClient, error: FilecastError) -> None:
+    def _check_failed(self, client: FilecastClient, suggestion: str | None,
+                      error: FilecastError) -> None:
         if client is not self.client:
             return
         self._set_state(READY)
         if isinstance(error, NotOfferedError):
-            self.file_panel.not_found()
+            self.file_panel.not_found(suggestion)
         else:
             self.file_panel.say("")
             self.show_error(str(error))
@@ -296,7 +294,7 @@ class ClientWindow(Downloading, ttk.Frame):
         self.file_panel.say("Telling the server…", "Muted.TLabel")
         run_in_background(self.pump, lambda: client.decline(name),
                           on_done=lambda _: self._declined(client, name),
-                          on_error=partial(self._check_failed, client))
+                          on_error=partial(self._check_failed, client, None))
 
     def _declined(self, client: FilecastClient, name: str) -> None:
         if client is not self.client:

@@ -66,9 +66,8 @@ class Row:
 
     @property
     def who(self) -> str:
-        """Display name and address."""
-        address = f"{self.client.address[0]}:{self.client.address[1]}"
-        return f"{self.client.name} ({address})" if self.client.name else address
+        """Display name and address (events.ClientInfo.display)."""
+        return self.client.display
 
     @property
     def state_text(self) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from tkinter import ttk
 from typing import Any
 
-from core.activity import ServerPrinter
+from core.activity import PLAIN, ServerPrinter
 from core.errors import FilecastError
 from core.events import (
     ConnectionsShed,
@@ -57,7 +57,7 @@ class ServerWindow:
 
     def __init__(self, master: tk.Misc, files: list[str], port: int | None,
                  log_file: str | None, dialogs: Dialogs | None = None,
-                 host: str = "0.0.0.0") -> None:
+                 host: str = "") -> None:
         self.master = master
         self.top = master.winfo_toplevel()
         self.dialogs = dialogs if dialogs is not None else Dialogs(master)
@@ -65,7 +65,7 @@ class ServerWindow:
         self.ledger_path = Path(log_file or DEFAULT_LEDGER).expanduser().resolve()
         self.pump = EventPump(master, self._handle, after_batch=self._redraw)
         self.table = ClientTable()
-        self.printer = ServerPrinter()
+        self.printer = ServerPrinter(voice=PLAIN)  # the window speaks in sentences
         self.offer = OfferTable(listener=self.pump)
         # Written on the main thread only (start_serving hands them over in done()); read by
         # jobs, which run one at a time and after that hand-over.

@@ -74,7 +74,32 @@ def apply_style(root: tk.Tk) -> ttk.Style:
     # silently fall back to the default font: keep every one alive as long as the root.
     root._filecast_fonts = [heading, url, bold]  # type: ignore[attr-defined]
     root.option_add("*tearOff", False)
+    bind_select_all(root)
     return style
+
+
+def bind_select_all(root: tk.Misc) -> None:
+    """Ctrl+A selects everything in a field or text, as people expect (issue 11); Tk's
+    X11 default moved the cursor to the line's start (Emacs style)."""
+    for widget_class in ("TEntry", "TCombobox", "TSpinbox", "Entry"):
+        for key in ("<Control-a>", "<Control-A>"):
+            root.bind_class(widget_class, key, _select_all_in_entry)
+    for key in ("<Control-a>", "<Control-A>"):
+        root.bind_class("Text", key, _select_all_in_text)
+
+
+def _select_all_in_entry(event: tk.Event[tk.Misc]) -> str:
+    widget = event.widget
+    if isinstance(widget, (tk.Entry, ttk.Entry)):  # ttk.Combobox and ttk.Spinbox are ttk.Entry
+        widget.selection_range(0, "end")
+        widget.icursor("end")
+    return "break"
+
+
+def _select_all_in_text(event: tk.Event[tk.Misc]) -> str:
+    if isinstance(event.widget, tk.Text):
+        event.widget.tag_add("sel", "1.0", "end-1c")
+    return "break"
 
 
 def font_spec(bigger: int = 0, weight: str = "normal") -> tuple[str, int, str]:

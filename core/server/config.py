@@ -11,7 +11,9 @@ from core import DEFAULT_PORT
 class ServerConfig:
     """Server settings; the defaults are documented in docs/PROTOCOL.md."""
 
-    host: str = "0.0.0.0"
+    # "": every interface, IPv4 and IPv6 where the system allows (issue 11: [::1] was
+    # refused); "0.0.0.0" or "::" or one address: exactly that.
+    host: str = ""
     port: int = DEFAULT_PORT
     max_connections: int = 2000
     # Half the server: one host never holds more, and a class of 100 devices behind one

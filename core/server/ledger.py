@@ -29,7 +29,7 @@ from typing import Any
 from core.errors import StorageError, storage_error
 from core.events import Address, format_address
 from core.wire import sentences
-from core.wire.escaping import quoted
+from core.wire.escaping import quoted, quoted_name
 
 _FLAGS = os.O_APPEND | os.O_CREAT | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
 # What one line may carry of text from the network, in bytes once written (issue 9: 16 KB
@@ -125,9 +125,16 @@ def clipped(entry: LedgerEntry) -> LedgerEntry:
                                user_agent=clip(entry.user_agent, MAX_AGENT_BYTES))
 
 
+def _who(entry: LedgerEntry) -> str:
+    """``Client: ('10.0.0.5', 53552)``, then the display name the client gave, if any
+    (issue 11: the original sentence stays as it was; the person is added after it)."""
+    who = f"Client: {format_address(entry.address)}"
+    return f"{who} {quoted_name(entry.name)}" if entry.name else who
+
+
 def sentence(entry: LedgerEntry) -> str:
     """The Clients.txt text after the timestamp, from core.wire.sentences (one table)."""
-    who = f"Client: {format_address(entry.address)}"
+    who = _who(entry)
     if entry.event is LedgerEvent.FLOODED:
         return sentences.flood_summary(who, entry.repeats, entry.counts)
     if entry.repeats:

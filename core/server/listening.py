@@ -42,7 +42,7 @@ from core.server.linger import Lingerer
 from core.server.netinfo import local_addresses, own_host_names, raise_open_file_limit, url_host
 from core.server.offer import OfferTable
 from core.server.origin import HostNames
-from core.server.peers import address_group
+from core.server.peers import address_group, unmapped
 from core.server.sendfile_loop import SendfileLoop
 from core.server.session import Session
 from core.server.shedding import Admit, Crowd, Decision, Refuse, Seat, Shed
@@ -193,10 +193,12 @@ class FilecastServer:
     def _bind(self) -> socket.socket:
         """The listening socket, with a backlog deep enough for a burst of 1,000 connects."""
         host, port = self.config.host, self.config.port
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        both = host == "" and socket.has_dualstack_ipv6()
+        family = socket.AF_INET6 if both or ":" in host else socket.AF_INET
         try:
-            sock = socket.create_server((host, port), family=family,
-                                        backlog=self.config.backlog)
+            sock = socket.create_server(("::" if both else host or "0.0.0.0", port),
+                                        family=family, backlog=self.config.backlog,
+                                        dualstack_ipv6=both)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUseError(
@@ -293,7 +295,7 @@ class FilecastServer:
         # 100 small ranges took 4.4 s). Whole answers are written at once, so no tinygrams.
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        host = str(address[0])
+        host = unmapped(str(address[0]))  # a dual-stack socket's IPv4 peer: as IPv4
         group = address_group(host)  # an IPv6 host holds a whole /64 (core.server.peers)
         key = next(self._keys)
         with self._lock:

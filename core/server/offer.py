@@ -29,6 +29,7 @@ from core.events import (
 )
 from core.server.hashing import HashCancelled, sha256_file
 from core.server.regular import lstat_regular, open_folder
+from core.wire.names import name_key
 from core.wire.protocol import SOFTWARE, FileInfo, Offer, http_date, iso_utc, make_etag
 
 WATCH_INTERVAL = 1.0
@@ -75,12 +76,6 @@ class ServedFile:
 
 class FileUnavailable(Exception):
     """An offered file is gone or is no longer a regular file (answered 503, not 404)."""
-
-
-def name_key(name: str) -> str:
-    """The form names are matched in: NFC, so "Résumé.pdf" typed with composed accents
-    finds a file whose name is stored decomposed, as macOS writes it (issue 9, item 8)."""
-    return unicodedata.normalize("NFC", name)
 
 
 def _form(name: str) -> str:

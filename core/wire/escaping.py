@@ -3,6 +3,9 @@ from a peer reaches a ledger line, a terminal or a window raw. Pure; both sides 
 
 from __future__ import annotations
 
+import functools
+import unicodedata
+
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -34,3 +37,31 @@ def escape_controls(text: str) -> str:
 def quoted(name: str) -> str:
     """A network name as every sentence shows it: escaped, in single quotes."""
     return f"'{escape_text(name)}'"
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_quote(ch: str) -> bool:
+    """Any character a reader could take for a quotation mark: ASCII quotes, the Pi/Pf
+    punctuation (“ ” « » ‘ ’ ...), and the other quotation marks, apostrophes and CJK
+    corner brackets (＂ ＇ 「 」 〝 〞)."""
+    if ch in "\"'" or unicodedata.category(ch) in ("Pi", "Pf"):
+        return True
+    name = unicodedata.name(ch, "")
+    return any(word in name for word in ("QUOTATION", "APOSTROPHE", "CORNER BRACKET"))
+
+
+def quoted_name(name: str) -> str:
+    """A person's self-declared display name as the ledger shows it: in double quotes, with
+    backslashes, quotes of every kind and non-printables escaped (issue 11), so no name can
+    end its quotes, start a new line or pass for another sentence."""
+    out = []
+    for ch in name:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch in "\"'":
+            out.append("\\" + ch)
+        elif _is_quote(ch) or not ch.isprintable():
+            out.append(_escape_char(ch))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'

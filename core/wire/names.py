@@ -8,7 +8,11 @@ create inside the chosen folder on Windows, macOS and Linux.
 
 from __future__ import annotations
 
+import difflib
 import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 FALLBACK_NAME = "download"
 PART_SUFFIX = ".part"
@@ -102,3 +106,39 @@ def numbered(name: str, n: int) -> str:
     """The ``n``-th alternative to an existing name: ``report.pdf`` → ``report (1).pdf``."""
     stem, ext = split_extension(name)
     return f"{stem} ({n}){ext}"
+
+
+def name_key(name: str) -> str:
+    """The form names are matched in: NFC, so "Résumé.pdf" typed with composed accents
+    finds a file whose name is stored decomposed, as macOS writes it (issue 9, item 8)."""
+    return unicodedata.normalize("NFC", name)
+
+
+def _loose_key(name: str) -> str:
+    """A name with case and Unicode form ignored ("Big2G.BIN" and "big2g.bin" agree)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFKC", name).casefold())
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """What a typed name means among the offered ones (issue 11: names without exact typing).
+
+    ``name``: the offered file it names: itself, or the only one equal to it once case and
+    Unicode form are ignored. ``suggestion``: when it names none, the closest offered name,
+    for "Did you mean ...?" (a typo is never taken without asking)."""
+
+    name: str | None
+    suggestion: str | None = None
+
+
+def match_name(typed: str, offered: Sequence[str]) -> NameMatch:
+    """The offered file ``typed`` means, or the one it may have meant."""
+    exact = [name for name in offered if name_key(name) == name_key(typed)]
+    if len(exact) == 1:
+        return NameMatch(exact[0])
+    loose = [name for name in offered if _loose_key(name) == _loose_key(typed)]
+    if len(loose) == 1:
+        return NameMatch(loose[0])
+    keys = {_loose_key(name): name for name in offered}
+    close = difflib.get_close_matches(_loose_key(typed), list(keys), n=1, cutoff=0.6)
+    return NameMatch(None, keys[close[0]] if close else None)

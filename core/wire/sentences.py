@@ -18,6 +18,16 @@ NOT_OFFERED = "File does not exist!"
 DOWNLOAD_COMPLETE = "Download Complete!"
 
 
+def did_you_mean(quoted_name: str) -> str:
+    """After "File does not exist!": the offered name a typo was closest to (issue 11)."""
+    return f"Did you mean {quoted_name}?"
+
+
+def taking(quoted_name: str) -> str:
+    """A name typed in another case or Unicode form, taken as the one file it means."""
+    return f"Taking {quoted_name}, the offered file by that name."
+
+
 def ask_window(size: int) -> str:
     """The window's question: ``File exists, 11 bytes (11 B). Download?``."""
     return f"File exists, {exact_bytes(size)} ({human_size(size)}). Download?"

@@ -1,0 +1,49 @@
+"""core/activity.py: the terminal keeps the original program's lines; the window says the
+same events as sentences with the person's name (issue 11); both take decisions from the
+one table of sentences."""
+
+from __future__ import annotations
+
+import io
+
+from core.activity import PLAIN, ServerPrinter
+from core.events import (
+    ClientConnected,
+    ClientDisconnected,
+    ClientInfo,
+    Declined,
+    OfferSent,
+    TransferFinished,
+    TransferOutcome,
+)
+
+ANA = ClientInfo(key=1, address=("192.168.1.31", 53552), name="Ana Lopez")
+ANON = ClientInfo(key=2, address=("::1", 40000))
+
+
+def test_the_terminal_keeps_the_original_lines() -> None:
+    printer = ServerPrinter(io.StringIO())
+    assert printer.line_for(ClientConnected(ANA)) == \
+        "Client connected <ip: ('192.168.1.31', 53552)>"
+    assert printer.line_for(OfferSent(ANA)) == \
+        "Message sent out to client <ip: ('192.168.1.31', 53552)>"
+    assert printer.line_for(ClientDisconnected(ANA)) == \
+        "Client: <ip: ('192.168.1.31', 53552)> disconnected!"
+    assert printer.line_for(Declined(ANA, "test.txt")) == \
+        "Client: <ip: ('192.168.1.31', 53552)> did not download the file 'test.txt'"
+
+
+def test_the_window_says_it_in_sentences_with_the_name() -> None:
+    printer = ServerPrinter(io.StringIO(), voice=PLAIN)
+    assert printer.line_for(ClientConnected(ANA)) == "Ana Lopez (192.168.1.31:53552) connected"
+    assert printer.line_for(OfferSent(ANON)) == "[::1]:40000 was told what is offered"
+    assert printer.line_for(ClientDisconnected(ANA)) == "Ana Lopez (192.168.1.31:53552) left"
+    done = TransferFinished(ANA, "test.txt", 0, 11, 11, 11, TransferOutcome.DOWNLOADED, 11, 11)
+    assert printer.line_for(done) == \
+        "Ana Lopez (192.168.1.31:53552) downloaded the file 'test.txt'"
+
+
+def test_a_name_cannot_break_the_windows_line() -> None:
+    sly = ClientInfo(key=3, address=("10.0.0.9", 1), name="Eve\n12:00:00 Bob downloaded")
+    line = ServerPrinter(io.StringIO(), voice=PLAIN).line_for(ClientConnected(sly))
+    assert line is not None and "\n" not in line and line.startswith("Eve\\n12:00:00 Bob")
