@@ -32,6 +32,7 @@ from core.settings import account_name, client_id
 from core.wire import sentences
 from core.wire.escaping import escape_controls, escape_text, quoted
 from core.wire.names import PART_SUFFIX, match_name, safe_filename
+from core.wire.protocol import file_in_url
 from core.wire.units import human_duration, human_rate, human_size
 
 
@@ -114,6 +115,7 @@ class _Visit:
     """What the terminal visit got to: enough to say, after Ctrl-C, what was kept."""
 
     folder: Path
+    linked: str | None = None  # the file a pasted http://HOST:PORT/files/NAME named
     name: str | None = None
     size: int | None = None
 
@@ -142,7 +144,7 @@ def get(args: argparse.Namespace) -> int:
         print(escape_controls(str(error)), file=sys.stderr)
         return 2
     progress = ProgressPrinter()
-    visit = _Visit(Path(args.output))
+    visit = _Visit(Path(args.output), linked=file_in_url(host_text))
     name = account_name() if args.display_name is None else (args.display_name.strip() or None)
     with FilecastClient(host, port, client_id=client_id(), name=name,
                         listener=progress) as client:
@@ -168,7 +170,7 @@ def _visit(client: FilecastClient, args: argparse.Namespace, progress: ProgressP
     """Greeting, name, check, answer; asked again when the file changes before it is saved."""
     offer = client.connect()
     print(escape_controls(offer.message))
-    typed = args.name or input(sentences.ENTER_FILENAME).strip()
+    typed = args.name or visit.linked or input(sentences.ENTER_FILENAME).strip()
     match = match_name(typed, [f.name for f in offer.files])
     name = match.name or typed
     if name != typed:  # case or Unicode form only: the one file it can mean (issue 11)

@@ -279,3 +279,10 @@ def test_a_person_may_accept_the_suggestion(served: ServeProcess, tmp_path: Path
     assert (tmp_path / "test.txt").read_bytes() == b"hello world"
     ledger = (tmp_path / "server" / "Clients.txt").read_text()
     assert "asked for 'tset.txt', which does not exist" in ledger  # the miss stays on record
+
+
+def test_a_pasted_link_to_the_file_is_enough(served: ServeProcess, tmp_path: Path) -> None:
+    result = run_get(tmp_path, f"http://127.0.0.1:{served.port}/files/test.txt", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert "Enter the filename" not in result.stdout
+    assert (tmp_path / "test.txt").read_bytes() == b"hello world"

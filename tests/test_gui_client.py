@@ -249,6 +249,15 @@ def test_a_typo_is_suggested_and_check_asks_for_the_suggestion(
     pump_until(tk_root, lambda: window.stage == cw.ASKING, what="the question")
 
 
+def test_a_pasted_link_connects_and_fills_the_name(
+        tk_root: tk.Tk, served: Served, downloads: Path) -> None:
+    window = make_window(tk_root, downloads)
+    connect(tk_root, window, f"http://{served.address}/files/test.txt")
+    assert window.file_panel.file_name == "test.txt"
+    window.file_panel.check_button.invoke()
+    pump_until(tk_root, lambda: window.stage == cw.ASKING, what="the question")
+
+
 def test_keyboard_alone(tk_root: tk.Tk, served: Served, downloads: Path) -> None:
     window = make_window(tk_root, downloads)
     panel = window.file_panel

@@ -453,3 +453,17 @@ def test_encode_client_name_round_trip_and_cap() -> None:
     assert clean_client_name(encode_client_name("Björn's laptop")) == "Björn's laptop"
     long = "é" * 150  # 300 bytes: cut at a character boundary to 200 bytes
     assert clean_client_name(encode_client_name(long)) == "é" * 100
+
+
+# --- a pasted link to a file (issue 11) ---------------------------------------------------
+
+def test_a_pasted_link_names_its_file() -> None:
+    from core.wire.protocol import file_in_url
+    assert file_in_url("http://192.168.1.20:5001/files/big2g.bin") == "big2g.bin"
+    assert file_in_url(" http://h:5001/files/Week%2012%2Fnotes%20%C3%A9.pdf ") == \
+        "Week 12/notes é.pdf"
+    assert file_in_url("http://192.168.1.20:5001/") is None
+    assert file_in_url("192.168.1.20:5001") is None
+    assert file_in_url("http://h/files/") is None
+    assert file_in_url("http://h/files/%00x") is None  # never a control character
+    assert file_in_url("http://h/files/%ff") is None  # not UTF-8

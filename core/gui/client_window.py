@@ -52,7 +52,7 @@ from core.gui.style import PAD, clip, clip_sentence, wrap_to_width
 from core.gui.worker import run_in_background
 from core.settings import account_name, client_id
 from core.wire.names import match_name
-from core.wire.protocol import FileInfo, Offer
+from core.wire.protocol import FileInfo, Offer, file_in_url
 
 log = logging.getLogger("filecast.gui")
 
@@ -77,6 +77,7 @@ class ClientWindow(Downloading, ttk.Frame):
         self.client: FilecastClient | None = None
         self.stage = DISCONNECTED
         self.offer: Offer | None = None
+        self._pasted_name: str | None = None  # the file a pasted link named
         self.result: DownloadResult | None = None
         self._asking: tuple[str, FileInfo] | None = None
         self._resume: tuple[str, Path, FileInfo] | None = None  # see Downloading
@@ -182,7 +183,7 @@ class ClientWindow(Downloading, ttk.Frame):
             return
         self._leave()
         client = self._factory(host, port, self.pump)
-        self.client = client
+        self.client, self._pasted_name = client, file_in_url(text)
         self.clear_error()
         self.file_panel.show_disconnected()
         self._set_state(CONNECTING)
@@ -197,7 +198,9 @@ class ClientWindow(Downloading, ttk.Frame):
         self.offer = offer
         self._remember_host(client.address)
         self.file_panel.show_offer(offer.message)
-        self._set_state(READY)
+        self._set_state(READY)  # the name field takes text from here on
+        if self._pasted_name is not None:  # a pasted link to the file names it
+            self.file_panel.set_name(self._pasted_name)
         if self._resume is not None:
             self.file_panel.say(f"The download of '{clip(self._resume[0])}' stopped short;"
                                 " Retry resumes it.", "Muted.TLabel")

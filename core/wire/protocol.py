@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from core import PROTOCOL_VERSION, __version__
 from core.errors import ProtocolError
@@ -76,6 +76,21 @@ class Offer:
 def file_path(name: str) -> str:
     """``/files/{name}`` with the name percent-encoded as UTF-8 (every reserved byte)."""
     return FILES_PREFIX + quote(name, safe="")
+
+
+def file_in_url(text: str) -> str | None:
+    """The offered-file name a pasted ``http://HOST:PORT/files/NAME`` carries (issue 11:
+    the link connected but did not fill the name); None for any other address."""
+    try:
+        path = urlsplit(text.strip()).path
+    except ValueError:
+        return None
+    if not path.startswith(FILES_PREFIX):
+        return None
+    try:
+        return decode_path(path[len(FILES_PREFIX):]) or None
+    except ValueError:
+        return None
 
 
 def decode_path(raw: str) -> str:
