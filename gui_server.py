@@ -14,6 +14,7 @@ import tkinter as tk
 from core import DEFAULT_PORT
 from core.gui.server_window import ServerWindow
 from core.gui.style import apply_style, set_icon
+from core.settings import default_ledger
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"port to listen on (default: the last one used, else "
                              f"{DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--log-file", default=None, metavar="PATH",
-                        help="the ledger file (default: Clients.txt in the current folder)")
+                        help=f"the ledger file (default: {default_ledger()})")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -28,7 +28,7 @@ from core.events import (
     Event,
 )
 from core.server import FilecastServer, Ledger, OfferTable, ServerConfig
-from core.settings import account_name, client_id
+from core.settings import account_name, client_id, default_ledger
 from core.wire import sentences
 from core.wire.escaping import escape_controls, escape_text, quoted
 from core.wire.names import PART_SUFFIX, match_name, safe_filename
@@ -78,7 +78,7 @@ def serve(args: argparse.Namespace) -> int:
     printer = ServerPrinter()
     try:
         offer = OfferTable(files, message=args.message, listener=printer)
-        ledger = Ledger(args.log_file)
+        ledger = Ledger(args.log_file or default_ledger())
         server = FilecastServer(offer, ledger, printer,
                                 ServerConfig(host=args.host, port=args.port,
                                              allowed_hosts=tuple(args.allow_host),
@@ -87,6 +87,7 @@ def serve(args: argparse.Namespace) -> int:
     except FilecastError as error:
         print(escape_controls(str(error)), file=sys.stderr)
         return 1
+    print(f"Ledger: {ledger.txt_path}", flush=True)  # issue 11: say where it is written
     try:
         _stop_on_sigterm()
         while True:
@@ -248,8 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
                    " 0.0.0.0: IPv4 only)")
     s.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=f"port to listen on (default: {DEFAULT_PORT}; 0 picks a free one)")
-    s.add_argument("--log-file", default="Clients.txt",
-                   help="ledger file; a .jsonl twin is written beside it (default: Clients.txt)")
+    s.add_argument("--log-file", default=None, metavar="PATH",
+                   help="ledger file; a .jsonl twin is written beside it (default:"
+                   f" {default_ledger()})")
     s.add_argument("--max-per-address", type=int, default=ServerConfig.max_per_address,
                    metavar="N", help="connections one IP address may hold (default:"
                    f" {ServerConfig.max_per_address}; 0: no limit); at the limit its idle"

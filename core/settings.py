@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 APP = "filecast"
 ENV_CONFIG_DIR = "FILECAST_CONFIG_DIR"  # overrides the folder (tests, portable installs)
+ENV_DATA_DIR = "FILECAST_DATA_DIR"  # overrides the data folder (tests, portable installs)
 SETTINGS_FILE = "settings.json"
+LEDGER_FILE = "Clients.txt"
 CLIENT_ID_KEY = "client_id"
 DEFAULTS: dict[str, Any] = {}
 
@@ -45,6 +47,31 @@ def config_dir(app: str = APP) -> Path:
     # XDG Base Directory spec: a relative $XDG_CONFIG_HOME is invalid and must be ignored.
     base = Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".config"
     return base / app
+
+
+def data_dir(app: str = APP) -> Path:
+    """The per-user data folder of this platform, where the ledger lives by default (not
+    created here): ~/.local/share/filecast ($XDG_DATA_HOME), ~/Library/Application
+    Support/filecast, or %LOCALAPPDATA%\\filecast. FILECAST_DATA_DIR overrides it."""
+    override = os.environ.get(ENV_DATA_DIR)
+    if override:
+        return Path(override)
+    home = Path.home()
+    if sys.platform == "win32":
+        local = os.environ.get("LOCALAPPDATA") or os.environ.get("APPDATA")
+        return (Path(local) if local else home / "AppData" / "Local") / app
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / app
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".local" / "share"
+    return base / app
+
+
+def default_ledger() -> Path:
+    """Where Clients.txt goes unless told otherwise (issue 11): one place per user, found
+    again whatever folder the program was started from (a double-click once put it beside
+    the program), and writable even when the offered file's folder is not."""
+    return data_dir() / LEDGER_FILE
 
 
 def settings_path() -> Path:

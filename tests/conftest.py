@@ -23,3 +23,11 @@ def _no_state_outside_its_table(caplog: pytest.LogCaptureFixture):  # type: igno
         yield
     bad = [r.getMessage() for r in caplog.records if ".NEXT" in r.getMessage()]
     assert bad == [], bad
+
+
+@pytest.fixture(autouse=True)
+def _ledgers_in_a_folder_of_the_tests_own(tmp_path_factory: pytest.TempPathFactory,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window or server started without --log-file writes its ledger into the per-user
+    data folder (core.settings.default_ledger); in tests that is a temporary one."""
+    monkeypatch.setenv("FILECAST_DATA_DIR", str(tmp_path_factory.mktemp("data")))

@@ -294,7 +294,8 @@ class ServeProcess:
             [sys.executable, "-m", "core", "serve", *names, "--host", "127.0.0.1",
              "--port", str(port), *log_file],
             cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)})
+            # the default ledger goes where these tests look: the serving folder
+            env={**os.environ, "PYTHONPATH": str(ROOT), "FILECAST_DATA_DIR": str(folder)})
         self.lines: list[str] = []
         self._queue: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()

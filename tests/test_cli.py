@@ -286,3 +286,23 @@ def test_a_pasted_link_to_the_file_is_enough(served: ServeProcess, tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert "Enter the filename" not in result.stdout
     assert (tmp_path / "test.txt").read_bytes() == b"hello world"
+
+
+def test_the_ledger_defaults_to_the_per_user_data_folder_and_serve_says_where(
+        served: ServeProcess, tmp_path: Path) -> None:
+    """issue 11: Clients.txt landed in whatever folder the program was started from."""
+    data = tmp_path / "server"  # serverkit points FILECAST_DATA_DIR at the serving folder
+    served.wait_for(rf"^Ledger: {re.escape(str(data / 'Clients.txt'))}$")
+    result = run_get(tmp_path, f"127.0.0.1:{served.port}", "test.txt", "--no")
+    assert result.returncode == 0, result.stderr
+    served.wait_for(r"did not download the file 'test\.txt'")
+    assert "did not download the file 'test.txt'" in (data / "Clients.txt").read_text()
+
+
+def test_without_a_data_folder_override_the_ledger_is_in_the_users_data_folder(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from core.settings import default_ledger
+    monkeypatch.delenv("FILECAST_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert default_ledger() == tmp_path / "xdg" / "filecast" / "Clients.txt"

@@ -41,7 +41,7 @@ from core.gui.server_offer_panel import OfferPanel
 from core.gui.style import PAD, SMALL_PAD, clip
 from core.gui.worker import JobQueue, run_in_background
 from core.server import FilecastServer, Ledger, OfferTable, ServerConfig
-from core.settings import load_settings
+from core.settings import default_ledger, load_settings
 
 log = logging.getLogger("filecast.gui.server")
 
@@ -49,7 +49,6 @@ TITLE = "Filecast Server"
 CHOOSE_TITLE = "Choose a file to distribute"
 MIN_SIZE = (940, 600)
 START_SIZE = (1120, 760)
-DEFAULT_LEDGER = "Clients.txt"
 
 
 class ServerWindow:
@@ -62,7 +61,7 @@ class ServerWindow:
         self.top = master.winfo_toplevel()
         self.dialogs = dialogs if dialogs is not None else Dialogs(master)
         self.host = host
-        self.ledger_path = Path(log_file or DEFAULT_LEDGER).expanduser().resolve()
+        self.ledger_path = Path(log_file or default_ledger()).expanduser().resolve()
         self.pump = EventPump(master, self._handle, after_batch=self._redraw)
         self.table = ClientTable()
         self.printer = ServerPrinter(voice=PLAIN)  # the window speaks in sentences
