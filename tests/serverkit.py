@@ -26,8 +26,11 @@ from typing import Any, TypeVar
 
 from core.events import ServerEvent
 from core.server import FilecastServer, ServerConfig
-from core.server.ledger import Ledger
+from core.server.delivery import DeliveryBook
+from core.server.ledger import Ledger, LedgerEntry
 from core.server.offer import OfferTable
+from core.server.origin import HostNames
+from core.server.sendfile_loop import SendfileLoop
 from core.wire.protocol import file_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -331,3 +334,38 @@ class ServeProcess:
     def close(self) -> None:
         if self.proc.poll() is None:
             self.kill()
+
+
+class FakeContext:
+    """A SessionContext (core/server/context.py) over a real offer, book of downloads and
+    sendfile loop, recording ledger entries in a list: drives a Session or a Transfer
+    without a listening server."""
+
+    def __init__(self, paths: list[Path], **config: object) -> None:
+        settings: dict[str, object] = {"host": "127.0.0.1", "port": 0, "stall_timeout": 2.0,
+                                       "head_timeout": 1.0, **config}
+        self.config = ServerConfig(**settings)  # type: ignore[arg-type]
+        self.offer = OfferTable(paths, server_name="test-server")
+        self.deliveries = DeliveryBook()
+        self.host_names = HostNames(frozenset())
+        self.sendfile_loop = SendfileLoop()
+        self.stopping = False
+        self.recorder = Recorder()
+        self.entries: list[LedgerEntry] = []
+
+    def emit(self, event: object) -> None:
+        self.recorder.on_event(event)  # type: ignore[arg-type]
+
+    def record(self, entry: LedgerEntry, *, fold: bool = True) -> None:
+        self.entries.append(entry)
+
+    def close_gently(self, sock: socket.socket) -> None:
+        sock.close()
+
+    @contextlib.contextmanager
+    def body_in_flight(self) -> Iterator[int]:
+        yield 1
+
+    def close(self) -> None:
+        self.sendfile_loop.close()
+        self.offer.close()

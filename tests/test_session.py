@@ -9,7 +9,6 @@ ledger, or a silent connection holding a worker thread forever.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import time
@@ -17,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serverkit import Background, Reader, Recorder, wait_until
+from serverkit import Background, FakeContext, Reader, wait_until
 
 from core.events import (
     ClientConnected,
@@ -26,46 +25,13 @@ from core.events import (
     FileRequested,
     TransferStarted,
 )
-from core.server.config import ServerConfig
-from core.server.delivery import DeliveryBook
-from core.server.ledger import LedgerEntry, LedgerEvent
-from core.server.offer import OfferTable
-from core.server.origin import HostNames
-from core.server.sendfile_loop import SendfileLoop
+from core.server.ledger import LedgerEvent
 from core.server.session import Session
 from core.wire.protocol import file_path
 
 NAME = "notes.pdf"
 DATA = b"%PDF-1.4 the notes the person offered\n" * 1000
 HEAD_TIMEOUT = 0.3
-
-
-class FakeContext:
-    """What a session may use of the server (core.server.context.SessionContext)."""
-
-    def __init__(self, paths: list[Path]) -> None:
-        self.config = ServerConfig(host="127.0.0.1", port=0, head_timeout=HEAD_TIMEOUT,
-                                   idle_timeout=2.0, visit_timeout=2.0, stall_timeout=2.0)
-        self.offer = OfferTable(paths, server_name="test-server")
-        self.deliveries = DeliveryBook()
-        self.host_names = HostNames(frozenset())
-        self.sendfile_loop = SendfileLoop()
-        self.stopping = False
-        self.recorder = Recorder()
-        self.entries: list[LedgerEntry] = []
-
-    def emit(self, event: object) -> None:
-        self.recorder.on_event(event)  # type: ignore[arg-type]
-
-    def record(self, entry: LedgerEntry, *, fold: bool = True) -> None:
-        self.entries.append(entry)
-
-    def close_gently(self, sock: socket.socket) -> None:
-        sock.close()
-
-    @contextlib.contextmanager
-    def body_in_flight(self) -> Iterator[int]:
-        yield 1
 
 
 class Visit:
@@ -100,7 +66,8 @@ def ctx(tmp_path: Path) -> Iterator[FakeContext]:
     path = tmp_path / NAME
     path.write_bytes(DATA)
     os.utime(path, ns=(1_700_000_000_000_000_000,) * 2)
-    context = FakeContext([path])
+    context = FakeContext([path], head_timeout=HEAD_TIMEOUT, idle_timeout=2.0,
+                          visit_timeout=2.0, stall_timeout=2.0)
     yield context
     context.sendfile_loop.close()
     context.offer.close()

@@ -18,16 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serverkit import Background, Recorder, read_response
+from serverkit import Background, FakeContext, read_response
 
 from core.events import ClientInfo, TransferFinished, TransferOutcome, TransferStarted
-from core.server.config import ServerConfig
-from core.server.delivery import DeliveryBook, client_key
-from core.server.ledger import LedgerEntry, LedgerEvent
-from core.server.offer import OfferTable
-from core.server.origin import HostNames
+from core.server.delivery import client_key
+from core.server.ledger import LedgerEvent
 from core.server.routing import Reply, route
-from core.server.sendfile_loop import SendfileLoop
 from core.server.transfer import Transfer, unavailable
 from core.wire.http11 import HttpError, parse_request_head, response_head
 from core.wire.protocol import file_path
@@ -37,39 +33,6 @@ NAME = "report.bin"
 MODES = [pytest.param(mode, marks=pytest.mark.skipif(
     mode == "sendfile" and not hasattr(os, "sendfile"), reason="needs os.sendfile"))
     for mode in ("copy", "sendfile")]
-
-
-class FakeContext:
-    """What a session may use of the server (core.server.context.SessionContext)."""
-
-    def __init__(self, paths: list[Path], **config: object) -> None:
-        settings: dict[str, object] = {"host": "127.0.0.1", "port": 0, "stall_timeout": 2.0,
-                                       "head_timeout": 1.0, **config}
-        self.config = ServerConfig(**settings)  # type: ignore[arg-type]
-        self.offer = OfferTable(paths, server_name="test-server")
-        self.deliveries = DeliveryBook()
-        self.host_names = HostNames(frozenset())
-        self.sendfile_loop = SendfileLoop()
-        self.stopping = False
-        self.recorder = Recorder()
-        self.entries: list[LedgerEntry] = []
-
-    def emit(self, event: object) -> None:
-        self.recorder.on_event(event)  # type: ignore[arg-type]
-
-    def record(self, entry: LedgerEntry, *, fold: bool = True) -> None:
-        self.entries.append(entry)
-
-    def close_gently(self, sock: socket.socket) -> None:
-        sock.close()
-
-    @contextlib.contextmanager
-    def body_in_flight(self) -> Iterator[int]:
-        yield 1
-
-    def close(self) -> None:
-        self.sendfile_loop.close()
-        self.offer.close()
 
 
 @contextlib.contextmanager
