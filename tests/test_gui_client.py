@@ -200,6 +200,27 @@ def test_yes_saves_the_file_verified_into_the_chosen_folder(
     assert window.dialogs.called("open_path") == [(str(downloads),)]  # type: ignore[attr-defined]
 
 
+def test_an_error_replaces_the_last_downloads_result_at_the_top(
+        tk_root: tk.Tk, served: Served, downloads: Path) -> None:
+    """issue 11: a new error appeared under the previous download's green result."""
+    window = make_window(tk_root, downloads)
+    connect(tk_root, window, served.address)
+    ask(tk_root, window, "test.txt")
+    window.file_panel.yes_button.invoke()
+    pump_until(tk_root, lambda: finished(window), what="the download")
+    assert "SHA-256 was verified" in window.download_panel.result
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    window.connect(f"127.0.0.1:{free_port}")
+    pump_until(tk_root, lambda: window.stage == cw.DISCONNECTED and window.error,
+               what="the connect error")
+    assert window.download_panel.result == ""
+    assert not window.download_panel.open_button.winfo_ismapped()
+    tk_root.update_idletasks()
+    assert window.error_label.winfo_y() < window.download_panel.winfo_y()  # on top of it
+
+
 def test_no_is_recorded_by_the_server_and_said(
         tk_root: tk.Tk, served: Served, downloads: Path) -> None:
     window = make_window(tk_root, downloads)

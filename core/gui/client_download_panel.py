@@ -89,6 +89,12 @@ class DownloadPanel(ttk.LabelFrame):
         """Show the download folder."""
         self.folder_label.configure(text=clip(str(folder), 300))
 
+    def clear_result(self) -> None:
+        """Take away the last download's result (an error replaces it: issue 11)."""
+        self.result_label.configure(text="")
+        self.result_label.grid_remove()
+        self.open_button.grid_remove()
+
     def start(self, name: str) -> None:
         """A download begins (or resumes)."""
         self._file, self._checks = name, 0

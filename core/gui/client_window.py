@@ -119,8 +119,9 @@ class ClientWindow(Downloading, ttk.Frame):
         self.pack(fill="both", expand=True)
         self.connect_panel.grid(row=0, column=0, sticky="ew")
         self.file_panel.grid(row=1, column=0, sticky="ew", pady=(PAD, 0))
-        self.download_panel.grid(row=2, column=0, sticky="ew", pady=(PAD, 0))
-        self.error_label.grid(row=3, column=0, sticky="new", pady=(PAD, 0), padx=PAD)
+        # Errors sit at the top of the result area, above the download they replace.
+        self.error_label.grid(row=2, column=0, sticky="new", pady=(PAD, 0), padx=PAD)
+        self.download_panel.grid(row=3, column=0, sticky="new", pady=(PAD, 0))
         # The texts wrap to the width the window has (style.wrap_to_width) instead of
         # widening it, so the width is set here: room for the question and Yes/No on one
         # line, and for a download folder's path.
@@ -157,8 +158,11 @@ class ClientWindow(Downloading, ttk.Frame):
 
     def show_error(self, text: str) -> None:
         """Show a sentence the person can act on, in red, in the window. It may quote the
-        server (its error message), so control characters are escaped and it is capped."""
+        server (its error message), so control characters are escaped and it is capped.
+        A green result of an earlier download is stale now: it goes (issue 11)."""
         self.error_label.configure(text=clip_sentence(text))
+        if text:
+            self.download_panel.clear_result()
 
     def clear_error(self) -> None:
         """Empty the error area."""
