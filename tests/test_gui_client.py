@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import tkinter as tk
@@ -605,3 +606,11 @@ def test_the_window_says_it_waits_for_the_servers_sha256(
     assert window.error == ""
     assert "SHA-256 was verified" in window.download_panel.result
     assert (downloads / HOSTILE_NAME).read_bytes() == HOSTILE_DATA
+
+
+def test_the_hint_shows_the_address_in_the_form_the_server_window_shows() -> None:
+    """issue 11: one address form everywhere (the server shows http://HOST:PORT/)."""
+    from core.client import parse_server
+    from core.gui.client_connect_panel import EXAMPLE_ADDRESS, HINT
+    assert re.fullmatch(r"http://[0-9.]+:\d+/", EXAMPLE_ADDRESS) and EXAMPLE_ADDRESS in HINT
+    assert parse_server(EXAMPLE_ADDRESS) == ("192.168.1.20", 5001)

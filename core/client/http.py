@@ -42,7 +42,7 @@ def parse_server(text: str) -> tuple[str, int]:
     """``host``, ``host:5002``, ``[::1]:5002`` or ``http://host:5002/`` → (host, port)."""
     bad = ValueError(
         f"'{text}' is not a server address. Type a host name or IP address, optionally with"
-        f" a port, like 192.168.1.20:{DEFAULT_PORT}."
+        f" a port, like http://192.168.1.20:{DEFAULT_PORT}/ or 192.168.1.20."
     )
     raw = text.strip()
     if not raw or any(c.isspace() for c in raw):

@@ -8,7 +8,10 @@ from tkinter import ttk
 
 from core.gui.style import PAD, SMALL_PAD, clip, wrap_to_width
 
-HINT = "Type the address the server shows, like 192.168.1.20:5001, and press Enter."
+# The same form the server window shows and offers to copy (issue 11: it showed
+# http://192.0.2.2:5001/ while this said 192.168.1.20:5001).
+EXAMPLE_ADDRESS = "http://192.168.1.20:5001/"
+HINT = f"Type or paste the address the server shows, like {EXAMPLE_ADDRESS}, and press Enter."
 
 
 class ConnectPanel(ttk.LabelFrame):
