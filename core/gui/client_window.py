@@ -129,6 +129,7 @@ class ClientWindow(Downloading, ttk.Frame):
         self.columnconfigure(0, weight=1, minsize=int(CONTENT_WIDTH * scale))
         self.rowconfigure(3, weight=1)
         wrap_to_width(self.error_label)
+        self.error_label.grid_remove()  # shown with the first error
 
     # --- state --------------------------------------------------------------------------
 
@@ -162,11 +163,15 @@ class ClientWindow(Downloading, ttk.Frame):
         A green result of an earlier download is stale now: it goes (issue 11)."""
         self.error_label.configure(text=clip_sentence(text))
         if text:
+            self.error_label.grid()  # only an error takes room above the download
             self.download_panel.clear_result()
+        else:
+            self.error_label.grid_remove()
 
     def clear_error(self) -> None:
-        """Empty the error area."""
+        """Empty the error area (it takes no room then)."""
         self.error_label.configure(text="")
+        self.error_label.grid_remove()
 
     # --- connecting ---------------------------------------------------------------------
 
