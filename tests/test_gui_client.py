@@ -614,3 +614,15 @@ def test_the_hint_shows_the_address_in_the_form_the_server_window_shows() -> Non
     from core.gui.client_connect_panel import EXAMPLE_ADDRESS, HINT
     assert re.fullmatch(r"http://[0-9.]+:\d+/", EXAMPLE_ADDRESS) and EXAMPLE_ADDRESS in HINT
     assert parse_server(EXAMPLE_ADDRESS) == ("192.168.1.20", 5001)
+
+
+def test_a_check_with_the_server_gone_never_says_connected(
+        tk_root: tk.Tk, served: Served, downloads: Path) -> None:
+    """issue 11: after the server stopped, the window still said green "Connected to"."""
+    window = make_window(tk_root, downloads)
+    connect(tk_root, window, served.address)
+    served.server.stop()
+    ask(tk_root, window, "test.txt", stage=cw.READY)
+    status = str(window.connect_panel.status_label.cget("text"))
+    assert "stopped answering at" in status and "Connected" not in status, status
+    assert window.error  # and the sentence says what happened

@@ -293,6 +293,11 @@ def test_stop_cuts_a_download_and_retry_after_start_resumes_it_verified(
     assert 0 < part.stat().st_size < BIG_SIZE
     assert client.download_panel.retry_button.winfo_ismapped()
     assert "Retry resumes it." in client.download_panel.status
+    # issue 11: it said green "Connected to ..." with the server gone
+    status = str(client.connect_panel.status_label.cget("text"))
+    assert status.startswith("The server at ") and "stopped answering at " in status, status
+    assert "Connected" not in status
+    assert str(client.connect_panel.status_label.cget("style")) == "Bad.TLabel"
     pump_until(tk_root, lambda: pair.rows()[0]["state"] == "interrupted · disconnected",
                what="the interrupted row")
 
@@ -301,6 +306,7 @@ def test_stop_cuts_a_download_and_retry_after_start_resumes_it_verified(
     client.download_panel.retry_button.invoke()
     pump_until(tk_root, lambda: client.stage == cw.READY and client.result is not None,
                timeout=30, what="the resumed download")
+    assert str(client.connect_panel.status_label.cget("text")).startswith("Connected to ")
     assert client.result is not None and client.result.resumed_from > 0
     check_resumed(pair, data)
 

@@ -8,11 +8,18 @@ the window asks again (issue 9).
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from pathlib import Path
 
 from core.client import DownloadResult, FilecastClient
-from core.errors import FilecastError, NotOfferedError, OfferChangedError
+from core.errors import (
+    ConnectError,
+    FilecastError,
+    NotOfferedError,
+    OfferChangedError,
+    ServerGoneError,
+)
 from core.events import DownloadProgress, DownloadRetrying, DownloadStarted, DownloadVerifying
 from core.gui.client_download_panel import DownloadPanel
 from core.gui.client_file_panel import FilePanel
@@ -36,6 +43,20 @@ class Downloading:
     _asking: tuple[str, FileInfo] | None
     # a download that stopped short: Retry resumes it, for the version said yes to
     _resume: tuple[str, Path, FileInfo] | None
+    # when the server stopped answering (HH:MM), while it has not answered again
+    _lost_since: str | None
+
+    def _server_lost(self, lost: bool) -> None:
+        """The server stopped answering (a retry, a failed download), or answered again:
+        the connect panel must say which (issue 11: it said "Connected" with it gone)."""
+        since = (self._lost_since or time.strftime("%H:%M")) if lost else None
+        if since != self._lost_since:
+            self._lost_since = since
+            self._draw_server()
+
+    def _draw_server(self) -> None:
+        """Redraw the connect panel for the current stage (the window's)."""
+        raise NotImplementedError
 
     def _set_state(self, state: str) -> None:
         """Enter ``state`` (the window's)."""
@@ -73,12 +94,15 @@ class Downloading:
             panel.progress(event)
         elif isinstance(event, DownloadStarted):
             panel.started(event)
+            self._server_lost(False)  # it answers again
         elif isinstance(event, DownloadRetrying):
             panel.retrying(event)
+            self._server_lost(True)
         elif isinstance(event, DownloadVerifying):
             panel.verifying()
 
     def _downloaded(self, client: FilecastClient, name: str, result: DownloadResult) -> None:
+        self._lost_since = None
         self._resume = None
         self.result = result
         self._set_state(READY if client is self.client else DISCONNECTED)
@@ -96,6 +120,7 @@ class Downloading:
         if missing:
             self._resume = None
         self._set_state(READY if client is self.client else DISCONNECTED)
+        self._server_lost(isinstance(error, (ConnectError, ServerGoneError)))
         self.download_panel.stopped(resumable=not missing)
         self.show_error(str(error))
         self.file_panel.say("")

@@ -18,7 +18,7 @@ from tkinter import ttk
 from typing import Any
 
 from core.client import DownloadResult, FilecastClient, parse_server
-from core.errors import FilecastError, NotOfferedError
+from core.errors import ConnectError, FilecastError, NotOfferedError, ServerGoneError
 from core.events import Listener
 from core.gui.client_connect_panel import ConnectPanel
 from core.gui.client_download_panel import DownloadPanel
@@ -78,6 +78,7 @@ class ClientWindow(Downloading, ttk.Frame):
         self.stage = DISCONNECTED
         self.offer: Offer | None = None
         self._pasted_name: str | None = None  # the file a pasted link named
+        self._lost_since: str | None = None  # HH:MM the server stopped answering, if it did
         self.result: DownloadResult | None = None
         self._asking: tuple[str, FileInfo] | None = None
         self._resume: tuple[str, Path, FileInfo] | None = None  # see Downloading
@@ -139,11 +140,7 @@ class ClientWindow(Downloading, ttk.Frame):
             log.error("client window: %s -> %s is not in client_stages.NEXT", self.stage, state)
         self.stage, stage = state, STAGES[state]
         address = self.client.address if self.client is not None else None
-        self.connect_panel.show(
-            connecting=address if state == CONNECTING else None,
-            connected=address if stage.connected else None,
-            server_name=self.offer.name if self.offer is not None else None,
-            busy=stage.busy)
+        self._draw_server()
         self.file_panel.enable(stage.takes_name, asking=stage.asking)
         self.download_panel.change_button.configure(state="disabled" if stage.busy else "normal")
         self.download_panel.show_retry(
@@ -151,6 +148,16 @@ class ClientWindow(Downloading, ttk.Frame):
             enabled=state == READY and self.client is not None)
         connected = stage.connected and address is not None
         self.top.title(f"{TITLE} — {address}" if connected else TITLE)
+
+    def _draw_server(self) -> None:
+        """The connect panel for the current stage: connecting, connected, or lost."""
+        stage = STAGES[self.stage]
+        address = self.client.address if self.client is not None else None
+        self.connect_panel.show(
+            connecting=address if self.stage == CONNECTING else None,
+            connected=address if stage.connected else None,
+            server_name=self.offer.name if self.offer is not None else None,
+            busy=stage.busy, lost_since=self._lost_since)
 
     @property
     def error(self) -> str:
@@ -191,6 +198,7 @@ class ClientWindow(Downloading, ttk.Frame):
             self.connect_panel.focus_host()
             return
         self._leave()
+        self._lost_since = None  # a new visit: nothing lost yet
         client = self._factory(host, port, self.pump)
         self.client, self._pasted_name = client, file_in_url(text)
         self.clear_error()
@@ -273,6 +281,7 @@ class ClientWindow(Downloading, ttk.Frame):
             return
         self._asking = (name, info)
         self._set_state(ASKING)
+        self._server_lost(False)
         self.file_panel.ask(info.size)
 
     def _check_failed(self, client: FilecastClient, suggestion: str | None,
@@ -280,6 +289,7 @@ class ClientWindow(Downloading, ttk.Frame):
         if client is not self.client:
             return
         self._set_state(READY)
+        self._server_lost(isinstance(error, (ConnectError, ServerGoneError)))
         if isinstance(error, NotOfferedError):
             self.file_panel.not_found(suggestion)
         else:
