@@ -33,8 +33,10 @@ class Dialogs:
         return path or None
 
     def ask_yes_no(self, title: str, message: str) -> bool:
-        """A yes/no question; True for yes."""
-        return bool(messagebox.askyesno(title, message, parent=self.parent))
+        """A yes/no question; True for yes. No is the default button: every question asked
+        here stops something (issue 11: Enter said Yes to "Stop it and close?")."""
+        return bool(messagebox.askyesno(title, message, parent=self.parent,
+                                        default=messagebox.NO))
 
     def show_error(self, title: str, message: str) -> None:
         """An error the person must see even when the window is busy."""
