@@ -55,10 +55,10 @@ def _window_who(client: ClientInfo) -> str:
     """``Ana Lopez (10.0.0.5:53552)``, the name escaped and cut at 60 characters, so a long
     one cannot push the rest of the sentence out of the log's line."""
     if not client.name:
-        return client.display
+        return client.address_text
     name = escape_controls(client.name)
     name = name if len(name) <= 60 else name[:59] + "…"
-    return client.display.replace(client.name, name, 1)
+    return f"{name} ({client.address_text})"
 
 
 PLAIN = Voice(who=_window_who, connected="{who} connected",

@@ -42,13 +42,17 @@ class ClientInfo:
         return f"<ip: {format_address(self.address)}>"
 
     @property
+    def address_text(self) -> str:
+        """``10.0.0.5:53552``, or ``[::1]:53552`` for IPv6: the one address form of the windows."""
+        host, port = self.address
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    @property
     def display(self) -> str:
         """The windows' spelling: the name it gave and its address, ``Ana (10.0.0.5:53552)``,
         or the address alone. The name is network text: a window escapes it as it shows it
         (core.gui.style), once."""
-        host, port = self.address
-        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        return f"{self.name} ({address})" if self.name else address
+        return f"{self.name} ({self.address_text})" if self.name else self.address_text
 
 
 # --- server events -------------------------------------------------------------------
