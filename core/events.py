@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 Address = tuple[str, int]
 
@@ -204,6 +204,14 @@ class OfferedFileView:
 
 
 @dataclass(frozen=True)
+class LedgerWritten:
+    """A ledger line is on disk: ``record`` is its Clients.jsonl object, exactly as written,
+    so what folds it live (the roster) sees what a reader of the file sees after a restart."""
+
+    record: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class LedgerFloodLimited:
     """From ``address``, more lines that no delivered byte backs came in a minute than the
     ledger writes one by one (``per_minute``); the rest are summed in one line (issue 9)."""
@@ -244,6 +252,7 @@ ServerEvent = (
     | ClientDisconnected
     | HashProgress
     | OfferChanged
+    | LedgerWritten
     | LedgerFloodLimited
     | ConnectionsShed
     | EngineError

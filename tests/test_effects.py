@@ -103,7 +103,11 @@ def test_a_decline_is_recorded_and_reported_after(state: OfferState) -> None:
     reply = answer(state, "POST", "/api/v1/decisions", data={"file": NAME,
                                                              "decision": "declined"})
     effects = reply_effects(reply, ANA)
-    assert effects == Effects(about(LedgerEvent.DECLINED, NAME), after=(Declined(ANA, NAME),))
+    # The decline is about the version offered when it was made (issue 11: a changed file
+    # makes people "not yet" again in the roster, so a decline must say which version).
+    version = state.files[0].etag
+    assert effects == Effects(about(LedgerEvent.DECLINED, NAME, etag=version),
+                              after=(Declined(ANA, NAME),))
     assert effects.entry is not None
     assert sentence(effects.entry) == (
         "Client: ('10.0.0.5', 53552) \"Ana\\'s laptop\" did not download the file 'notes.pdf'")

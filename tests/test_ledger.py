@@ -344,3 +344,39 @@ def test_missing_numbers_are_refused() -> None:
         sentence(entry(LedgerEvent.INTERRUPTED, bytes=3))
     with pytest.raises(ValueError):
         sentence(entry(LedgerEvent.PARTIAL, bytes=3))
+
+
+class _Heard:
+    """A listener that keeps what it is told, with the thread it was told on."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def on_event(self, event: Any) -> None:
+        self.events.append(event)
+
+
+def test_a_listener_hears_each_line_as_written_once_it_is_on_disk(tmp_path: Path) -> None:
+    """The roster (issue 11) folds exactly what Clients.jsonl holds, live as after a restart."""
+    from core.events import LedgerWritten
+    from core.server.ledger import read_recent
+    heard = _Heard()
+    with Ledger(tmp_path / "Clients.txt", listener=heard) as led:
+        led.record(entry(LedgerEvent.DECLINED, client_id="ana-1", name="Ana", etag='"1-2"'))
+        led.record(entry(LedgerEvent.DOWNLOADED, bytes=11, size=11))
+    on_disk = read_recent(tmp_path / "Clients.jsonl")
+    assert [e.record for e in heard.events if isinstance(e, LedgerWritten)] == on_disk
+    assert on_disk[0]["name"] == "Ana" and on_disk[0]["etag"] == '"1-2"'
+
+
+def test_a_line_that_failed_to_write_is_not_heard(led: Ledger, monkeypatch: Any,
+                                                  tmp_path: Path) -> None:
+    heard = _Heard()
+    with Ledger(tmp_path / "other" / "Clients.txt", listener=heard) as failing:
+        def full(_fd: int, _data: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        monkeypatch.setattr(os, "write", full)
+        with pytest.raises(DiskFullError):
+            failing.record(entry(LedgerEvent.DECLINED))
+        monkeypatch.undo()
+    assert heard.events == []

@@ -54,7 +54,8 @@ def reply_effects(reply: Reply, client: ClientInfo) -> Effects:
         return Effects(entry_for(client, LedgerEvent.NOT_OFFERED, name),
                        before=(FileRequested(client, name, False, None),))
     if outcome is Outcome.DECLINED:
-        return Effects(entry_for(client, LedgerEvent.DECLINED, name),
+        etag = reply.file.etag if reply.file is not None else None
+        return Effects(entry_for(client, LedgerEvent.DECLINED, name, etag=etag),
                        after=(Declined(client, name),))
     receipt = reply.receipt
     if receipt is None:

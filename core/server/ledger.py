@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import StorageError, storage_error
-from core.events import Address, format_address
+from core.events import Address, LedgerWritten, Listener, format_address
 from core.wire import sentences
 from core.wire.escaping import quoted, quoted_name
 
@@ -245,8 +245,10 @@ class _AppendFile:
 class Ledger:
     """Appends one line per decision to Clients.txt and Clients.jsonl, safe across threads."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        """Open both files now so a bad path is reported when the server starts."""
+    def __init__(self, path: str | os.PathLike[str], listener: Listener | None = None) -> None:
+        """Open both files now so a bad path is reported when the server starts.
+        ``listener`` hears LedgerWritten for each line once it is on disk (the roster)."""
+        self._listener = listener
         self._txt_path = Path(path)
         self._jsonl_path = _twin_path(self._txt_path)
         self._cond = threading.Condition()
@@ -285,8 +287,11 @@ class Ledger:
         stamp = timestamp(entry.time)
         text = sentence(entry)
         txt_line = f"{stamp} {text}\n".encode("utf-8", "backslashreplace")
-        json_line = (_json_line(_json_record(entry, stamp, text)) + "\n").encode("utf-8")
+        record = _json_record(entry, stamp, text)
+        json_line = (_json_line(record) + "\n").encode("utf-8")
         self._commit(txt_line, json_line)
+        if self._listener is not None:  # called from the recording thread: a worker's
+            self._listener.on_event(LedgerWritten(json.loads(json_line)))
         return entry
 
     def _commit(self, txt_line: bytes, json_line: bytes) -> None:

@@ -8,6 +8,7 @@ session only sends and records. Names in paths are only ever compared with the o
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import html
@@ -255,7 +256,8 @@ def _decision_reply(data: dict[str, object], state: OfferState) -> Reply:
     entry = state.find(name)
     if entry is None:
         raise not_offered(name)
-    return _json_reply(200, dump_json({"recorded": True}), Outcome.DECLINED, entry.name)
+    reply = _json_reply(200, dump_json({"recorded": True}), Outcome.DECLINED, entry.name)
+    return dataclasses.replace(reply, file=entry)  # the version declined (issue 11)
 
 
 def _receipt_reply(data: dict[str, object], state: OfferState) -> Reply:
