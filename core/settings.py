@@ -29,7 +29,10 @@ LEDGER_FILE = "Clients.txt"
 CLIENT_ID_KEY = "client_id"
 DEFAULTS: dict[str, Any] = {}
 
-_lock = threading.Lock()  # one read-modify-write of the file at a time in this process
+# One read-modify-write of the file at a time in this process: client_id() and the windows'
+# remembered values (core.gui.prefs.remember) both take it, so neither loses the other's
+# write (a window's first connect once dropped the name the quiet writer had just saved).
+WRITE_LOCK = threading.Lock()
 
 
 def config_dir(app: str = APP) -> Path:
@@ -129,7 +132,7 @@ def _remove(path: Path) -> None:
 
 def client_id() -> str:
     """This user's random client id (docs/PROTOCOL.md), created once and kept in settings."""
-    with _lock:
+    with WRITE_LOCK:
         settings = load_settings()
         current = settings.get(CLIENT_ID_KEY)
         if isinstance(current, str) and clean_client_id(current) is not None:

@@ -1,4 +1,5 @@
-"""The client window's first step: which server to visit (a remembered address and Connect)."""
+"""The client window's first step: which server to visit (a remembered address and Connect),
+and the name the person gives it (issue 11: remembered, self-declared)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,21 @@ from collections.abc import Callable, Sequence
 from tkinter import ttk
 
 from core.gui.style import PAD, SMALL_PAD, clip, wrap_to_width
+from core.wire.protocol import MAX_CLIENT_NAME_BYTES
 
 # The same form the server window shows and offers to copy (issue 11: it showed
 # http://192.0.2.2:5001/ while this said 192.168.1.20:5001).
 EXAMPLE_ADDRESS = "http://192.168.1.20:5001/"
 HINT = f"Type or paste the address the server shows, like {EXAMPLE_ADDRESS}, and press Enter."
+NAME_HINT = "Shown to the server; anyone can type any name."
+# X-Filecast-Client-Name carries at most 200 bytes (a server ignores a longer one): the window
+# sends at most 200 characters, and protocol.encode_client_name cuts those at 200 bytes.
+NAME_LIMIT = MAX_CLIENT_NAME_BYTES
 
 
 class ConnectPanel(ttk.LabelFrame):
-    """Address field (a combobox of recent servers), Connect, Disconnect and a status line."""
+    """Address field (a combobox of recent servers), the person's name, Connect, Disconnect
+    and a status line. Enter in either field connects."""
 
     def __init__(self, master: tk.Misc, *, on_connect: Callable[[str], None],
                  on_disconnect: Callable[[], None]) -> None:
@@ -23,20 +30,30 @@ class ConnectPanel(ttk.LabelFrame):
         self._on_connect = on_connect
         self.host_label = ttk.Label(self, text="Address:")
         self.host_box = ttk.Combobox(self, width=36)
+        # Made after the address and before Connect: Tab goes address, name, Connect.
+        self.name_label = ttk.Label(self, text="Your name:")
+        self.name_entry = ttk.Entry(self, width=36)
         self.connect_button = ttk.Button(self, text="Connect", command=self._connect)
         self.disconnect_button = ttk.Button(self, text="Disconnect", command=on_disconnect)
+        self.name_hint = ttk.Label(self, text=NAME_HINT, style="Muted.TLabel")
         self.status_label = ttk.Label(self, text=HINT, style="Muted.TLabel", wraplength=560)
 
         self.host_label.grid(row=0, column=0, sticky="w", padx=(0, SMALL_PAD))
         self.host_box.grid(row=0, column=1, sticky="ew")
         self.connect_button.grid(row=0, column=2, padx=(PAD, 0))
         self.disconnect_button.grid(row=0, column=3, padx=(SMALL_PAD, 0))
-        self.status_label.grid(row=1, column=0, columnspan=4, sticky="ew", pady=(SMALL_PAD, 0))
+        self.name_label.grid(row=1, column=0, sticky="w", padx=(0, SMALL_PAD),
+                             pady=(SMALL_PAD, 0))
+        self.name_entry.grid(row=1, column=1, sticky="ew", pady=(SMALL_PAD, 0))
+        self.name_hint.grid(row=2, column=1, columnspan=3, sticky="ew")
+        self.status_label.grid(row=3, column=0, columnspan=4, sticky="ew", pady=(PAD, 0))
         self.columnconfigure(1, weight=1)
+        wrap_to_width(self.name_hint)
         wrap_to_width(self.status_label)
 
-        self.host_box.bind("<Return>", self._on_return)
-        self.host_box.bind("<KP_Enter>", self._on_return)
+        for field in (self.host_box, self.name_entry):
+            field.bind("<Return>", self._on_return)
+            field.bind("<KP_Enter>", self._on_return)
 
     @property
     def host_text(self) -> str:
@@ -47,6 +64,22 @@ class ConnectPanel(ttk.LabelFrame):
         """Put ``text`` in the address field."""
         self.host_box.delete(0, "end")
         self.host_box.insert(0, text)
+
+    @property
+    def name_text(self) -> str:
+        """What the name field holds, without surrounding blanks (what is remembered)."""
+        return self.name_entry.get().strip()
+
+    @property
+    def display_name(self) -> str | None:
+        """The name to send: the field's text cut to NAME_LIMIT characters, None when empty
+        (the server then knows the client by its address only)."""
+        return self.name_text[:NAME_LIMIT].strip() or None
+
+    def set_name(self, text: str) -> None:
+        """Put ``text`` in the name field."""
+        self.name_entry.delete(0, "end")
+        self.name_entry.insert(0, text)
 
     def set_recent(self, hosts: Sequence[str]) -> None:
         """The addresses offered in the drop-down, most recent first."""
@@ -78,6 +111,7 @@ class ConnectPanel(ttk.LabelFrame):
             self.status_label.configure(text=HINT, style="Muted.TLabel")
         editable = not busy and connecting is None
         self.host_box.configure(state="normal" if editable else "disabled")
+        self.name_entry.configure(state="normal" if editable else "disabled")
         self.connect_button.configure(state="normal" if editable else "disabled")
         can_leave = connected is not None or connecting is not None
         self.disconnect_button.configure(state="normal" if can_leave and not busy else "disabled")

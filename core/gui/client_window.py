@@ -39,8 +39,10 @@ from core.gui.client_stages import (
 )
 from core.gui.dialogs import Dialogs
 from core.gui.prefs import (
+    CLIENT_NAME_KEY,
     DOWNLOAD_FOLDER_KEY,
     RECENT_KEY,
+    display_name,
     download_folder,
     load_remembered,
     recent_hosts,
@@ -86,6 +88,7 @@ class ClientWindow(Downloading, ttk.Frame):
         settings = load_remembered()
         self.recent_hosts = recent_hosts(settings)
         self.folder = download_folder(settings)
+        self._name = display_name(settings)  # None: the person was never asked
 
         self.connect_panel = ConnectPanel(self, on_connect=self.connect,
                                           on_disconnect=self.disconnect)
@@ -98,6 +101,8 @@ class ClientWindow(Downloading, ttk.Frame):
         self._layout()
 
         self.connect_panel.set_recent(self.recent_hosts)
+        self.connect_panel.set_name(self._name if self._name is not None else
+                                    account_name() or "")
         self.download_panel.set_folder(self.folder)
         self.top.title(TITLE)
         self.top.minsize(640, 480)
@@ -183,8 +188,8 @@ class ClientWindow(Downloading, ttk.Frame):
     # --- connecting ---------------------------------------------------------------------
 
     def _make_client(self, host: str, port: int, listener: Listener) -> FilecastClient:
-        return FilecastClient(host, port, client_id=client_id(), name=account_name(),
-                              listener=listener)
+        return FilecastClient(host, port, client_id=client_id(),
+                              name=self.connect_panel.display_name, listener=listener)
 
     def connect(self, text: str | None = None) -> None:
         """Visit the server in the address field (or ``text``), leaving any current visit."""
@@ -198,6 +203,7 @@ class ClientWindow(Downloading, ttk.Frame):
             self.connect_panel.focus_host()
             return
         self._leave()
+        self._remember_name()
         self._lost_since = None  # a new visit: nothing lost yet
         client = self._factory(host, port, self.pump)
         self.client, self._pasted_name = client, file_in_url(text)
@@ -345,6 +351,14 @@ class ClientWindow(Downloading, ttk.Frame):
         self.recent_hosts = with_recent(self.recent_hosts, address)
         self.connect_panel.set_recent(self.recent_hosts)
         remember_quietly(**{RECENT_KEY: self.recent_hosts})
+
+    def _remember_name(self) -> None:
+        """Keep the name the person connects with (asked once: issue 11), written only when
+        it changed, in the quiet writer (never the settings file on the Tk thread)."""
+        name = self.connect_panel.name_text
+        if name != self._name:
+            self._name = name
+            remember_quietly(**{CLIENT_NAME_KEY: name})
 
     # --- closing ------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""What the windows remember between runs (recent servers, download folder, last port).
+"""What the windows remember between runs (recent servers, download folder, last port, the
+client's display name).
 
 Kept in the platform's per-user config folder by core.settings; every value read back is
 checked, since the file may be old, hand-edited or damaged.
@@ -14,7 +15,8 @@ from typing import Any
 
 from core import DEFAULT_PORT
 from core.errors import StorageError
-from core.settings import load_settings, save_settings
+from core.settings import WRITE_LOCK, load_settings, save_settings
+from core.wire.protocol import MAX_CLIENT_NAME_BYTES
 
 log = logging.getLogger("filecast.gui")
 
@@ -22,14 +24,17 @@ PORT_KEY = "server_port"
 SERVER_FOLDER_KEY = "server_folder"
 RECENT_KEY = "client_recent_servers"
 DOWNLOAD_FOLDER_KEY = "client_download_folder"
+CLIENT_NAME_KEY = "client_display_name"
 MAX_RECENT = 10
 
 
 def remember(**values: Any) -> None:
-    """Merge ``values`` into the settings file; raises StorageError when it cannot."""
-    settings = load_settings()
-    settings.update(values)
-    save_settings(settings)
+    """Merge ``values`` into the settings file; raises StorageError when it cannot. Under
+    the settings' lock, so a client id made meanwhile is not lost, nor this write."""
+    with WRITE_LOCK:
+        settings = load_settings()
+        settings.update(values)
+        save_settings(settings)
 
 
 class _QuietWriter:
@@ -103,6 +108,13 @@ def recent_hosts(settings: dict[str, Any]) -> list[str]:
     if not isinstance(value, list):
         return []
     return [h for h in value if isinstance(h, str) and h.strip()][:MAX_RECENT]
+
+
+def display_name(settings: dict[str, Any]) -> str | None:
+    """The display name the person last connected with ("" when they chose to give none),
+    else None: never asked yet. Capped at what the header may carry, in characters."""
+    value = settings.get(CLIENT_NAME_KEY)
+    return value.strip()[:MAX_CLIENT_NAME_BYTES].strip() if isinstance(value, str) else None
 
 
 def with_recent(hosts: list[str], address: str) -> list[str]:
