@@ -73,6 +73,8 @@ class FakeDialogs:
     files: list[str | None] = field(default_factory=list)
     folders: list[str | None] = field(default_factory=list)
     answers: list[bool] = field(default_factory=list)
+    saves: list[str | None] = field(default_factory=list)
+    line_edits: list[list[str] | None] = field(default_factory=list)
     calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
     clipboard: str = ""
 
@@ -83,6 +85,14 @@ class FakeDialogs:
     def choose_folder(self, title: str, initial_dir: str | None = None) -> str | None:
         self.calls.append(("choose_folder", (title,)))
         return self.folders.pop(0) if self.folders else None
+
+    def save_file(self, title: str, initial_name: str) -> str | None:
+        self.calls.append(("save_file", (title, initial_name)))
+        return self.saves.pop(0) if self.saves else None
+
+    def edit_lines(self, title: str, message: str, lines: list[str]) -> list[str] | None:
+        self.calls.append(("edit_lines", (title, message, list(lines))))
+        return self.line_edits.pop(0) if self.line_edits else None
 
     def ask_yes_no(self, title: str, message: str) -> bool:
         self.calls.append(("ask_yes_no", (title, message)))

@@ -120,6 +120,15 @@ def test_lines_without_names_or_ids_are_people_by_address(feed: Feed) -> None:
     assert (row.name, row.address, row.visits, row.has_it) == ("10.0.0.9", "10.0.0.9", 2, True)
 
 
+def test_one_shared_account_still_tells_people_apart_by_the_name_they_give(feed: Feed) -> None:
+    """In a lab where everyone shares one account, every client keeps the same id."""
+    feed.line(LedgerEvent.DOWNLOADED, "lab-account", name="Ana", address="10.0.0.5")
+    feed.line(LedgerEvent.DECLINED, "lab-account", name="Ben", address="10.0.0.6")
+    feed.line(LedgerEvent.DECLINED, "lab-account", name="ana ", address="10.0.0.5", port=2)
+    assert outcomes(feed.roster) == {"ana": (Standing.DOWNLOADED, "has it"),  # as last typed
+                                     "Ben": (Standing.DECLINED, "declined")}
+
+
 def test_expected_names_show_who_never_came_matched_loosely(feed: Feed) -> None:
     feed.line(LedgerEvent.DOWNLOADED, "id-1", name="Ana López")
     kept = feed.roster.set_expected(["ana lópez", "  Ben  ", "", "ben", "Chloé"])

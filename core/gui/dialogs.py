@@ -13,6 +13,8 @@ import sys
 import tkinter as tk
 from tkinter import filedialog, messagebox
 
+from core.gui.lines_dialog import LinesDialog
+
 
 class Dialogs:
     """Real dialogs, parented to ``parent``. Main thread only."""
@@ -31,6 +33,16 @@ class Dialogs:
         path = filedialog.askdirectory(parent=self.parent, title=title,
                                        initialdir=initial_dir or os.getcwd(), mustexist=True)
         return path or None
+
+    def save_file(self, title: str, initial_name: str) -> str | None:
+        """A save-as picker (it asks itself before replacing a file); None when cancelled."""
+        path = filedialog.asksaveasfilename(parent=self.parent, title=title,
+                                            initialfile=initial_name, confirmoverwrite=True)
+        return path or None
+
+    def edit_lines(self, title: str, message: str, lines: list[str]) -> list[str] | None:
+        """A list to edit, paste or load, one item a line; None when cancelled."""
+        return LinesDialog(self.parent, title, message, lines).run()
 
     def ask_yes_no(self, title: str, message: str) -> bool:
         """A yes/no question; True for yes. No is the default button: every question asked

@@ -9,8 +9,10 @@ from __future__ import annotations
 import time
 import tkinter as tk
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from tkinter import ttk
 
+from core.gui.dialogs import Dialogs
 from core.gui.style import BAD, MUTED, PAD, SMALL_PAD, mono_font
 
 MAX_LINES = 5000
@@ -121,3 +123,20 @@ class LogPanel(ttk.Frame):
     def line_count(self) -> int:
         """How many lines are kept."""
         return int(self.text.index("end-1c").split(".")[0]) - 1
+
+
+def open_ledger(path: Path, dialogs: Dialogs, note: Callable[[str], None]) -> None:
+    """Open Clients.txt with the desktop's program, or say when it is not made yet."""
+    if not path.exists():
+        note("The ledger is created when serving starts.")
+        return
+    dialogs.open_path(str(path))
+
+
+def open_folder_of(path: Path, dialogs: Dialogs, note: Callable[[str], None]) -> None:
+    """Open the folder holding the ledger, or say it does not exist yet."""
+    folder = path.parent
+    if not folder.is_dir():
+        note(f"{folder} does not exist yet; it is created when serving starts.")
+        return
+    dialogs.open_path(str(folder))

@@ -35,10 +35,11 @@ from core.gui.prefs import PORT_KEY, SERVER_FOLDER_KEY, remember, saved_port
 from core.gui.pump import EventPump
 from core.gui.server_address_panel import AddressPanel, Serving
 from core.gui.server_clients_panel import ClientsPanel, StatusBar
-from core.gui.server_log_panel import LogPanel
+from core.gui.server_log_panel import LogPanel, open_folder_of, open_ledger
 from core.gui.server_model import ClientTable
 from core.gui.server_offer_panel import OfferPanel
-from core.gui.style import PAD, SMALL_PAD, clip
+from core.gui.server_roster import RosterKeeper
+from core.gui.style import PAD, SMALL_PAD, clip, fit_window
 from core.gui.worker import JobQueue, run_in_background
 from core.server import FilecastServer, Ledger, OfferTable, ServerConfig
 from core.settings import default_ledger, load_settings
@@ -47,7 +48,7 @@ log = logging.getLogger("filecast.gui.server")
 
 TITLE = "Filecast Server"
 CHOOSE_TITLE = "Choose a file to distribute"
-MIN_SIZE = (940, 600)
+MIN_SIZE = (800, 540)  # usable at 1024x600 (issue 11)
 START_SIZE = (1120, 760)
 
 
@@ -82,6 +83,7 @@ class ServerWindow:
 
         self._build()
         self.pump.start()
+        self.people.load()
         self.top.protocol("WM_DELETE_WINDOW", self.close)
         for key in ("<Control-o>", "<Control-O>"):
             self.top.bind(key, self._key(self.choose_file))
@@ -97,12 +99,7 @@ class ServerWindow:
     def _build(self) -> None:
         """Offer and address side by side; the client table over the log; a status bar."""
         self.top.title(TITLE)
-        scale = float(self.top.tk.call("tk", "scaling")) / (96 / 72)
-        scale = max(1.0, scale)
-        self.top.minsize(int(MIN_SIZE[0] * scale), int(MIN_SIZE[1] * scale))
-        width = min(int(START_SIZE[0] * scale), self.top.winfo_screenwidth())
-        height = min(int(START_SIZE[1] * scale), self.top.winfo_screenheight() - 40)
-        self.top.geometry(f"{width}x{height}")
+        scale = fit_window(self.top, MIN_SIZE, START_SIZE)
 
         self.status_bar = StatusBar(self.master)
         self.status_bar.pack(fill="x", side="bottom")
@@ -135,11 +132,19 @@ class ServerWindow:
 
         self.panes = ttk.Panedwindow(self.frame, orient="vertical")
         self.panes.grid(row=1, column=0, sticky="nsew", pady=(PAD, 0))
-        self.clients_panel = ClientsPanel(self.panes)
+        tabs = ttk.Notebook(self.panes)  # people first; every visit one click away
+        self.people = RosterKeeper(tabs, pump=self.pump, dialogs=self.dialogs,
+                                   settings=self._settings, note=self.note,
+                                   jsonl_path=self.ledger_path.with_suffix(".jsonl"))
+        self.clients_panel = ClientsPanel(tabs)
+        tabs.add(self.people.panel, text="People")
+        tabs.add(self.clients_panel, text="Connections")
+        self.tabs = tabs
         self.log_panel = LogPanel(self.panes, on_open_ledger=self.open_ledger,
-                                  on_open_folder=self.open_folder)
+                                  on_open_folder=lambda: open_folder_of(
+                                      self.ledger_path, self.dialogs, self.note))
         self.log_panel.show_ledger(str(self.ledger_path))
-        self.panes.add(self.clients_panel, weight=3)
+        self.panes.add(tabs, weight=3)
         self.panes.add(self.log_panel, weight=2)
         self.frame.bind("<Destroy>", self._on_destroy, add="+")
 
@@ -227,7 +232,7 @@ class ServerWindow:
 
         def work() -> tuple[Ledger, FilecastServer, FilecastError | None]:
             """Worker: open the ledger, make the server once, bind (slow: disk, DNS)."""
-            held = ledger or Ledger(self.ledger_path)
+            held = ledger or Ledger(self.ledger_path, listener=self.pump)
             serving = server or FilecastServer(self.offer, held, self.pump, config)
             serving.config = config  # the same server on a restart: client keys stay unique
             try:
@@ -271,26 +276,13 @@ class ServerWindow:
         self.dialogs.copy_text(url)
         self.note(f"Copied {url} to the clipboard.")
 
+    def open_ledger(self) -> None:
+        """Open Clients.txt with the desktop's program."""
+        open_ledger(self.ledger_path, self.dialogs, self.note)
+
     def note(self, text: str, seconds: float = 4.0) -> None:
         """A passing remark at the right of the status bar."""
         self.status_bar.note(text, seconds)
-
-    # --- the ledger ------------------------------------------------------------------
-
-    def open_ledger(self) -> None:
-        """Open Clients.txt with the desktop's program."""
-        if not self.ledger_path.exists():
-            self.note("The ledger is created when serving starts.")
-            return
-        self.dialogs.open_path(str(self.ledger_path))
-
-    def open_folder(self) -> None:
-        """Open the folder holding the ledger."""
-        folder = self.ledger_path.parent
-        if not folder.is_dir():
-            self.note(f"{folder} does not exist yet; it is created when serving starts.")
-            return
-        self.dialogs.open_path(str(folder))
 
     # --- settings --------------------------------------------------------------------
 
@@ -314,6 +306,7 @@ class ServerWindow:
                 self.offer_panel.show_hash_progress(event.done, event.total)
         elif isinstance(event, OfferChanged):
             self._show_offer(event.files)
+            self.people.apply(event)
         elif isinstance(event, ServerStarted):
             self.address_panel.show(Serving.SERVING, port=event.port, busy=True)
             self.address_panel.show_urls(event.urls)
@@ -323,6 +316,7 @@ class ServerWindow:
             if not self._closing:
                 self.address_panel.show(Serving.STOPPED, busy=self.jobs.busy)
         else:
+            self.people.apply(event)
             key = self.table.apply(event)
             if key is not None:
                 self._dirty.add(key)
@@ -360,6 +354,7 @@ class ServerWindow:
             rows = self.table.rows
             self.clients_panel.refresh((k, rows[k]) for k in sorted(self._dirty) if k in rows)
             self._dirty.clear()
+        self.people.redraw()
         self.status_bar.show(self.table.counts)
         self.address_panel.show_connected(self.table.counts.connected)
         if self._log:

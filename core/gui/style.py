@@ -185,3 +185,18 @@ def wrap_to_width(label: ttk.Label, margin: int = 0) -> None:
             label.configure(wraplength=width)
 
     label.bind("<Configure>", follow, add="+")
+
+
+def fit_window(top: tk.Misc, min_size: tuple[int, int], start_size: tuple[int, int]) -> float:
+    """Size a window for this screen and dpi: sizes are given at 96 dpi and scaled, but
+    never beyond the screen (issue 11: at 1024x600 the server window hid its status bar).
+    Returns the scale, for widths the window sets itself."""
+    window = top.winfo_toplevel()
+    scale = max(1.0, float(window.tk.call("tk", "scaling")) / (96 / 72))
+    screen_w, screen_h = window.winfo_screenwidth(), window.winfo_screenheight() - 48
+    window.minsize(min(int(min_size[0] * scale), screen_w), min(int(min_size[1] * scale),
+                                                                  screen_h))
+    width = min(int(start_size[0] * scale), screen_w)
+    height = min(int(start_size[1] * scale), screen_h)
+    window.geometry(f"{width}x{height}")
+    return scale

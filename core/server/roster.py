@@ -120,9 +120,12 @@ class RosterRow:
         return self.standing >= HAS_IT
 
 
-def person_key(client_id: str | None, address: str) -> str:
-    """The one rule for who a line or event is about: the client id, else the address."""
-    return f"id:{client_id}" if client_id else f"ip:{address}"
+def person_key(client_id: str | None, name: str | None, address: str) -> str:
+    """The one rule for who a line or event is about: the client id with the name given
+    (where everyone shares one account, every client has one id: issue 11), else the
+    address with the name."""
+    who = same_person_key(name or "")
+    return f"id:{client_id}/{who}" if client_id else f"ip:{address}/{who}"
 
 
 def same_person_key(name: str) -> str:
@@ -173,6 +176,13 @@ class Roster:
                 self._expected[same_person_key(name)] = name
         return list(self._expected.values())
 
+    def fresh(self, since: str) -> Roster:
+        """An empty roster counting from ``since``, offering and expecting what this does
+        ("New session": the ledger keeps everything, the roster starts over)."""
+        new = Roster(since, self._clock)
+        new._offer, new._expected = dict(self._offer), dict(self._expected)
+        return new
+
     # --- folding ------------------------------------------------------------------------
 
     def restore(self, records: Iterable[Mapping[str, Any]]) -> None:
@@ -189,7 +199,8 @@ class Roster:
             return False  # a connection is nobody until its first request says who
         if isinstance(event, ClientDisconnected):
             return self._gone(client.key)
-        person = self._person(person_key(client.client_id, client.address[0]), client.name,
+        person = self._person(person_key(client.client_id, client.name, client.address[0]),
+                              client.name,
                               client.client_id, client.address[0], self._clock())
         self._connections[client.key] = person.key
         person.visits.add(client.address)
@@ -219,11 +230,11 @@ class Roster:
 
     def _person(self, key: str, name: str | None, client_id: str | None, address: str,
                 seen: float) -> Person:
-        """The person ``key``, made on first sight; a later name replaces an earlier one."""
+        """The person ``key``, made on first sight; the latest spelling of the name shows."""
         person = self.people.get(key)
         if person is None:
             person = self.people[key] = Person(key)
-        person.name = name or person.name
+        person.name = (name or "").strip() or person.name
         person.client_id = client_id or person.client_id
         person.address = address or person.address
         person.last_seen = max(person.last_seen, seen)
@@ -237,11 +248,11 @@ class Roster:
             return False  # "flooded" summaries and hand edits say nothing of one person
         if self.since is not None and (not isinstance(stamp, str) or stamp < self.since):
             return False
-        client_id, name = record.get("client_id"), record.get("name")
-        person = self._person(person_key(client_id if isinstance(client_id, str) else None,
-                                         address),
-                              name if isinstance(name, str) else None,
-                              client_id if isinstance(client_id, str) else None, address,
+        client_id = record.get("client_id")
+        client_id = client_id if isinstance(client_id, str) else None
+        name = record.get("name")
+        name = name if isinstance(name, str) else None
+        person = self._person(person_key(client_id, name, address), name, client_id, address,
                               _epoch(stamp) or 0.0)
         person.visits.add((address, _int(record.get("port"))))
         standing = _PROVES.get(str(event))
