@@ -59,7 +59,7 @@ class LogPanel(ttk.Frame):
                                              command=on_open_folder)
         self.open_folder_button.grid(row=0, column=3, padx=(SMALL_PAD, 0))
 
-        self.text = tk.Text(self, height=8, wrap="word", font=mono_font(), state="disabled",
+        self.text = tk.Text(self, height=4, wrap="word", font=mono_font(), state="disabled",
                             relief="flat", borderwidth=0, highlightthickness=1,
                             padx=SMALL_PAD, pady=SMALL_PAD, undo=False,
                             background="#ffffff", foreground="#202124",

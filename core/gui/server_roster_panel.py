@@ -23,11 +23,11 @@ from core.server import RosterRow, Standing, not_yet
 # 144 and 192 dpi read whole (issue 11: pixel widths clipped "Connec" at 192 dpi).
 COLUMNS = (
     ("name", "Name", 22, True),
-    ("outcome", "Has the file", 24, True),
-    ("now", "Now", 16, False),
-    ("seen", "Last seen", 10, False),
-    ("visits", "Visits", 6, False),
-    ("address", "Address", 16, False),
+    ("outcome", "Has the file", 22, True),
+    ("now", "Now", 17, False),
+    ("seen", "Last seen", 11, False),
+    ("visits", "Visits", 7, False),
+    ("address", "Address", 17, False),
 )
 NOT_YET_HINT = "Names are as each person typed them."
 
@@ -45,7 +45,7 @@ def _seen(row: RosterRow) -> str:
 def row_values(row: RosterRow) -> tuple[str, ...]:
     """What the Treeview shows of one row; network text goes through clip() (escaped)."""
     return (clip(row.name, 60), row.outcome, row.now or "—", _seen(row),
-            str(row.visits) if row.visits else "—", row.address or "—")
+            str(row.visits) if row.visits else "—", row.address)
 
 
 def row_tag(row: RosterRow) -> str:
@@ -123,9 +123,9 @@ class RosterPanel(ttk.Frame):
     def _build_table(self) -> None:
         char = tkfont.nametofont("TkDefaultFont").measure("0")
         self.tree = ttk.Treeview(self, columns=[c[0] for c in COLUMNS], show="headings",
-                                 selectmode="extended", height=8)
+                                 selectmode="extended", height=6)
         for name, title, chars, stretch in COLUMNS:
-            anchor: Literal["e", "w"] = "e" if name == "visits" else "w"
+            anchor: Literal["center", "w"] = "center" if name == "visits" else "w"
             self.tree.heading(name, text=title, anchor=anchor,
                               command=functools.partial(self.sort_by, name))
             self.tree.column(name, width=chars * char, minwidth=4 * char, stretch=stretch,

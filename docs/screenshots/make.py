@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Regenerate the README's pictures of the two windows: docs/screenshots/*.png.
 
-    python3 docs/screenshots/make.py
+    python3 docs/screenshots/make.py                      # 1280x800 at 96 dpi
+    python3 docs/screenshots/make.py --screen 1024x600    # a small laptop: *-1024x600.png
+    python3 docs/screenshots/make.py --screen 2560x1600 --dpi 192   # HiDPI: *-192dpi.png
 
 Needs Xvfb and ImageMagick's ``import`` (Debian: ``apt-get install xvfb imagemagick
 fonts-dejavu-core``). It starts a private Xvfb (1280x800x24) on a free display, opens the
@@ -32,7 +34,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
-SCREEN = "1280x800x24"
+SCREEN = "1280x800"
+DPI = 96
+SUFFIX = ""  # added to every picture's name for the other screens
 OFFERED = "Physics-Week-12-Worksheets.zip"
 SIZE = 48 * 1000 * 1000
 PORT = 5001  # the default, so the pictures show what people will see (0 when taken)
@@ -47,7 +51,8 @@ def start_xvfb() -> subprocess.Popen[bytes]:
     for number in range(90, 200):
         if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
             continue
-        server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", SCREEN, "-dpi", "96",
+        server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", f"{SCREEN}x24",
+                                   "-dpi", str(DPI),
                                    "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
@@ -138,7 +143,8 @@ def capture(root: Any, top: Any, name: str) -> Path:
     top.lift()
     settle(root)
     window = top.wm_frame()
-    path = HERE / name
+    stem, _, ext = name.rpartition(".")
+    path = HERE / f"{stem}{SUFFIX}.{ext}"
     subprocess.run(["import", "-window", window, "-strip", "-define", "png:compression-level=9",
                     str(path)], check=True)
     print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size // 1024} KB)")
@@ -201,6 +207,13 @@ def visit(port: int, name: str, action: str, folder: Path, rate: float = 0.0,
 
 
 def main() -> int:
+    global SCREEN, DPI, SUFFIX
+    args = sys.argv[1:]
+    if "--screen" in args:
+        SCREEN = args[args.index("--screen") + 1]
+    if "--dpi" in args:
+        DPI = int(args[args.index("--dpi") + 1])
+    SUFFIX = f"-{DPI}dpi" if DPI != 96 else ("" if SCREEN == "1280x800" else f"-{SCREEN}")
     for tool in ("Xvfb", "import"):
         if shutil.which(tool) is None:
             raise SystemExit(f"make.py: '{tool}' is missing (apt-get install xvfb imagemagick)")
@@ -274,9 +287,16 @@ def shoot(work: Path, clients: list[Any]) -> int:
     slow = [then(name, "download", "downloading", rate=rate * MiB)
             for name, rate in (("Grace", 1.5), ("Hiro", 3.0), ("Ines", 5.0))]
     pump(root, lambda: slow[0].fraction > 0.08, 30, "the downloads to get going")
+    server.people.expected = server.people.roster.set_expected(
+        ["Ben", "Chloe", "Dev", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kalani",
+         "Lucía"])
+    server.people.dirty = True
     settle(root, 1.0)  # the speeds settle
-    server.clients_panel.tree.yview_moveto(0)
     capture(root, root, "server.png")
+    server.tabs.select(server.clients_panel)
+    server.clients_panel.tree.yview_moveto(0)
+    capture(root, root, "server-connections.png")
+    server.tabs.select(server.people.panel)
 
     # The client window: asking, downloading, done.
     progress = Progress()
@@ -293,6 +313,7 @@ def shoot(work: Path, clients: list[Any]) -> int:
     window.folder = downloads
     window.download_panel.set_folder(downloads)
     window.connect_panel.set_host(f"127.0.0.1:{port}")
+    window.connect_panel.set_name("Sam")
     window.connect_panel.connect_button.invoke()
     pump(root, lambda: window.stage == cw.READY, 20, "the client window to connect")
     window.file_panel.name_entry.insert(0, OFFERED)
