@@ -22,6 +22,7 @@ from core.client import FilecastClient, parse_server
 from core.errors import CancelledError, FilecastError, NotOfferedError, OfferChangedError
 from core.events import (
     DownloadProgress,
+    DownloadRechecking,
     DownloadRetrying,
     DownloadStarted,
     DownloadVerifying,
@@ -62,9 +63,13 @@ class ProgressPrinter:
                             f"{human_size(event.size)}  {human_rate(event.bytes_per_second)}  "
                             f"{human_duration(event.seconds_left)} left   ")
             self._out.flush()
+        elif isinstance(event, DownloadRechecking) and self._live:
+            self._out.write(f"\r{sentences.rechecking(event.done, event.total)}   ")
+            self._out.flush()
         elif isinstance(event, DownloadRetrying):
             self._out.write(f"\nConnection lost ({event.reason}); retrying in "
-                            f"{event.delay:.1f} s (attempt {event.attempt} of {event.limit})\n")
+                            f"{event.delay:.1f} s ({sentences.attempt(event.attempt, event.limit)})"
+                            "\n")
 
     def end(self) -> None:
         """Finish the live line."""

@@ -284,13 +284,24 @@ class DownloadProgress:
 
 @dataclass(frozen=True)
 class DownloadRetrying:
-    """The connection broke; trying again after ``delay`` seconds (``attempt`` of ``limit``)."""
+    """The connection broke; trying again after ``delay`` seconds (``attempt`` of ``limit``;
+    no limit: until the person cancels, as the window does)."""
 
     file: str
     attempt: int
-    limit: int
+    limit: int | None
     delay: float
     reason: str
+
+
+@dataclass(frozen=True)
+class DownloadRechecking:
+    """Resuming: ``done`` of the ``total`` bytes already in the part are read back into the
+    SHA-256 (seconds for a large part: issue 11, the window sat still behind "Resuming")."""
+
+    file: str
+    done: int
+    total: int
 
 
 @dataclass(frozen=True)
@@ -304,6 +315,7 @@ ClientEvent = (
     DownloadStarted
     | DownloadProgress
     | DownloadRetrying
+    | DownloadRechecking
     | DownloadVerifying
 )
 

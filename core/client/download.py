@@ -33,6 +33,7 @@ from core.errors import (
 )
 from core.events import (
     DownloadProgress,
+    DownloadRechecking,
     DownloadRetrying,
     DownloadStarted,
     DownloadVerifying,
@@ -156,7 +157,8 @@ class Fetch:
     ``info`` is what the person consented to; every answer is held to it (issue 9)."""
 
     def __init__(self, link: Link, listener: Listener, part: PartFile, info: FileInfo, *,
-                 retries: int, backoff: float, patience: float = RECEIPT_PATIENCE) -> None:
+                 retries: int | None, backoff: float,
+                 patience: float = RECEIPT_PATIENCE) -> None:
         """Nothing is fetched before :meth:`run`."""
         self.link, self.listener, self.part, self.info = link, listener, part, info
         self.retries, self.backoff, self.patience = retries, backoff, patience
@@ -166,7 +168,7 @@ class Fetch:
 
     def run(self) -> DownloadResult:
         """Retry broken connections with exponential backoff (``retries`` in a row without
-        progress); the part is kept whenever the download stops short.
+        progress; None: until cancelled); the part is kept whenever the download stops short.
 
         Progress means more bytes than ever before in this call, not just more than the
         last attempt: a server whose Content-Length promised more than it sent once made
@@ -185,7 +187,7 @@ class Fetch:
                 saved = self.saved()
                 failures = 1 if saved > best else failures + 1
                 best = max(best, saved)
-                if failures > self.retries:
+                if self.retries is not None and failures > self.retries:
                     raise self._gone(exc) from exc
                 delay = min(self.backoff * 2 ** (failures - 1), MAX_BACKOFF)
                 self.listener.on_event(
@@ -222,6 +224,10 @@ class Fetch:
             " press Retry to resume."
         )
 
+    def _rechecking(self, done: int, total: int) -> None:
+        """The part's hash worker re-read ``done`` of ``total`` kept bytes (its thread)."""
+        self.listener.on_event(DownloadRechecking(self.info.name, done, total))
+
     def _hasher_for(self, start: int) -> hashlib._Hash | None:
         """The last attempt's hasher when it saw exactly the ``start`` bytes in the part."""
         sink, self.carry = self.carry, None
@@ -253,7 +259,7 @@ class Fetch:
             self.resumed_from = start
         self.link.relax()  # a body: bytes that keep coming are progress, not a late answer
         sink = self.part.open(info.etag, info.size, info.sha256, self.link.address, start,
-                              hasher=self._hasher_for(start))
+                              hasher=self._hasher_for(start), on_prefix=self._rechecking)
         try:
             self.listener.on_event(DownloadStarted(info.name, info.size, start))
             self._stream(resp, sink, start)

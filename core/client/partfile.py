@@ -17,7 +17,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from core.client.pipeline import Sink, Writer, save_error
+from core.client.pipeline import Progress, Sink, Writer, save_error
 from core.client.savefolder import SaveFolder
 from core.errors import StorageError
 from core.wire.names import META_NEW_SUFFIX, META_SUFFIX, PART_SUFFIX, numbered, safe_filename
@@ -141,7 +141,8 @@ class PartFile:
             raise self.failure(exc, size) from exc
 
     def open(self, etag: str, size: int, sha256: str | None, server: str, offset: int,
-             *, hasher: hashlib._Hash | None = None, write: Writer = os.write) -> Sink:
+             *, hasher: hashlib._Hash | None = None, write: Writer = os.write,
+             on_prefix: Progress | None = None) -> Sink:
         """Write the metadata, open the part at ``offset`` (dropping anything after it).
 
         At 0 the part is created afresh; to resume, the part must still be a plain file with
@@ -158,7 +159,7 @@ class PartFile:
         except OSError as exc:
             os.close(fd)
             raise self.failure(exc, size - offset) from exc
-        return Sink(fd, self, offset, size, hasher=hasher, write=write)
+        return Sink(fd, self, offset, size, hasher=hasher, write=write, on_prefix=on_prefix)
 
     def _open_part(self, offset: int) -> int:
         """A read-write descriptor on the part: new at 0, the one that is there to resume."""

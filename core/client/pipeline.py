@@ -35,6 +35,7 @@ from core.errors import (
     StorageError,
     disk_is_full,
 )
+from core.events import Throttle
 from core.wire.units import human_size
 
 
@@ -68,6 +69,7 @@ DIRECT_ALIGN = 4096  # O_DIRECT wants offsets, lengths and addresses on block bo
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 
 Writer = Callable[[int, memoryview], int]
+Progress = Callable[[int, int], None]  # (done, total)
 Buffer = bytearray | mmap.mmap
 _Item = tuple[Buffer, int] | None
 
@@ -100,8 +102,11 @@ class Sink:
     """
 
     def __init__(self, fd: int, part: PartFile, offset: int, size: int, *,
-                 hasher: hashlib._Hash | None = None, write: Writer = os.write) -> None:
-        """Start both workers; ``write`` is injectable so tests can simulate a full disk."""
+                 hasher: hashlib._Hash | None = None, write: Writer = os.write,
+                 on_prefix: Progress | None = None) -> None:
+        """Start both workers; ``write`` is injectable so tests can simulate a full disk;
+        ``on_prefix(done, total)`` hears the re-read of a resumed part (hash thread)."""
+        self._on_prefix = on_prefix
         self._fd: int | None = fd
         self._part = part
         self._size = size
@@ -232,7 +237,10 @@ class Sink:
         elsewhere by now (issue 9). pread leaves the writer's file offset alone."""
         fd, at = self._fd, 0
         assert fd is not None  # closed only after this worker ends
+        told = Throttle()
         while at < self._prefix:
+            if self._on_prefix is not None and told.due():
+                self._on_prefix(at, self._prefix)
             if self._aborted:  # cancelled: do not make the person wait for a long re-read
                 return
             chunk = _read_at(fd, self._part.path, min(PREFIX_CHUNK, self._prefix - at), at)
@@ -240,6 +248,8 @@ class Sink:
                 raise OSError(errno.EIO, "the partial download is shorter than recorded")
             self.hasher.update(chunk)
             at += len(chunk)
+        if self._on_prefix is not None and self._prefix:
+            self._on_prefix(at, self._prefix)
         self._prefix_done = True
 
     # --- ending ------------------------------------------------------------------------

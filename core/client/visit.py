@@ -50,7 +50,7 @@ class FilecastClient:
 
     def __init__(self, host: str, port: int = DEFAULT_PORT, *, client_id: str | None = None,
                  name: str | None = None, listener: Listener | None = None,
-                 timeout: float = 10.0, retries: int = 5, backoff: float = 0.5,
+                 timeout: float = 10.0, retries: int | None = 5, backoff: float = 0.5,
                  receipt_patience: float = RECEIPT_PATIENCE) -> None:
         """Remember the server; nothing is sent before the first request.
 

@@ -93,13 +93,15 @@ class ConnectPanel(ttk.LabelFrame):
 
     def show(self, *, connecting: str | None = None, connected: str | None = None,
              server_name: str | None = None, busy: bool = False,
-             lost_since: str | None = None) -> None:
+             lost_since: str | None = None, retry_in: int | None = None) -> None:
         """Render one state: idle, connecting to an address, connected to one, or visiting
         one that stopped answering at ``lost_since`` (never "Connected" then: issue 11)."""
         if connected is not None and lost_since is not None:
+            then = ("Retry tries it again." if retry_in is None else
+                    f"Trying again in {retry_in} s…" if retry_in else "Trying again now…")
             self.status_label.configure(
                 text=f"The server at {clip(connected)} stopped answering at {lost_since}."
-                " Retry tries it again.", style="Bad.TLabel")
+                f" {then}", style="Bad.TLabel")
         elif connecting is not None:
             self.status_label.configure(text=f"Connecting to {clip(connecting)}…",
                                         style="Muted.TLabel")

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from tkinter import ttk
 
-from core.events import DownloadProgress, DownloadRetrying, DownloadStarted
+from core.events import DownloadProgress, DownloadRechecking, DownloadRetrying, DownloadStarted
 from core.gui.style import PAD, SMALL_PAD, clip, wrap_to_width
+from core.wire import sentences
 from core.wire.units import human_duration, human_rate, human_size
 
 IDLE = "A file that is already there is never overwritten: the new one gets a number."
@@ -71,6 +72,7 @@ class DownloadPanel(ttk.LabelFrame):
             wrap_to_width(label)
         self._file = ""
         self._checks = 0  # DownloadVerifying events of this download
+        self._rechecking = False  # a resume is still re-reading its part
         for widget in (self.progress_bar, self.cancel_button, self.retry_button,
                        self.result_label, self.open_button):
             widget.grid_remove()
@@ -95,10 +97,12 @@ class DownloadPanel(ttk.LabelFrame):
         self.result_label.grid_remove()
         self.open_button.grid_remove()
 
-    def start(self, name: str) -> None:
-        """A download begins (or resumes)."""
-        self._file, self._checks = name, 0
-        self.progress_bar.configure(maximum=1, value=0)
+    def start(self, name: str, *, resuming: bool = False) -> None:
+        """A download begins; ``resuming`` (Retry) keeps the bar at what is saved, so a
+        server still away does not empty it (issue 11)."""
+        self._file, self._checks, self._rechecking = name, 0, False
+        if not resuming:
+            self.progress_bar.configure(maximum=1, value=0)
         self.progress_bar.grid()
         self.progress_label.configure(text=f"Starting the download of '{clip(name)}'…",
                                       style="TLabel")
@@ -118,9 +122,18 @@ class DownloadPanel(ttk.LabelFrame):
                 text=f"Resuming '{clip(event.file)}' at {human_size(event.resumed_from)} of"
                      f" {human_size(event.size)}…", style="TLabel")
 
+    def rechecking(self, event: DownloadRechecking) -> None:
+        """A resume re-reads the part it keeps into the SHA-256; while it does, that is
+        what holds the download up, so it is what the line says (the bar stays)."""
+        self._rechecking = event.done < event.total
+        self.progress_label.configure(
+            text=f"{sentences.rechecking(event.done, event.total)}…", style="TLabel")
+
     def progress(self, event: DownloadProgress) -> None:
         """Bytes, speed and time left."""
         self.progress_bar.configure(maximum=max(1, event.size), value=event.received)
+        if self._rechecking:
+            return
         self.progress_label.configure(
             text=progress_text(event.received, event.size, event.bytes_per_second,
                                event.seconds_left), style="TLabel")
@@ -131,7 +144,7 @@ class DownloadPanel(ttk.LabelFrame):
         stop = "" if reason.endswith((".", "?", "!", "…")) else "."
         self.progress_label.configure(
             text=f"The connection was lost: {reason}{stop} Trying again in {event.delay:g} s"
-                 f" (attempt {event.attempt} of {event.limit})…",
+                 f" ({sentences.attempt(event.attempt, event.limit)})…",
             style="Muted.TLabel")
 
     def verifying(self) -> None:

@@ -8,19 +8,27 @@ the window asks again (issue 9).
 
 from __future__ import annotations
 
+import math
 import time
 from functools import partial
 from pathlib import Path
 
 from core.client import DownloadResult, FilecastClient
 from core.errors import (
+    CancelledError,
     ConnectError,
     FilecastError,
     NotOfferedError,
     OfferChangedError,
     ServerGoneError,
 )
-from core.events import DownloadProgress, DownloadRetrying, DownloadStarted, DownloadVerifying
+from core.events import (
+    DownloadProgress,
+    DownloadRechecking,
+    DownloadRetrying,
+    DownloadStarted,
+    DownloadVerifying,
+)
 from core.gui.client_download_panel import DownloadPanel
 from core.gui.client_file_panel import FilePanel
 from core.gui.client_stages import ASKING, CANCELLING, DISCONNECTED, DOWNLOADING, READY
@@ -45,6 +53,10 @@ class Downloading:
     _resume: tuple[str, Path, FileInfo] | None
     # when the server stopped answering (HH:MM), while it has not answered again
     _lost_since: str | None
+    # when (time.monotonic()) the engine tries again, while it waits to; the ticking after()
+    _retry_at: float | None
+    _retry_tick: str | None
+    alive: bool
 
     def _server_lost(self, lost: bool) -> None:
         """The server stopped answering (a retry, a failed download), or answered again:
@@ -53,6 +65,27 @@ class Downloading:
         if since != self._lost_since:
             self._lost_since = since
             self._draw_server()
+
+    def _retrying_at(self, when: float | None) -> None:
+        """The engine tries again at ``when`` (None: it is not waiting): the Server line
+        counts down to it, once a second, so it says what is true (issue 11)."""
+        self._retry_at = when
+        self._draw_server()
+        if when is not None and self._retry_tick is None:
+            self._retry_tick = self.download_panel.after(1000, self._tick)
+
+    def _tick(self) -> None:
+        """One second on: redraw the countdown while the engine still waits."""
+        self._retry_tick = None
+        if self.alive and self._retry_at is not None and self.stage == DOWNLOADING:
+            self._draw_server()
+            self._retry_tick = self.download_panel.after(1000, self._tick)
+
+    def retry_in(self) -> int | None:
+        """Whole seconds until the engine tries again, while a download waits to."""
+        if self._retry_at is None or self.stage != DOWNLOADING:
+            return None
+        return max(0, math.ceil(self._retry_at - time.monotonic()))
 
     def _draw_server(self) -> None:
         """Redraw the connect panel for the current stage (the window's)."""
@@ -70,7 +103,8 @@ class Downloading:
         """Empty the error area (the window's)."""
         raise NotImplementedError
 
-    def _download(self, name: str, folder: Path, info: FileInfo) -> None:
+    def _download(self, name: str, folder: Path, info: FileInfo, *,
+                  resuming: bool = False) -> None:
         client = self.client
         if client is None:
             return
@@ -79,7 +113,7 @@ class Downloading:
         self.clear_error()
         self._set_state(DOWNLOADING)
         self.file_panel.say(f"Downloading '{clip(name)}'…", "Muted.TLabel")
-        self.download_panel.start(name)
+        self.download_panel.start(name, resuming=resuming)
         self.download_panel.cancel_button.focus_set()
         run_in_background(self.pump, lambda: client.download(name, folder, info=info),
                           on_done=partial(self._downloaded, client, name),
@@ -94,15 +128,19 @@ class Downloading:
             panel.progress(event)
         elif isinstance(event, DownloadStarted):
             panel.started(event)
+            self._retry_at = None
             self._server_lost(False)  # it answers again
+        elif isinstance(event, DownloadRechecking):
+            panel.rechecking(event)
         elif isinstance(event, DownloadRetrying):
             panel.retrying(event)
             self._server_lost(True)
+            self._retrying_at(time.monotonic() + event.delay)
         elif isinstance(event, DownloadVerifying):
             panel.verifying()
 
     def _downloaded(self, client: FilecastClient, name: str, result: DownloadResult) -> None:
-        self._lost_since = None
+        self._lost_since = self._retry_at = None
         self._resume = None
         self.result = result
         self._set_state(READY if client is self.client else DISCONNECTED)
@@ -119,8 +157,10 @@ class Downloading:
         missing = isinstance(error, NotOfferedError)
         if missing:
             self._resume = None
+        self._retry_at = None
         self._set_state(READY if client is self.client else DISCONNECTED)
-        self._server_lost(isinstance(error, (ConnectError, ServerGoneError)))
+        if not isinstance(error, CancelledError):  # a cancel says nothing of the server
+            self._server_lost(isinstance(error, (ConnectError, ServerGoneError)))
         self.download_panel.stopped(resumable=not missing)
         self.show_error(str(error))
         self.file_panel.say("")
@@ -155,4 +195,4 @@ class Downloading:
         the version said yes to (issue 9: not whatever the server offers now)."""
         if self.stage != READY or self._resume is None or self.client is None:
             return
-        self._download(*self._resume)
+        self._download(*self._resume, resuming=True)

@@ -81,6 +81,8 @@ class ClientWindow(Downloading, ttk.Frame):
         self.offer: Offer | None = None
         self._pasted_name: str | None = None  # the file a pasted link named
         self._lost_since: str | None = None  # HH:MM the server stopped answering, if it did
+        self._retry_at: float | None = None  # see Downloading._retrying_at
+        self._retry_tick: str | None = None
         self.result: DownloadResult | None = None
         self._asking: tuple[str, FileInfo] | None = None
         self._resume: tuple[str, Path, FileInfo] | None = None  # see Downloading
@@ -162,7 +164,7 @@ class ClientWindow(Downloading, ttk.Frame):
             connecting=address if self.stage == CONNECTING else None,
             connected=address if stage.connected else None,
             server_name=self.offer.name if self.offer is not None else None,
-            busy=stage.busy, lost_since=self._lost_since)
+            busy=stage.busy, lost_since=self._lost_since, retry_in=self.retry_in())
 
     @property
     def error(self) -> str:
@@ -188,8 +190,11 @@ class ClientWindow(Downloading, ttk.Frame):
     # --- connecting ---------------------------------------------------------------------
 
     def _make_client(self, host: str, port: int, listener: Listener) -> FilecastClient:
+        # No retry limit: a window keeps trying until the person cancels (issue 11: it
+        # gave up after ~15 s, while a teacher's laptop came back a minute later).
         return FilecastClient(host, port, client_id=client_id(),
-                              name=self.connect_panel.display_name, listener=listener)
+                              name=self.connect_panel.display_name, listener=listener,
+                              retries=None)
 
     def connect(self, text: str | None = None) -> None:
         """Visit the server in the address field (or ``text``), leaving any current visit."""

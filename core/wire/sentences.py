@@ -7,7 +7,7 @@ people and scripts already know. Pure: names arrive already quoted (core.wire.es
 
 from __future__ import annotations
 
-from core.wire.units import exact_bytes, human_size
+from core.wire.units import exact_bytes, human_size, percent
 
 # The original program's lines (server.py / client.py), word for word.
 SERVER_WORKING = "SERVER WORKING"
@@ -26,6 +26,16 @@ def did_you_mean(quoted_name: str) -> str:
 def taking(quoted_name: str) -> str:
     """A name typed in another case or Unicode form, taken as the one file it means."""
     return f"Taking {quoted_name}, the offered file by that name."
+
+
+def attempt(number: int, limit: int | None) -> str:
+    """``attempt 3 of 5``, or ``attempt 3`` when it goes on until cancelled."""
+    return f"attempt {number} of {limit}" if limit is not None else f"attempt {number}"
+
+
+def rechecking(done: int, total: int) -> str:
+    """A resume re-reading the part it keeps: ``Checking the 1.8 GB already saved: 40%``."""
+    return f"Checking the {human_size(total)} already saved: {percent(done, total)}"
 
 
 def ask_window(size: int) -> str:
