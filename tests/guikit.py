@@ -75,6 +75,7 @@ class FakeDialogs:
     answers: list[bool] = field(default_factory=list)
     saves: list[str | None] = field(default_factory=list)
     line_edits: list[list[str] | None] = field(default_factory=list)
+    moots: list[Callable[[], bool] | None] = field(default_factory=list)  # of each question
     calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
     clipboard: str = ""
 
@@ -94,8 +95,10 @@ class FakeDialogs:
         self.calls.append(("edit_lines", (title, message, list(lines))))
         return self.line_edits.pop(0) if self.line_edits else None
 
-    def ask_yes_no(self, title: str, message: str) -> bool:
+    def ask_yes_no(self, title: str, message: str,
+                   moot: Callable[[], bool] | None = None) -> bool:
         self.calls.append(("ask_yes_no", (title, message)))
+        self.moots.append(moot)
         return self.answers.pop(0) if self.answers else False
 
     def show_error(self, title: str, message: str) -> None:

@@ -374,7 +374,8 @@ class ClientWindow(Downloading, ttk.Frame):
             if not self.dialogs.ask_yes_no(
                     "Stop the download?",
                     f"'{name}' is still downloading. Stop it and close Filecast? The partial"
-                    " download is kept, so it can resume next time."):
+                    " download is kept, so it can resume next time.",
+                    moot=lambda: self.stage != DOWNLOADING):  # it ended: nothing to stop
                 return
         if self.client is not None:
             self.client.cancel()

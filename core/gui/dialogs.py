@@ -11,9 +11,11 @@ import os
 import subprocess
 import sys
 import tkinter as tk
+from collections.abc import Callable
 from tkinter import filedialog, messagebox
 
 from core.gui.lines_dialog import LinesDialog
+from core.gui.question_dialog import QuestionDialog
 
 
 class Dialogs:
@@ -44,9 +46,13 @@ class Dialogs:
         """A list to edit, paste or load, one item a line; None when cancelled."""
         return LinesDialog(self.parent, title, message, lines).run()
 
-    def ask_yes_no(self, title: str, message: str) -> bool:
+    def ask_yes_no(self, title: str, message: str,
+                   moot: Callable[[], bool] | None = None) -> bool:
         """A yes/no question; True for yes. No is the default button: every question asked
-        here stops something (issue 11: Enter said Yes to "Stop it and close?")."""
+        here stops something (issue 11: Enter said Yes to "Stop it and close?"). With
+        ``moot``, the question closes itself, answering No, once ``moot()`` is true."""
+        if moot is not None:
+            return QuestionDialog(self.parent, title, message, moot).run()
         return bool(messagebox.askyesno(title, message, parent=self.parent,
                                         default=messagebox.NO))
 

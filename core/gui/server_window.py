@@ -371,7 +371,8 @@ class ServerWindow:
         if downloading:
             who = "1 client is" if downloading == 1 else f"{downloading} clients are"
             if not self.dialogs.ask_yes_no("Stop serving?",
-                                           f"{who} downloading. Stop serving and close?"):
+                                           f"{who} downloading. Stop serving and close?",
+                                           moot=lambda: not self.table.counts.downloading):
                 return
         self._closing = True
         self.jobs.clear()
