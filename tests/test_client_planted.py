@@ -1,8 +1,8 @@
 """Nothing is written outside the download folder, whatever is planted in it (issue 9, item 3).
 
 Someone who can write to the download folder plants a symbolic link or a hard link to a
-file elsewhere at each name the client touches: NAME.part, NAME.part.json,
-NAME.part.json.new, NAME and NAME (1). Downloads, fresh and resumed, must leave every file
+file elsewhere at each name the client touches: NAME.part, .NAME.part.json,
+.NAME.part.json.new (and NAME.part.json, where it was kept before issue 11), NAME and NAME (1). Downloads, fresh and resumed, must leave every file
 outside the folder byte-identical with its modification time, and end either with the
 verified file in the folder or with a sentence.
 """
@@ -25,7 +25,8 @@ from core.errors import FilecastError, ServerGoneError
 MIB = 1024 * 1024
 NAME = "report.pdf"
 DATA = os.urandom(2 * MIB + 4321)  # whole 1 MiB buffers: the O_DIRECT path is used too
-NAMES = [f"{NAME}.part", f"{NAME}.part.json", f"{NAME}.part.json.new", NAME, "report (1).pdf"]
+NAMES = [f"{NAME}.part", f".{NAME}.part.json", f".{NAME}.part.json.new", f"{NAME}.part.json",
+         NAME, "report (1).pdf"]
 OLD = 1_700_000_000 * 10**9  # outside files' modification time, in ns
 
 
@@ -96,7 +97,7 @@ def download(server: HostileServer, folder: Path) -> object:
 
 
 def leave_a_part(server: HostileServer, folder: Path) -> None:
-    """A real half download: NAME.part and NAME.part.json, as a cut leaves them."""
+    """A real half download: NAME.part and .NAME.part.json, as a cut leaves them."""
     server.lies.short_by = len(DATA) // 2
     assert isinstance(download(server, folder), ServerGoneError)
     server.lies.short_by = 0
@@ -141,7 +142,7 @@ def test_a_fifo_at_the_metadata_does_not_hang_the_client(hostile: HostileServer,
                                                          tmp_path: Path, how: str) -> None:
     scene = Scene(tmp_path)
     leave_a_part(hostile, scene.folder)
-    meta = scene.folder / f"{NAME}.part.json"
+    meta = scene.folder / f".{NAME}.part.json"
     meta.unlink()
     fifo = scene.outside / "fifo"
     os.mkfifo(fifo)

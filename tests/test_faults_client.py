@@ -278,8 +278,8 @@ def test_disk_full_through_the_client(tmp_path: Path, monkeypatch: pytest.Monkey
         message = str(full.value)
         assert message.startswith("The disk is full:") and "'film.mkv'" in message
         assert "kept" in message and "Retry" in message
-        assert sorted(p.name for p in folder.iterdir()) == ["film.mkv.part",
-                                                             "film.mkv.part.json"]
+        assert sorted(p.name for p in folder.iterdir()) == [".film.mkv.part.json",
+                                                             "film.mkv.part"]
         assert (folder / "film.mkv.part").stat().st_size == limit
         monkeypatch.undo()  # space freed: Retry resumes from the part
         with FilecastClient("127.0.0.1", running.port) as client:

@@ -63,7 +63,7 @@ def test_resume_offset_rules(tmp_path: Path) -> None:
     sink.abort()
     assert part.resume_offset(ETAG, len(DATA), SHA) == 100_000
     assert part.resume_offset(ETAG, len(DATA), None) == 100_000
-    assert names(tmp_path) == ["f.bin.part", "f.bin.part.json"]
+    assert names(tmp_path) == [".f.bin.part.json", "f.bin.part"]
     for etag, size, sha in [('"other"', len(DATA), SHA), (ETAG, len(DATA) + 1, SHA),
                             (ETAG, len(DATA), "0" * 64), (ETAG, 99_999, SHA)]:
         sink = start(part)
@@ -83,7 +83,7 @@ def test_damaged_meta_is_stale(tmp_path: Path) -> None:
 
 def test_a_meta_write_cut_by_a_full_disk_keeps_the_saved_bytes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retry on a disk that is still full: writing NAME.part.json fails half-way. The old
+    """Retry on a disk that is still full: writing .NAME.part.json fails half-way. The old
     metadata must survive, or the next Retry finds it torn and deletes the part."""
     part = PartFile(tmp_path, "f.bin")
     sink = start(part)
@@ -100,7 +100,7 @@ def test_a_meta_write_cut_by_a_full_disk_keeps_the_saved_bytes(
         start(part, 100_000)
     monkeypatch.setattr(SaveFolder, "write_new", real_write_new)
     assert part.resume_offset(ETAG, len(DATA), SHA) == 100_000
-    assert names(tmp_path) == ["f.bin.part", "f.bin.part.json"]  # no temporary left over
+    assert names(tmp_path) == [".f.bin.part.json", "f.bin.part"]  # no temporary left over
 
 
 def test_a_foreign_part_is_left_alone(tmp_path: Path) -> None:
@@ -179,7 +179,7 @@ def test_disk_full_keeps_the_part(tmp_path: Path) -> None:
     assert message.startswith("The disk is full:") and "'movie.mkv'" in message
     assert "Retry" in message and "kept" in message
     sink.close()
-    assert names(tmp_path) == ["movie.mkv.part", "movie.mkv.part.json"]
+    assert names(tmp_path) == [".movie.mkv.part.json", "movie.mkv.part"]
     assert part.resume_offset(ETAG, len(DATA), SHA) == 100_000
 
 

@@ -184,7 +184,7 @@ def test_no_digest_and_no_confirmation_is_not_saved(stub: StubServer, tmp_path: 
     stub.knobs.receipt_status = 503
     with make_client(stub) as client, pytest.raises(UnverifiedError, match="Retry"):
         client.download("test.txt", tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.txt.part", "test.txt.part.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".test.txt.part.json", "test.txt.part"]
     stub.knobs.receipt_status = 200
     with make_client(stub) as client:
         result = client.download("test.txt", tmp_path)
@@ -248,7 +248,7 @@ def test_cancel_from_another_thread_keeps_the_part(stub: StubServer, tmp_path: P
     with pytest.raises(CancelledError, match="kept"):
         client.download("big.bin", tmp_path)
     assert 0 < (tmp_path / "big.bin.part").stat().st_size < len(BIG)
-    assert (tmp_path / "big.bin.part.json").exists()
+    assert (tmp_path / ".big.bin.part.json").exists()
     assert not (tmp_path / "big.bin").exists()
     stub.knobs.throttle = 0
     result = client.download("big.bin", tmp_path)  # the cancel was consumed; resume works

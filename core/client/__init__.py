@@ -1,6 +1,7 @@
 """The client side: a visit to one server (visit), its HTTP connection (http), one download
 with resume and verification (download), the part file (partfile), the hash-and-write
-pipeline (pipeline), the save folder, deadlines and the receipt.
+pipeline (pipeline), the save folder, deadlines, the receipt, and the unfinished downloads
+a folder holds (leftovers).
 
 May import core.wire, core.errors and core.events; never core.server or a front end. Front
 ends use only the names below.
@@ -8,6 +9,8 @@ ends use only the names below.
 
 from core.client.download import DownloadResult
 from core.client.http import parse_server
+from core.client.leftovers import Unfinished, discard_unfinished, find_unfinished
 from core.client.visit import FilecastClient
 
-__all__ = ["DownloadResult", "FilecastClient", "parse_server"]
+__all__ = ["DownloadResult", "FilecastClient", "Unfinished", "discard_unfinished",
+           "find_unfinished", "parse_server"]

@@ -1,6 +1,6 @@
 """The file side of a download: the ``.part`` file, its metadata, hashing and the final rename.
 
-No sockets here. Bytes go into ``NAME.part`` beside ``NAME.part.json`` (docs/PROTOCOL.md,
+No sockets here. Bytes go into ``NAME.part`` beside ``.NAME.part.json`` (docs/PROTOCOL.md,
 Saving); core.client.pipeline hashes and writes them while the network thread keeps receiving;
 ``commit`` moves a verified file to its final name without ever overwriting anything. Every
 name is used through core.client.savefolder, so nothing planted in the folder (a symbolic or hard
@@ -20,7 +20,14 @@ from typing import Any
 from core.client.pipeline import Progress, Sink, Writer, save_error
 from core.client.savefolder import SaveFolder
 from core.errors import StorageError
-from core.wire.names import META_NEW_SUFFIX, META_SUFFIX, PART_SUFFIX, numbered, safe_filename
+from core.wire.names import (
+    META_NEW_SUFFIX,
+    META_SUFFIX,
+    PART_SUFFIX,
+    meta_name,
+    numbered,
+    safe_filename,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +37,7 @@ MAX_NUMBERED = 10_000
 
 
 class PartFile:
-    """``SAFE.part`` and ``SAFE.part.json`` for one offered file, in one SaveFolder.
+    """``SAFE.part`` and ``.SAFE.part.json`` for one offered file, in one SaveFolder.
 
     A Path instead of a SaveFolder opens the folder for this part alone (tests, one-off use).
     """
@@ -40,7 +47,8 @@ class PartFile:
         self.folder = folder if isinstance(folder, SaveFolder) else SaveFolder(folder)
         self.name, self.safe_name = name, safe_filename(name)
         self.part_name = self.safe_name + PART_SUFFIX
-        self.meta_name = self.safe_name + META_SUFFIX
+        self.meta_name = meta_name(self.safe_name)
+        self.legacy_meta_name = self.safe_name + META_SUFFIX  # before issue 11: not hidden
         self.identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the part we opened
 
     @property
@@ -74,8 +82,21 @@ class PartFile:
         except OSError:
             return 0
 
+    def _adopt_legacy_meta(self) -> None:
+        """A part left by a version that kept its metadata unhidden: move the metadata to
+        its hidden name, when it is a plain file of ours (a link there is not adopted)."""
+        try:
+            if self.folder.lstat(self.meta_name) is not None:
+                return
+            legacy = self.folder.lstat(self.legacy_meta_name)
+            if legacy is not None and stat.S_ISREG(legacy.st_mode) and legacy.st_nlink == 1:
+                self.folder.replace(self.legacy_meta_name, self.meta_name)
+        except OSError:
+            log.debug("could not adopt %s", self.legacy_meta_name)
+
     def resume_offset(self, etag: str, size: int, sha256: str | None = None) -> int:
         """Bytes already saved for this exact version of the file; 0 (and no leftovers) else."""
+        self._adopt_legacy_meta()
         meta = self._read_meta()
         try:
             status = self.folder.lstat(self.part_name)
@@ -114,7 +135,7 @@ class PartFile:
 
     def discard(self) -> None:
         """Delete the part and its metadata (stale or known bad): the names, never a target."""
-        for name in (self.part_name, self.meta_name):
+        for name in (self.part_name, self.meta_name, self.legacy_meta_name):
             try:
                 self.folder.unlink(name)
             except OSError as exc:
@@ -129,7 +150,7 @@ class PartFile:
         afresh (O_EXCL), so a link planted at its name is removed, not followed (issue 9)."""
         meta = {"version": META_VERSION, "name": self.name, "etag": etag, "size": size,
                 "sha256": sha256, "server": server}
-        fresh = self.safe_name + META_NEW_SUFFIX
+        fresh = self.meta_name + META_NEW_SUFFIX[len(META_SUFFIX):]
         try:
             self.folder.write_new(fresh, json.dumps(meta, ensure_ascii=False).encode("utf-8"))
             self.folder.replace(fresh, self.meta_name)

@@ -13,7 +13,13 @@ import time
 from functools import partial
 from pathlib import Path
 
-from core.client import DownloadResult, FilecastClient
+from core.client import (
+    DownloadResult,
+    FilecastClient,
+    Unfinished,
+    discard_unfinished,
+    find_unfinished,
+)
 from core.errors import (
     CancelledError,
     ConnectError,
@@ -29,14 +35,25 @@ from core.events import (
     DownloadStarted,
     DownloadVerifying,
 )
+from core.gui.client_connect_panel import ConnectPanel
 from core.gui.client_download_panel import DownloadPanel
 from core.gui.client_file_panel import FilePanel
-from core.gui.client_stages import ASKING, CANCELLING, DISCONNECTED, DOWNLOADING, READY
+from core.gui.client_stages import (
+    ASKING,
+    BUSY,
+    CANCELLING,
+    DISCONNECTED,
+    DOWNLOADING,
+    READY,
+)
+from core.gui.client_unfinished_panel import UnfinishedPanel
+from core.gui.dialogs import Dialogs
 from core.gui.pump import EventPump
 from core.gui.style import clip
 from core.gui.worker import run_in_background
 from core.wire.names import safe_filename
 from core.wire.protocol import FileInfo
+from core.wire.units import human_size
 
 
 class Downloading:
@@ -53,6 +70,11 @@ class Downloading:
     _resume: tuple[str, Path, FileInfo] | None
     # when the server stopped answering (HH:MM), while it has not answered again
     _lost_since: str | None
+    folder: Path
+    dialogs: Dialogs
+    unfinished_panel: UnfinishedPanel
+    connect_panel: ConnectPanel
+    _check_after_connect: str | None  # a Resume's file, asked about once connected
     # when (time.monotonic()) the engine tries again, while it waits to; the ticking after()
     _retry_at: float | None
     _retry_tick: str | None
@@ -89,6 +111,14 @@ class Downloading:
 
     def _draw_server(self) -> None:
         """Redraw the connect panel for the current stage (the window's)."""
+        raise NotImplementedError
+
+    def connect(self, text: str | None = None) -> None:
+        """Visit the server ``text`` names (the window's)."""
+        raise NotImplementedError
+
+    def check(self, name: str | None = None) -> None:
+        """Ask the server about ``name`` (the window's)."""
         raise NotImplementedError
 
     def _set_state(self, state: str) -> None:
@@ -149,6 +179,7 @@ class Downloading:
         self.file_panel.say(f"Downloaded '{clip(name)}'. Type another name to check another"
                             " file.", "Muted.TLabel")
         self.file_panel.focus_name()
+        self.refresh_unfinished()
 
     def _download_failed(self, client: FilecastClient, error: FilecastError) -> None:
         if isinstance(error, OfferChangedError) and client is self.client:
@@ -163,6 +194,7 @@ class Downloading:
             self._server_lost(isinstance(error, (ConnectError, ServerGoneError)))
         self.download_panel.stopped(resumable=not missing)
         self.show_error(str(error))
+        self.refresh_unfinished()
         self.file_panel.say("")
         if missing:
             self.file_panel.not_found()
@@ -196,3 +228,48 @@ class Downloading:
         if self.stage != READY or self._resume is None or self.client is None:
             return
         self._download(*self._resume, resuming=True)
+
+    # --- unfinished downloads in the folder (issue 11) ----------------------------------------
+
+    def refresh_unfinished(self) -> None:
+        """Look for leftovers in the download folder (a worker: it reads the disk); the
+        one Retry already offers is not listed twice."""
+        folder = self.folder
+
+        def show(items: list[Unfinished]) -> None:
+            if not self.alive or folder != self.folder:
+                return
+            retry = safe_filename(self._resume[0]) if self._resume is not None else None
+            self.unfinished_panel.show([i for i in items if safe_filename(i.name) != retry],
+                                       enabled=self.stage not in BUSY)
+
+        run_in_background(self.pump, lambda: find_unfinished(folder), on_done=show,
+                          on_error=lambda error: self.show_error(str(error)),
+                          name="filecast-gui-leftovers")
+
+    def resume_unfinished(self, item: Unfinished) -> None:
+        """Resume: visit its server and ask about the file again, so the person says yes to
+        the version there now (consent is for the file shown); the part is then resumed."""
+        if self.stage in BUSY:
+            return
+        if self.client is not None and self.stage in (READY, ASKING) \
+                and self.client.address == item.server:
+            self.file_panel.set_name(item.name)
+            self.check(item.name)
+            return
+        self._check_after_connect = item.name
+        self.connect_panel.set_host(item.server)
+        self.connect(item.server)
+
+    def delete_unfinished(self, item: Unfinished) -> None:
+        """Delete…: after a question (No is the default), remove its part and metadata."""
+        if self.stage in BUSY or not self.dialogs.ask_yes_no(
+                "Delete the unfinished download?",
+                f"Delete the {human_size(item.saved)} kept of '{clip(item.name)}'? It cannot"
+                " be resumed after that."):
+            return
+        folder = self.folder
+        run_in_background(self.pump, lambda: discard_unfinished(folder, item.name),
+                          on_done=lambda _r: self.refresh_unfinished(),
+                          on_error=lambda error: self.show_error(str(error)),
+                          name="filecast-gui-delete")

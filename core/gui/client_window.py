@@ -37,6 +37,7 @@ from core.gui.client_stages import (
     STAGES,
     may_follow,
 )
+from core.gui.client_unfinished_panel import UnfinishedPanel
 from core.gui.dialogs import Dialogs
 from core.gui.prefs import (
     CLIENT_NAME_KEY,
@@ -86,6 +87,7 @@ class ClientWindow(Downloading, ttk.Frame):
         self.result: DownloadResult | None = None
         self._asking: tuple[str, FileInfo] | None = None
         self._resume: tuple[str, Path, FileInfo] | None = None  # see Downloading
+        self._check_after_connect: str | None = None  # see Downloading.resume_unfinished
         self.alive = True
         settings = load_remembered()
         self.recent_hosts = recent_hosts(settings)
@@ -95,6 +97,8 @@ class ClientWindow(Downloading, ttk.Frame):
         self.connect_panel = ConnectPanel(self, on_connect=self.connect,
                                           on_disconnect=self.disconnect)
         self.file_panel = FilePanel(self, on_check=self.check, on_yes=self.yes, on_no=self.no)
+        self.unfinished_panel = UnfinishedPanel(self, on_resume=self.resume_unfinished,
+                                                on_delete=self.delete_unfinished)
         self.download_panel = DownloadPanel(
             self, on_change_folder=self.change_folder, on_cancel=self.cancel,
             on_retry=self.retry, on_open_folder=self.open_folder)
@@ -113,6 +117,7 @@ class ClientWindow(Downloading, ttk.Frame):
         self.bind("<Destroy>", self._on_destroy, add="+")
         self.pump.start()
         self._set_state(DISCONNECTED)
+        self.refresh_unfinished()
         if host:
             self.connect_panel.set_host(host)
             self.connect()
@@ -130,6 +135,8 @@ class ClientWindow(Downloading, ttk.Frame):
         # Errors sit at the top of the result area, above the download they replace.
         self.error_label.grid(row=2, column=0, sticky="new", pady=(PAD, 0), padx=PAD)
         self.download_panel.grid(row=3, column=0, sticky="new", pady=(PAD, 0))
+        self.unfinished_panel.grid(row=4, column=0, sticky="new", pady=(PAD, 0))
+        self.unfinished_panel.grid_remove()  # shown when the folder holds some
         # The texts wrap to the width the window has (style.wrap_to_width) instead of
         # widening it, so the width is set here: room for the question and Yes/No on one
         # line, and for a download folder's path.
@@ -155,6 +162,7 @@ class ClientWindow(Downloading, ttk.Frame):
             enabled=state == READY and self.client is not None)
         connected = stage.connected and address is not None
         self.top.title(f"{TITLE} — {address}" if connected else TITLE)
+        self.unfinished_panel.enable(not stage.busy)
 
     def _draw_server(self) -> None:
         """The connect panel for the current stage: connecting, connected, or lost."""
@@ -229,6 +237,11 @@ class ClientWindow(Downloading, ttk.Frame):
         self._set_state(READY)  # the name field takes text from here on
         if self._pasted_name is not None:  # a pasted link to the file names it
             self.file_panel.set_name(self._pasted_name)
+        if self._check_after_connect is not None:  # Resume of an unfinished download
+            name, self._check_after_connect = self._check_after_connect, None
+            self.file_panel.set_name(name)
+            self.check(name)
+            return
         if self._resume is not None:
             self.file_panel.say(f"The download of '{clip(self._resume[0])}' stopped short;"
                                 " Retry resumes it.", "Muted.TLabel")
@@ -346,6 +359,7 @@ class ClientWindow(Downloading, ttk.Frame):
         self.folder = Path(chosen)
         self.download_panel.set_folder(self.folder)
         remember_quietly(**{DOWNLOAD_FOLDER_KEY: str(self.folder)})
+        self.refresh_unfinished()
 
     def open_folder(self) -> None:
         """Show the folder of the downloaded file (or the download folder)."""

@@ -10,6 +10,7 @@ from tkinter import ttk
 from typing import Any
 
 from core.wire.escaping import escape_controls, escape_text
+from core.wire.names import split_extension
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 PAD = 8
@@ -139,6 +140,21 @@ def clip(text: str, limit: int = 80) -> str:
     """
     shown = escape_text(text).replace("\\'", "'")
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def clip_name(name: str, limit: int = 60) -> str:
+    """A file name made safe to show and, when long, shortened in the middle so its start,
+    its end and its extension stay: ``lecture-07-fourier…-final-v2.pdf`` (issue 11: names
+    were cut at the end, hiding the extension)."""
+    shown = escape_text(name).replace("\\'", "'")
+    if len(shown) <= limit:
+        return shown
+    stem, ext = split_extension(shown)
+    if len(ext) > limit // 3:
+        stem, ext = shown, ""
+    room = limit - len(ext) - 1
+    head = (room + 1) // 2
+    return f"{stem[:head]}…{stem[len(stem) - (room - head):]}{ext}"
 
 
 def clip_message(text: str, limit: int = 2000, lines: int = 20) -> str:

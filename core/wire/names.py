@@ -19,9 +19,12 @@ PART_SUFFIX = ".part"
 META_SUFFIX = ".part.json"
 META_NEW_SUFFIX = ".part.json.new"  # the metadata while it is being replaced
 _OWN_SUFFIXES = (PART_SUFFIX, META_SUFFIX, META_NEW_SUFFIX)
+# The metadata is hidden (a dot first, on Linux and macOS) so a Downloads folder shows one
+# NAME.part per unfinished download, not two files (issue 11).
+META_PREFIX = "."
 MAX_COMPONENT_BYTES = 255
-# Leave room for the longest sibling we create, NAME.part.json.new, within 255 bytes.
-MAX_NAME_BYTES = MAX_COMPONENT_BYTES - len(META_NEW_SUFFIX)
+# Leave room for the longest sibling we create, .NAME.part.json.new, within 255 bytes.
+MAX_NAME_BYTES = MAX_COMPONENT_BYTES - len(META_PREFIX) - len(META_NEW_SUFFIX)
 # An extension longer than this is not worth keeping when the name must be shortened.
 _MAX_KEPT_EXTENSION_BYTES = 32
 
@@ -100,6 +103,20 @@ def safe_filename(name: str) -> str:
         # 'x.part.json' was later read as the metadata of 'x' (the adversarial pass).
         text = _strip(_cap(text, MAX_NAME_BYTES - 1)) + "_"
     return text or FALLBACK_NAME
+
+
+def meta_name(safe: str) -> str:
+    """Where a part's metadata lives: ``.NAME.part.json`` beside ``NAME.part``."""
+    return f"{META_PREFIX}{safe}{META_SUFFIX}"
+
+
+def part_of_meta(name: str) -> str | None:
+    """The safe name whose metadata ``name`` is (``.x.pdf.part.json`` or, as written before
+    issue 11, ``x.pdf.part.json``), or None for any other file."""
+    if not name.endswith(META_SUFFIX) or name == META_PREFIX + META_SUFFIX:
+        return None
+    stem = name[: -len(META_SUFFIX)]
+    return stem[len(META_PREFIX):] if stem.startswith(META_PREFIX) else stem or None
 
 
 def numbered(name: str, n: int) -> str:

@@ -1,0 +1,86 @@
+"""Unfinished downloads left in a folder: found when a window opens, resumed or deleted
+(issue 11: a 1.7 GB NAME.part stayed in Downloads, unmentioned until the same name was
+asked for again).
+
+A leftover is a ``NAME.part`` with the metadata this client wrote beside it (hidden
+``.NAME.part.json``, or ``NAME.part.json`` as kept before); a ``.part`` without ours is
+another program's (browsers use the suffix too) and is never listed or touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.client.partfile import MAX_META_BYTES, META_VERSION, PartFile
+from core.client.savefolder import SaveFolder
+from core.wire.names import PART_SUFFIX, part_of_meta, safe_filename
+
+MAX_SCANNED = 10_000  # folder entries looked at: a Downloads folder, not a whole disk
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """One unfinished download: the offered ``name``, ``saved`` of ``size`` bytes, and
+    the server it came from (``HOST:PORT``, as the client wrote it)."""
+
+    name: str
+    saved: int
+    size: int
+    server: str
+
+
+def _read(folder: SaveFolder, meta: str) -> Unfinished | None:
+    """The leftover whose metadata is ``meta``, when it is ours and its part is there."""
+    safe = part_of_meta(meta)
+    data = folder.read_small(meta, MAX_META_BYTES) if safe else None
+    try:
+        record = json.loads(data.decode("utf-8")) if data is not None else None
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict) or record.get("version") != META_VERSION:
+        return None
+    name, size, server = record.get("name"), record.get("size"), record.get("server")
+    if not (isinstance(name, str) and isinstance(size, int) and isinstance(server, str)):
+        return None
+    if safe_filename(name) != safe:
+        return None  # metadata under another file's name: not a pair we wrote
+    saved = folder.regular_size(safe + PART_SUFFIX)
+    if saved is None or not 0 < saved <= size:
+        return None
+    return Unfinished(name, saved, size, server)
+
+
+def find_unfinished(folder: Path) -> list[Unfinished]:
+    """Every unfinished download in ``folder``, by name (worker thread: it reads the disk).
+    A folder that cannot be read has none."""
+    try:
+        chosen = SaveFolder(folder)
+    except OSError:
+        return []
+    found: dict[str, Unfinished] = {}
+    try:
+        with os.scandir(folder) as entries:
+            for count, entry in enumerate(entries):
+                if count >= MAX_SCANNED:
+                    break
+                item = _read(chosen, entry.name)
+                if item is not None:
+                    found[safe_filename(item.name)] = item  # hidden and old metadata: one
+    except OSError:
+        pass
+    finally:
+        chosen.close()
+    return sorted(found.values(), key=lambda item: item.name.casefold())
+
+
+def discard_unfinished(folder: Path, name: str) -> None:
+    """Delete one leftover's part and metadata (only those names, never a link's target);
+    StorageError says why when it cannot (worker thread)."""
+    part = PartFile(folder, name)
+    try:
+        part.discard()
+    finally:
+        part.folder.close()
