@@ -2,9 +2,10 @@
 
 Someone who can write to the download folder plants a symbolic link or a hard link to a
 file elsewhere at each name the client touches: NAME.part, .NAME.part.json,
-.NAME.part.json.new (and NAME.part.json, where it was kept before issue 11), NAME and NAME (1). Downloads, fresh and resumed, must leave every file
-outside the folder byte-identical with its modification time, and end either with the
-verified file in the folder or with a sentence.
+.NAME.part.json.new (and NAME.part.json, where it was kept before issue 11), NAME and
+NAME (1). Downloads, fresh and resumed, must leave every file outside the folder
+byte-identical with its modification time, and end either with the verified file in the
+folder or with a sentence.
 """
 
 from __future__ import annotations

@@ -75,3 +75,4 @@ def test_delete_asks_first_and_removes_only_that_download(
     assert [p.name for p in downloads.iterdir()] == ["browser.iso.part"]
     assert "Delete the" in str(dialogs.called("ask_yes_no")[0][1])
     top.destroy()
+

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import tkinter as tk
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from tkinter import ttk
 
-from core.gui.style import PAD, SMALL_PAD, clip, clip_message, wrap_to_width
+from core.gui.style import PAD, SMALL_PAD, clip, clip_message, clip_name, wrap_to_width
 from core.wire import sentences
 from core.wire.escaping import quoted
+from core.wire.protocol import FileInfo
+from core.wire.units import human_size
 
 NOT_CONNECTED = "Connect to a server to see its message and ask for a file."
 MESSAGE_LIMIT = 400  # characters of the server's greeting shown
 MESSAGE_LINES = 6
+MAX_FILE_BUTTONS = 4  # a button each; more are named in the greeting (issue 12 lists them)
 
 
 def question(size: int) -> str:
@@ -37,11 +41,19 @@ class FilePanel(ttk.LabelFrame):
         self.yes_button = ttk.Button(answer, text="Yes", underline=0, command=on_yes)
         self.no_button = ttk.Button(answer, text="No", underline=0, command=on_no)
 
+        # The offered files, one button each: a click puts the name in the field, where it
+        # can be selected and copied (issue 11: the greeting's names could not be copied).
+        self.files_label = ttk.Label(self, text="Offered:")
+        self.files_frame = ttk.Frame(self)
+        self.file_buttons: list[ttk.Button] = []
+
         self.message_label.grid(row=0, column=0, columnspan=3, sticky="ew", pady=(0, PAD))
-        self.name_label.grid(row=1, column=0, sticky="w", padx=(0, SMALL_PAD))
-        self.name_entry.grid(row=1, column=1, sticky="ew")
-        self.check_button.grid(row=1, column=2, padx=(PAD, 0))
-        answer.grid(row=2, column=0, columnspan=3, sticky="ew", pady=(PAD, 0))
+        self.files_label.grid(row=1, column=0, sticky="w", padx=(0, SMALL_PAD), pady=(0, PAD))
+        self.files_frame.grid(row=1, column=1, columnspan=2, sticky="w", pady=(0, PAD))
+        self.name_label.grid(row=2, column=0, sticky="w", padx=(0, SMALL_PAD))
+        self.name_entry.grid(row=2, column=1, sticky="ew")
+        self.check_button.grid(row=2, column=2, padx=(PAD, 0))
+        answer.grid(row=3, column=0, columnspan=3, sticky="ew", pady=(PAD, 0))
         self.answer_label.grid(row=0, column=0, sticky="ew")
         self.yes_button.grid(row=0, column=1, padx=(PAD, 0))
         self.no_button.grid(row=0, column=2, padx=(SMALL_PAD, 0))
@@ -50,6 +62,7 @@ class FilePanel(ttk.LabelFrame):
         wrap_to_width(self.message_label)
         wrap_to_width(self.answer_label)
         self._show_buttons(False)
+        self.show_files([])
 
         self.name_entry.bind("<Return>", self._on_return)
         self.name_entry.bind("<KP_Enter>", self._on_return)
@@ -69,6 +82,8 @@ class FilePanel(ttk.LabelFrame):
         """Whether the name can be typed and checked; whether Yes and No are live."""
         self.name_entry.configure(state="normal" if name else "disabled")
         self.check_button.configure(state="normal" if name else "disabled")
+        for button in self.file_buttons:
+            button.configure(state="normal" if name else "disabled")
         self._show_buttons(asking)
 
     def show_offer(self, message: str) -> None:
@@ -79,9 +94,39 @@ class FilePanel(ttk.LabelFrame):
         self.message_label.configure(text=text, style="TLabel")
         self.say("")
 
+    def show_files(self, files: Sequence[FileInfo]) -> None:
+        """A button per offered file (the first few), each filling the name field."""
+        for child in self.files_frame.winfo_children():
+            child.destroy()
+        self.file_buttons = []
+        for column, info in enumerate(files[:MAX_FILE_BUTTONS]):
+            button = ttk.Button(self.files_frame,
+                                text=f"{clip_name(info.name, 40)} · {human_size(info.size)}",
+                                command=partial(self.pick, info.name))
+            button.grid(row=0, column=column, padx=(0, SMALL_PAD))
+            self.file_buttons.append(button)
+        if len(files) > MAX_FILE_BUTTONS:
+            more = ttk.Label(self.files_frame, text=f"and {len(files) - MAX_FILE_BUTTONS} more",
+                             style="Muted.TLabel")
+            more.grid(row=0, column=MAX_FILE_BUTTONS)
+        shown = bool(files)
+        for widget in (self.files_label, self.files_frame):
+            if shown:
+                widget.grid()
+            else:
+                widget.grid_remove()
+
+    def pick(self, name: str) -> None:
+        """An offered file's button: its name in the field, selected, ready for Enter."""
+        if str(self.name_entry.cget("state")) == "disabled":
+            return
+        self.set_name(name)
+        self.focus_name()
+
     def show_disconnected(self) -> None:
         """Back to the state before any visit."""
         self.message_label.configure(text=NOT_CONNECTED, style="Muted.TLabel")
+        self.show_files([])
         self.say("")
         self.enable(False)
 

@@ -234,6 +234,7 @@ class ClientWindow(Downloading, ttk.Frame):
         self.offer = offer
         self._remember_host(client.address)
         self.file_panel.show_offer(offer.message)
+        self.file_panel.show_files(offer.files)
         self._set_state(READY)  # the name field takes text from here on
         if self._pasted_name is not None:  # a pasted link to the file names it
             self.file_panel.set_name(self._pasted_name)
