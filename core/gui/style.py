@@ -9,7 +9,7 @@ from tkinter import font as tkfont
 from tkinter import ttk
 from typing import Any
 
-from core.wire.escaping import escape_controls, escape_text
+from core.wire.escaping import escape_controls, escape_for_display
 from core.wire.names import split_extension
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -138,7 +138,7 @@ def clip(text: str, limit: int = 80) -> str:
 
     Guards the layout against hostile names (newlines, right-to-left overrides, 10 KB names).
     """
-    shown = escape_text(text).replace("\\'", "'")
+    shown = escape_for_display(text).replace("\\'", "'")
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
@@ -146,7 +146,7 @@ def clip_name(name: str, limit: int = 60) -> str:
     """A file name made safe to show and, when long, shortened in the middle so its start,
     its end and its extension stay: ``lecture-07-fourier…-final-v2.pdf`` (issue 11: names
     were cut at the end, hiding the extension)."""
-    shown = escape_text(name).replace("\\'", "'")
+    shown = escape_for_display(name).replace("\\'", "'")
     if len(shown) <= limit:
         return shown
     stem, ext = split_extension(shown)

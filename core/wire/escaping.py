@@ -28,6 +28,19 @@ def escape_text(text: str) -> str:
     )
 
 
+# Zero-width (non-)joiners: invisible, but part of how Persian, Indic scripts and emoji
+# sequences (👩🏽‍🏫) are written; they neither break a line nor reorder text.
+JOINERS = frozenset("\u200c\u200d")
+
+
+def escape_for_display(text: str) -> str:
+    """escape_text for a window: the same, except that joiners stay as they are."""
+    return "".join(
+        "\\" + ch if ch in "\\'" else ch if ch.isprintable() or ch in JOINERS
+        else _escape_char(ch) for ch in text
+    )
+
+
 def escape_controls(text: str) -> str:
     """Escape only non-printables (for free text on a terminal or in a window): no escape
     code, line break or bidi override from the network reaches the screen raw."""
