@@ -115,9 +115,11 @@ def test_a_new_version_makes_people_not_yet_again_visibly(feed: Feed) -> None:
 def test_lines_without_names_or_ids_are_people_by_address(feed: Feed) -> None:
     """curl sends neither; old ledgers have neither: such lines still parse and count."""
     feed.line(LedgerEvent.DOWNLOADED, None, address="10.0.0.9", port=1, etag=None)
-    feed.line(LedgerEvent.DOWNLOADED, None, address="10.0.0.9", port=2, etag=None)
+    feed.line(LedgerEvent.DOWNLOADED, None, address="10.0.0.9", port=2, etag=None,
+              user_agent="curl/8.5.0")
     [row] = feed.roster.rows()
-    assert (row.name, row.address, row.visits, row.has_it) == ("10.0.0.9", "10.0.0.9", 2, True)
+    assert (row.name, row.address, row.visits, row.has_it) == (
+        "10.0.0.9 · curl", "10.0.0.9", 2, True)  # the program it said it was, if any
 
 
 def test_one_shared_account_still_tells_people_apart_by_the_name_they_give(feed: Feed) -> None:
@@ -178,3 +180,10 @@ def test_csv_has_every_person_and_no_cell_runs_as_a_formula(feed: Feed) -> None:
     assert table[0][:3] == ["Name", "Has it", "Outcome"]
     assert table[1][:3] == ["'=HYPERLINK(\"http://evil\",\"x\")", "yes", "has it"]
     assert table[2][:3] == ["Ben, \"the\" second", "no", "declined"]
+
+
+@pytest.mark.parametrize("agent", ["/x", "   ", "", "\x1b[2J/1", "a" * 500])
+def test_any_user_agent_makes_a_row_and_never_an_error(feed: Feed, agent: str) -> None:
+    feed.line(LedgerEvent.DOWNLOADED, None, etag=None, user_agent=agent)
+    [row] = feed.roster.rows()
+    assert row.name.startswith("10.0.0.5") and len(row.name) <= len("10.0.0.5 · ") + 24

@@ -92,6 +92,7 @@ class Person:
     name: str | None = None
     client_id: str | None = None
     address: str = ""
+    agent: str = ""  # the program, for people without a name: "curl", "Wget"
     marks: dict[Version, Mark] = field(default_factory=dict)
     presence: Standing = Standing.CONNECTED
     visits: set[tuple[str, int]] = field(default_factory=set)
@@ -200,8 +201,8 @@ class Roster:
         if isinstance(event, ClientDisconnected):
             return self._gone(client.key)
         person = self._person(person_key(client.client_id, client.name, client.address[0]),
-                              client.name,
-                              client.client_id, client.address[0], self._clock())
+                              client.name, client.client_id, client.address[0], self._clock(),
+                              client.user_agent)
         self._connections[client.key] = person.key
         person.visits.add(client.address)
         person.open.setdefault(client.key, None)
@@ -229,7 +230,7 @@ class Roster:
         return True
 
     def _person(self, key: str, name: str | None, client_id: str | None, address: str,
-                seen: float) -> Person:
+                seen: float, agent: object = None) -> Person:
         """The person ``key``, made on first sight; the latest spelling of the name shows."""
         person = self.people.get(key)
         if person is None:
@@ -237,6 +238,9 @@ class Roster:
         person.name = (name or "").strip() or person.name
         person.client_id = client_id or person.client_id
         person.address = address or person.address
+        words = agent.split("/", 1)[0].split() if isinstance(agent, str) else []
+        if words:
+            person.agent = words[0][:24]
         person.last_seen = max(person.last_seen, seen)
         return person
 
@@ -253,7 +257,7 @@ class Roster:
         name = record.get("name")
         name = name if isinstance(name, str) else None
         person = self._person(person_key(client_id, name, address), name, client_id, address,
-                              _epoch(stamp) or 0.0)
+                              _epoch(stamp) or 0.0, record.get("user_agent"))
         person.visits.add((address, _int(record.get("port"))))
         standing = _PROVES.get(str(event))
         file = record.get("file")
@@ -334,7 +338,7 @@ class Roster:
             standing, outcome = self._standing(person)
             key = same_person_key(person.name or "")
             seen.add(key)
-            rows.append(RosterRow(person.key, person.name or person.address, standing,
+            rows.append(RosterRow(person.key, person.name or _unnamed(person), standing,
                                   outcome, self._now(person), person.last_seen or None,
                                   len(person.visits), person.address,
                                   person.client_id or "", key in self._expected))
@@ -358,6 +362,12 @@ _WORDS = {Standing.NOT_YET: "not seen yet", Standing.CONNECTED: "came, did not a
           Standing.ASKED: "asked, no answer", Standing.DECLINED: "declined",
           Standing.PARTWAY: "has part of it", Standing.DOWNLOADED: "has it",
           Standing.VERIFIED: "has it, verified"}
+
+
+def _unnamed(person: Person) -> str:
+    """A row for someone who gave no name: the address, and the program if it said one
+    (``10.0.0.9 · curl``), so a teacher can tell a browser from a script."""
+    return f"{person.address} · {person.agent}" if person.agent else person.address
 
 
 def not_yet(row: RosterRow) -> bool:
