@@ -21,8 +21,8 @@ MAX_SHOWN = 4  # more go into one line: the window stays small
 
 def describe(item: Unfinished) -> str:
     """``lecture.pdf: 1.4 GB of 2.0 GB (70%), from 192.168.1.20:5001``."""
-    return (f"{clip_name(item.name, 48)}: {human_size(item.saved)} of {human_size(item.size)}"
-            f" ({percent(item.saved, item.size)}), from {clip(item.server, 60)}")
+    return (f"{clip_name(item.name, 40)}: {human_size(item.saved)} of {human_size(item.size)}"
+            f" ({percent(item.saved, item.size)}), from {clip(item.server, 40)}")
 
 
 class UnfinishedPanel(ttk.LabelFrame):
