@@ -8,7 +8,7 @@ from pathlib import Path
 from tkinter import ttk
 
 from core.events import DownloadProgress, DownloadRechecking, DownloadRetrying, DownloadStarted
-from core.gui.style import PAD, SMALL_PAD, clip, wrap_to_width
+from core.gui.style import PAD, SMALL_PAD, clip, clip_name, wrap_to_width
 from core.wire import sentences
 from core.wire.units import human_duration, human_rate, human_size
 
@@ -28,7 +28,7 @@ def saved_text(path: Path, size: int, verified: bool, wanted: str | None) -> str
     lines = [f"Saved to {clip(str(path), 300)} ({human_size(size)})."]
     if wanted is not None and wanted != path.name:
         lines.append(f"'{clip(wanted)}' already existed in that folder, so it was not"
-                     f" overwritten: the new file is '{clip(path.name)}'.")
+                     f" overwritten: the new file is '{clip_name(path.name)}'.")
     if verified:
         lines.append("Its SHA-256 was verified: it is exactly the file the server offers.")
     else:
@@ -104,7 +104,7 @@ class DownloadPanel(ttk.LabelFrame):
         if not resuming:
             self.progress_bar.configure(maximum=1, value=0)
         self.progress_bar.grid()
-        self.progress_label.configure(text=f"Starting the download of '{clip(name)}'…",
+        self.progress_label.configure(text=f"Starting the download of '{clip_name(name)}'…",
                                       style="TLabel")
         self.result_label.configure(text="")
         self.result_label.grid_remove()
@@ -119,7 +119,7 @@ class DownloadPanel(ttk.LabelFrame):
         self.progress_bar.configure(maximum=max(1, event.size), value=event.resumed_from)
         if event.resumed_from:
             self.progress_label.configure(
-                text=f"Resuming '{clip(event.file)}' at {human_size(event.resumed_from)} of"
+                text=f"Resuming '{clip_name(event.file)}' at {human_size(event.resumed_from)} of"
                      f" {human_size(event.size)}…", style="TLabel")
 
     def rechecking(self, event: DownloadRechecking) -> None:
@@ -164,7 +164,7 @@ class DownloadPanel(ttk.LabelFrame):
     def done(self, path: Path, size: int, verified: bool, wanted: str | None) -> None:
         """The file is saved: where, under which name, verified or not."""
         self.progress_bar.configure(maximum=max(1, size), value=max(1, size))
-        self.progress_label.configure(text=f"Download of '{clip(self._file)}' complete.",
+        self.progress_label.configure(text=f"Download of '{clip_name(self._file)}' complete.",
                                       style="TLabel")
         self.result_label.configure(text=saved_text(path, size, verified, wanted),
                                     style="Good.TLabel" if verified else "TLabel")
@@ -178,7 +178,7 @@ class DownloadPanel(ttk.LabelFrame):
         done, size = (int(float(self.progress_bar.cget(k))) for k in ("value", "maximum"))
         where = f" at {human_size(done)} of {human_size(size)}" if size > 1 else ""
         self.progress_label.configure(
-            text=f"The download of '{clip(self._file)}' stopped{where}."
+            text=f"The download of '{clip_name(self._file)}' stopped{where}."
                  + (" Retry resumes it." if resumable else ""),
             style="Muted.TLabel")
         self.cancel_button.grid_remove()
@@ -190,7 +190,8 @@ class DownloadPanel(ttk.LabelFrame):
         and the question above asks again (issue 9)."""
         self.progress_bar.configure(value=0)
         self.progress_label.configure(
-            text=f"Not downloaded: the server now has another version of '{clip(self._file)}'.",
+            text="Not downloaded: the server now has another version of"
+                 f" '{clip_name(self._file)}'.",
             style="Muted.TLabel")
         self.cancel_button.grid_remove()
         self.change_button.configure(state="normal")

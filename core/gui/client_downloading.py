@@ -49,7 +49,7 @@ from core.gui.client_stages import (
 from core.gui.client_unfinished_panel import UnfinishedPanel
 from core.gui.dialogs import Dialogs
 from core.gui.pump import EventPump
-from core.gui.style import clip
+from core.gui.style import clip_name
 from core.gui.worker import run_in_background
 from core.wire.names import safe_filename
 from core.wire.protocol import FileInfo
@@ -142,7 +142,7 @@ class Downloading:
         self.result = None
         self.clear_error()
         self._set_state(DOWNLOADING)
-        self.file_panel.say(f"Downloading '{clip(name)}'…", "Muted.TLabel")
+        self.file_panel.say(f"Downloading '{clip_name(name)}'…", "Muted.TLabel")
         self.download_panel.start(name, resuming=resuming)
         self.download_panel.cancel_button.focus_set()
         run_in_background(self.pump, lambda: client.download(name, folder, info=info),
@@ -176,7 +176,7 @@ class Downloading:
         self._set_state(READY if client is self.client else DISCONNECTED)
         self.download_panel.done(result.path, result.size, result.verified,
                                  safe_filename(name))
-        self.file_panel.say(f"Downloaded '{clip(name)}'. Type another name to check another"
+        self.file_panel.say(f"Downloaded '{clip_name(name)}'. Type another name to check another"
                             " file.", "Muted.TLabel")
         self.file_panel.focus_name()
         self.refresh_unfinished()
@@ -265,7 +265,7 @@ class Downloading:
         """Delete…: after a question (No is the default), remove its part and metadata."""
         if self.stage in BUSY or not self.dialogs.ask_yes_no(
                 "Delete the unfinished download?",
-                f"Delete the {human_size(item.saved)} kept of '{clip(item.name)}'? It cannot"
+                f"Delete the {human_size(item.saved)} kept of '{clip_name(item.name)}'? It cannot"
                 " be resumed after that."):
             return
         folder = self.folder

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from tkinter import ttk
 
-from core.gui.style import PAD, SMALL_PAD, clip, clip_message, clip_name, wrap_to_width
+from core.gui.style import PAD, SMALL_PAD, clip_message, clip_name, wrap_to_width
 from core.wire import sentences
 from core.wire.escaping import quoted
 from core.wire.protocol import FileInfo
@@ -138,7 +138,7 @@ class FilePanel(ttk.LabelFrame):
 
     def checking(self, name: str) -> None:
         """A question is on its way."""
-        self.say(f"Asking the server about '{clip(name)}'…", "Muted.TLabel")
+        self.say(f"Asking the server about '{clip_name(name)}'…", "Muted.TLabel")
 
     def ask(self, size: int) -> None:
         """The file exists: ask whether to download it; Yes has the focus."""
@@ -152,7 +152,7 @@ class FilePanel(ttk.LabelFrame):
         if suggestion is None:
             self.say(sentences.NOT_OFFERED, "Bad.TLabel")
             return
-        self.say(f"{sentences.NOT_OFFERED} {sentences.did_you_mean(quoted(clip(suggestion)))}"
+        self.say(f"{sentences.NOT_OFFERED} {sentences.did_you_mean(quoted(clip_name(suggestion)))}"
                  " Check asks for it.", "Bad.TLabel")
         self.set_name(suggestion)
 

@@ -9,18 +9,21 @@ from __future__ import annotations
 import time
 import tkinter as tk
 from collections.abc import Iterable
+from tkinter import font as tkfont
 from tkinter import ttk
 
 from core.gui.server_model import Counts, Row, State
 from core.gui.style import BAD, GOOD, MUTED, PAD, SMALL_PAD, clip
 from core.wire.units import human_size
 
+# (column, heading, width in average characters, stretches): font units, so 144 and 192 dpi
+# read whole (issue 11: pixel widths clipped "Connec" and "06:57:" at 192 dpi).
 COLUMNS = (
-    ("who", "Client", 220, True),
-    ("since", "Connected", 95, False),
-    ("asked", "Asked for", 160, True),
-    ("state", "State", 250, True),
-    ("sent", "Sent", 85, False),
+    ("who", "Client", 28, True),
+    ("since", "Connected", 11, False),
+    ("asked", "Asked for", 20, True),
+    ("state", "State", 30, True),
+    ("sent", "Sent", 10, False),
 )
 BUSY = "#1a5fb4"
 UPSERT_PROC = "::filecast_treeview_upsert"
@@ -86,9 +89,10 @@ class ClientsPanel(ttk.Frame):
 
         self.tree = ttk.Treeview(self, columns=[c[0] for c in COLUMNS], show="headings",
                                  selectmode="extended", height=8)
-        for name, title, width, stretch in COLUMNS:
+        char = tkfont.nametofont("TkDefaultFont").measure("0")
+        for name, title, chars, stretch in COLUMNS:
             self.tree.heading(name, text=title, anchor="e" if name == "sent" else "w")
-            self.tree.column(name, width=width, minwidth=60, stretch=stretch,
+            self.tree.column(name, width=chars * char, minwidth=6 * char, stretch=stretch,
                              anchor="e" if name == "sent" else "w")
         self.tree.tag_configure("good", foreground=GOOD)
         self.tree.tag_configure("bad", foreground=BAD)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from tkinter import ttk
 
 from core.events import OfferedFileView
-from core.gui.style import PAD, SMALL_PAD, clip, font_spec, mono_font
+from core.gui.style import PAD, SMALL_PAD, clip_name, font_spec, mono_font
 from core.wire.units import exact_bytes, human_size
 
 EMPTY_TEXT = "Choose a file to distribute"
@@ -131,7 +131,7 @@ class OfferPanel(ttk.Frame):
         self.details.grid(row=0, column=0, sticky="nsew")
         first = files[0]
         more = f"  (and {len(files) - 1} more)" if len(files) > 1 else ""
-        self.name_label.configure(text=clip(first.name, 70) + more)
+        self.name_label.configure(text=clip_name(first.name, 70) + more)
         self.size_label.configure(text=size_text(first.size))
         if first.sha256:
             self._set_digest(first.sha256)

@@ -39,7 +39,7 @@ from core.gui.server_log_panel import LogPanel, open_folder_of, open_ledger
 from core.gui.server_model import ClientTable
 from core.gui.server_offer_panel import OfferPanel
 from core.gui.server_roster import RosterKeeper
-from core.gui.style import PAD, SMALL_PAD, clip, fit_window
+from core.gui.style import PAD, SMALL_PAD, clip_name, fit_window
 from core.gui.worker import JobQueue, run_in_background
 from core.server import FilecastServer, Ledger, OfferTable, ServerConfig
 from core.settings import default_ledger, load_settings
@@ -338,7 +338,7 @@ class ServerWindow:
         self._shown = files[0] if files else None
         self.offer_panel.show_files(files)
         self.offer_panel.show_message(self.offer.state.message)
-        names = ", ".join(clip(f.name, 60) for f in files)
+        names = ", ".join(clip_name(f.name, 60) for f in files)
         self.top.title(f"{TITLE} — {names}" if names else TITLE)
 
     def _note_log(self, line: str) -> None:
