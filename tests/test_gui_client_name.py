@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from guikit import FakeDialogs, pump_until
 from serverkit import Running, serving, write_file
+from test_gui_client import config_dir as config_dir  # settings of the test's own
 
 from core import settings
 from core.gui import client_window as cw
@@ -26,14 +27,6 @@ pytestmark = pytest.mark.gui
 
 SMALL = b"hello world"
 BIG_SIZE = 8 * 1024 * 1024  # long enough to be seen downloading
-
-
-@pytest.fixture(autouse=True)
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Settings (the remembered name among them) in a folder of this test's own."""
-    folder = tmp_path / "config"
-    monkeypatch.setenv("FILECAST_CONFIG_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture
