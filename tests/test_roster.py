@@ -114,12 +114,17 @@ def test_a_new_version_makes_people_not_yet_again_visibly(feed: Feed) -> None:
 
 def test_lines_without_names_or_ids_are_people_by_address(feed: Feed) -> None:
     """curl sends neither; old ledgers have neither: such lines still parse and count."""
-    feed.line(LedgerEvent.DOWNLOADED, None, address="10.0.0.9", port=1, etag=None)
-    feed.line(LedgerEvent.DOWNLOADED, None, address="10.0.0.9", port=2, etag=None,
+    feed.line(LedgerEvent.DOWNLOADED, None, address="10.0.0.9", port=1, etag=None,
               user_agent="curl/8.5.0")
-    [row] = feed.roster.rows()
-    assert (row.name, row.address, row.visits, row.has_it) == (
-        "10.0.0.9 · curl", "10.0.0.9", 2, True)  # the program it said it was, if any
+    feed.line(LedgerEvent.INTERRUPTED, None, address="10.0.0.9", port=2, etag=None,
+              user_agent="curl/8.6.0")
+    feed.line(LedgerEvent.DOWNLOADED, None, address="10.0.0.9", port=3, etag=None,
+              user_agent="Wget/1.21")
+    feed.line(LedgerEvent.DECLINED, None, address="10.0.0.8", port=3, etag=None)
+    rows = sorted((r.name, r.address, r.visits, r.has_it) for r in feed.roster.rows())
+    assert rows == [("10.0.0.8", "10.0.0.8", 1, False),  # the program it said it was, if any
+                    ("10.0.0.9 · Wget", "10.0.0.9", 1, True),
+                    ("10.0.0.9 · curl", "10.0.0.9", 2, True)]
 
 
 def test_one_shared_account_still_tells_people_apart_by_the_name_they_give(feed: Feed) -> None:

@@ -121,12 +121,21 @@ class RosterRow:
         return self.standing >= HAS_IT
 
 
-def person_key(client_id: str | None, name: str | None, address: str) -> str:
+def program(agent: object) -> str:
+    """The program a User-Agent names, ``curl/8.5.0`` -> ``curl`` (24 characters at most)."""
+    words = agent.split("/", 1)[0].split() if isinstance(agent, str) else []
+    return words[0][:24] if words else ""
+
+
+def person_key(client_id: str | None, name: str | None, address: str,
+               agent: object = None) -> str:
     """The one rule for who a line or event is about: the client id with the name given
     (where everyone shares one account, every client has one id: issue 11), else the
-    address with the name."""
+    address with the program and the name (curl and a browser on one laptop: two rows)."""
     who = same_person_key(name or "")
-    return f"id:{client_id}/{who}" if client_id else f"ip:{address}/{who}"
+    if client_id:
+        return f"id:{client_id}/{who}"
+    return f"ip:{address}/{program(agent)}/{who}"
 
 
 def same_person_key(name: str) -> str:
@@ -200,9 +209,9 @@ class Roster:
             return False  # a connection is nobody until its first request says who
         if isinstance(event, ClientDisconnected):
             return self._gone(client.key)
-        person = self._person(person_key(client.client_id, client.name, client.address[0]),
-                              client.name, client.client_id, client.address[0], self._clock(),
-                              client.user_agent)
+        address, agent = client.address[0], client.user_agent
+        person = self._person(person_key(client.client_id, client.name, address, agent),
+                              client.name, client.client_id, address, self._clock(), agent)
         self._connections[client.key] = person.key
         person.visits.add(client.address)
         person.open.setdefault(client.key, None)
@@ -238,9 +247,7 @@ class Roster:
         person.name = (name or "").strip() or person.name
         person.client_id = client_id or person.client_id
         person.address = address or person.address
-        words = agent.split("/", 1)[0].split() if isinstance(agent, str) else []
-        if words:
-            person.agent = words[0][:24]
+        person.agent = program(agent) or person.agent
         person.last_seen = max(person.last_seen, seen)
         return person
 
@@ -256,8 +263,9 @@ class Roster:
         client_id = client_id if isinstance(client_id, str) else None
         name = record.get("name")
         name = name if isinstance(name, str) else None
-        person = self._person(person_key(client_id, name, address), name, client_id, address,
-                              _epoch(stamp) or 0.0, record.get("user_agent"))
+        agent = record.get("user_agent")
+        person = self._person(person_key(client_id, name, address, agent), name, client_id,
+                              address, _epoch(stamp) or 0.0, agent)
         person.visits.add((address, _int(record.get("port"))))
         standing = _PROVES.get(str(event))
         file = record.get("file")
