@@ -153,6 +153,7 @@ def capture(root: Any, top: Any, name: str) -> Path:
 
 def free_port() -> int:
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
         try:
             probe.bind(("127.0.0.1", PORT))
         except OSError:
