@@ -8,6 +8,7 @@ restart. Reading, exporting and remembering run off the main thread.
 
 from __future__ import annotations
 
+import time
 import tkinter as tk
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -27,6 +28,7 @@ EXPECTED_KEY = "server_expected_people"
 SINCE_KEY = "server_roster_since"
 MAX_EXPECTED = 2000  # names kept; a class or a hall, not a phone book
 MAX_LEDGER_READ = 32 * 1024 * 1024  # the newest 32 MB of Clients.jsonl: ~80,000 lines
+REDRAW_INTERVAL = 0.25  # seconds between redraws of the People tab while things change
 
 
 def _now_stamp() -> str:
@@ -72,6 +74,8 @@ class RosterKeeper:
                                  on_export=self.export, on_new_session=self.new_session)
         self.dirty = True
         self.loaded = False
+        self._drawn = 0.0  # time.monotonic() of the last redraw
+        self._later: str | None = None  # a redraw waiting for its turn
 
     def load(self) -> None:
         """Rebuild from the ledger on disk, in a worker; live lines fold meanwhile (folding
@@ -79,7 +83,7 @@ class RosterKeeper:
         def done(records: list[dict[str, Any]]) -> None:
             self.roster.restore(records)
             self.loaded = self.dirty = True
-            self.redraw()
+            self.redraw(now=True)
 
         def failed(error: FilecastError) -> None:
             self.loaded = True
@@ -96,11 +100,31 @@ class RosterKeeper:
         elif self.roster.apply(event):
             self.dirty = True
 
-    def redraw(self) -> None:
-        """Once per pump batch: the rows and header, when anything changed."""
-        if self.dirty:
-            self.dirty = False
-            self.panel.show(self.roster.rows(), self.roster.header())
+    def redraw(self, *, now: bool = False) -> None:
+        """The rows and header when anything changed, at most every REDRAW_INTERVAL (a
+        class downloading at once changes a row every batch); ``now`` for the person's own
+        actions, which show at once."""
+        if not self.dirty:
+            return
+        wait = self._drawn + REDRAW_INTERVAL - time.monotonic()
+        if wait > 0 and not now:
+            if self._later is None:
+                self._later = self.panel.after(int(wait * 1000) + 1, self._redraw_later)
+            return
+        self.dirty, self._drawn = False, time.monotonic()
+        rows = self.roster.rows()
+        self.panel.show(rows, self.roster.header(rows))
+
+    def _redraw_later(self) -> None:
+        self._later = None
+        if self.panel.winfo_exists():
+            self.redraw()
+
+    def close(self) -> None:
+        """The window goes: no redraw after it."""
+        if self._later is not None:
+            self.panel.after_cancel(self._later)
+            self._later = None
 
     # --- actions ------------------------------------------------------------------------
 
@@ -115,7 +139,7 @@ class RosterKeeper:
         self.expected = self.roster.set_expected(lines[:MAX_EXPECTED])
         remember_quietly(**{EXPECTED_KEY: self.expected})
         self.dirty = True
-        self.redraw()
+        self.redraw(now=True)
 
     def export(self) -> None:
         """"Export CSV…": every person (not only the filtered view), in a worker."""
@@ -145,6 +169,6 @@ class RosterKeeper:
         self.roster = self.roster.fresh(since)
         remember_quietly(**{SINCE_KEY: since})
         self.dirty = True
-        self.redraw()
+        self.redraw(now=True)
         self.note("New session: the roster counts from now on.")
 

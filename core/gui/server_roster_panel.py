@@ -86,6 +86,7 @@ class RosterPanel(ttk.Frame):
         self.rowconfigure(2, weight=1)
         self._rows: list[RosterRow] = []
         self._shown: list[tuple[str, tuple[str, ...], str]] = []
+        self._iids: dict[str, str] = {}  # person key -> Treeview item id
         self.sort_column, self.sort_descending = "name", False
         self._build_header()
         self._build_tools(on_expected, on_export, on_new_session)
@@ -169,7 +170,7 @@ class RosterPanel(ttk.Frame):
 
     def render(self) -> None:
         """Copy the visible rows into the Treeview; nothing at all when nothing changed."""
-        shown = [(row.key, row_values(row), row_tag(row)) for row in self.visible()]
+        shown = [(self._iid(row.key), row_values(row), row_tag(row)) for row in self.visible()]
         if shown == self._shown:
             return
         before = {key for key, _values, _tag in self._shown}
@@ -184,6 +185,14 @@ class RosterPanel(ttk.Frame):
                 self.tree.item(key, values=values, tags=(tag,))
         self.tree.set_children("", *[key for key, _values, _tag in shown])
         self._shown = shown
+
+    def _iid(self, key: str) -> str:
+        """The Treeview item id of a person: opaque (``p17``), never the person's key, which
+        holds network text (a NUL in a name once made two people one item: issue 11)."""
+        iid = self._iids.get(key)
+        if iid is None:
+            iid = self._iids[key] = f"p{len(self._iids)}"
+        return iid
 
     def shown_names(self) -> list[str]:
         """The Name column top to bottom (for tests and accessibility)."""

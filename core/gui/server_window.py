@@ -354,12 +354,12 @@ class ServerWindow:
             rows = self.table.rows
             self.clients_panel.refresh((k, rows[k]) for k in sorted(self._dirty) if k in rows)
             self._dirty.clear()
-        self.people.redraw()
         self.status_bar.show(self.table.counts)
         self.address_panel.show_connected(self.table.counts.connected)
         if self._log:
             self.log_panel.add(self._log)
             self._log = []
+        self.people.redraw()  # last: the log and counts never wait on the roster
 
     # --- closing ---------------------------------------------------------------------
 
@@ -397,6 +397,7 @@ class ServerWindow:
         self.closed = True
         self.jobs.close()
         self.pump.stop()
+        self.people.close()
         self.status_bar.cancel_note()
         with contextlib.suppress(tk.TclError):
             self.top.destroy()
@@ -408,5 +409,6 @@ class ServerWindow:
         self.closed = True
         self.jobs.close()
         self.pump.stop()
+        self.people.close()
         run_in_background(self.pump, self._shut_down, on_done=lambda _r: None,
                           on_error=lambda _e: None, name="filecast-gui-shutdown")

@@ -10,7 +10,8 @@ from core.server.config import ServerConfig
 from core.server.ledger import Ledger, read_recent
 from core.server.listening import FilecastServer
 from core.server.offer import OfferTable
-from core.server.roster import Roster, RosterRow, Standing, not_yet
+from core.server.persons import RosterRow, Standing, not_yet
+from core.server.roster import Roster
 from core.server.roster_export import write_csv
 
 __all__ = ["FilecastServer", "Ledger", "OfferTable", "Roster", "RosterRow", "ServerConfig",

@@ -10,12 +10,8 @@ declined > asked > connected. No Tk and no I/O here: the window renders ``rows()
 
 from __future__ import annotations
 
-import enum
 import time
-import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from core.events import (
@@ -28,23 +24,28 @@ from core.events import (
     TransferProgress,
     TransferStarted,
 )
+from core.server.ledger import MAX_NAME_BYTES, clip
+from core.server.peers import address_group
+from core.server.persons import (
+    HAS_IT,
+    WORDS,
+    Download,
+    Mark,
+    Person,
+    RosterRow,
+    Standing,
+    epoch,
+    person_key,
+    program,
+    same_person_key,
+    unnamed,
+    whole_number,
+)
 from core.wire.names import name_key
 from core.wire.units import percent
 
-
-class Standing(enum.IntEnum):
-    """How far a person got with the offer; higher is better and never replaced by lower."""
-
-    NOT_YET = 0  # expected, never seen
-    CONNECTED = 1
-    ASKED = 2
-    DECLINED = 3
-    PARTWAY = 4  # some bytes, not the whole file (interrupted, a range, a wrong digest)
-    DOWNLOADED = 5
-    VERIFIED = 6
-
-
-HAS_IT = Standing.DOWNLOADED  # DOWNLOADED or better: the person has the file
+MAX_PEOPLE = 5000  # a school's worth; the window redraws them all, so not unbounded
+MAX_PEOPLE_PER_GROUP = 250  # from one address (or IPv6 /64): a lab behind one address fits
 
 # Ledger event (Clients.jsonl "event") -> the standing it proves for that file version.
 _PROVES = {"downloaded": Standing.DOWNLOADED, "verified": Standing.VERIFIED,
@@ -52,111 +53,6 @@ _PROVES = {"downloaded": Standing.DOWNLOADED, "verified": Standing.VERIFIED,
            "digest_mismatch": Standing.PARTWAY, "declined": Standing.DECLINED}
 # Lines that show the person came and asked, about no offered version.
 _ASKED = {"not_offered", "receipt_refused"}
-
-
-@dataclass(frozen=True)
-class Mark:
-    """The best a person reached with one file version; ``covered`` of ``size`` bytes."""
-
-    standing: Standing
-    covered: int = 0
-    size: int = 0
-    damaged: bool = False  # the client's digest did not match: it kept nothing
-
-    def better(self, other: Mark) -> Mark:
-        """The higher of two marks (on a tie, the one covering more)."""
-        if (other.standing, other.covered) > (self.standing, self.covered):
-            return other
-        return self
-
-
-Version = tuple[str, str | None]  # (name_key of the file, ETag or None when unknown)
-
-
-@dataclass
-class _Download:
-    """One connection's body going out now."""
-
-    file: str
-    sent: int
-    length: int
-    start: int
-    size: int
-
-
-@dataclass
-class Person:
-    """Everything the roster knows of one person (main thread only)."""
-
-    key: str
-    name: str | None = None
-    client_id: str | None = None
-    address: str = ""
-    agent: str = ""  # the program, for people without a name: "curl", "Wget"
-    marks: dict[Version, Mark] = field(default_factory=dict)
-    presence: Standing = Standing.CONNECTED
-    visits: set[tuple[str, int]] = field(default_factory=set)
-    last_seen: float = 0.0
-    open: dict[int, _Download | None] = field(default_factory=dict)  # connection -> body
-
-
-@dataclass(frozen=True)
-class RosterRow:
-    """One row as shown and exported. ``name`` is network text: the window escapes it."""
-
-    key: str
-    name: str
-    standing: Standing
-    outcome: str
-    now: str
-    last_seen: float | None
-    visits: int
-    address: str
-    client_id: str
-    expected: bool
-
-    @property
-    def has_it(self) -> bool:
-        """The person has the offered file (downloaded or verified)."""
-        return self.standing >= HAS_IT
-
-
-def program(agent: object) -> str:
-    """The program a User-Agent names, ``curl/8.5.0`` -> ``curl`` (24 characters at most)."""
-    words = agent.split("/", 1)[0].split() if isinstance(agent, str) else []
-    return words[0][:24] if words else ""
-
-
-def person_key(client_id: str | None, name: str | None, address: str,
-               agent: object = None) -> str:
-    """The one rule for who a line or event is about: the client id with the name given
-    (where everyone shares one account, every client has one id: issue 11), else the
-    address with the program and the name (curl and a browser on one laptop: two rows)."""
-    who = same_person_key(name or "")
-    if client_id:
-        return f"id:{client_id}/{who}"
-    return f"ip:{address}/{program(agent)}/{who}"
-
-
-def same_person_key(name: str) -> str:
-    """How an expected name meets a given one: case, Unicode form and spacing ignored
-    ("ana  LÓPEZ" is "Ana López")."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-
-
-def _epoch(stamp: object) -> float | None:
-    """A ledger ``time`` (``2026-12-03T14:02:11Z``) as seconds since the epoch."""
-    if not isinstance(stamp, str):
-        return None
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-def _int(value: object) -> int:
-    """A JSON number the ledger wrote, or 0 for anything else (a hand-edited line)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 class Roster:
@@ -168,6 +64,10 @@ class Roster:
         self._clock = clock
         self.people: dict[str, Person] = {}
         self._connections: dict[int, str] = {}  # connection key -> person key
+        self._per_group: dict[str, int] = {}  # people counted against each address group
+        # Per group, the people who are neither connected nor on record with an outcome,
+        # least recently active first: the ones to forget when a group or the roster is full.
+        self._idle: dict[str, dict[str, None]] = {}
         self._offer: dict[str, str | None] = {}  # name_key -> current ETag
         self._expected: dict[str, str] = {}  # same_person_key -> the name as written
 
@@ -182,8 +82,9 @@ class Roster:
         self._expected = {}
         for name in names:
             name = name.strip()
-            if name and same_person_key(name) not in self._expected:
-                self._expected[same_person_key(name)] = name
+            key = same_person_key(clip(name, MAX_NAME_BYTES) or "")  # as the ledger keeps it
+            if name and key not in self._expected:
+                self._expected[key] = name
         return list(self._expected.values())
 
     def fresh(self, since: str) -> Roster:
@@ -209,16 +110,21 @@ class Roster:
             return False  # a connection is nobody until its first request says who
         if isinstance(event, ClientDisconnected):
             return self._gone(client.key)
-        address, agent = client.address[0], client.user_agent
-        person = self._person(person_key(client.client_id, client.name, address, agent),
-                              client.name, client.client_id, address, self._clock(), agent)
-        self._connections[client.key] = person.key
+        # The name as the ledger keeps it, so a long one is one person live and on record.
+        address, agent, name = client.address[0], client.user_agent, clip(client.name,
+                                                                          MAX_NAME_BYTES)
+        person = self._person(person_key(client.client_id, name, address, agent),
+                              name, client.client_id, address, self._clock(), agent)
+        if person is None:
+            return False  # the roster is full of people busy or on record: not shown
+        self._moved(client.key, person)
         person.visits.add(client.address)
         person.open.setdefault(client.key, None)
+        self._busy(person)
         if isinstance(event, FileRequested):
             person.presence = max(person.presence, Standing.ASKED)
         elif isinstance(event, TransferStarted):
-            person.open[client.key] = _Download(event.file, 0, event.length, event.start,
+            person.open[client.key] = Download(event.file, 0, event.length, event.start,
                                                 event.size)
         elif isinstance(event, TransferProgress):
             body = person.open.get(client.key)
@@ -228,6 +134,17 @@ class Roster:
             person.open[client.key] = None
         return True
 
+    def _moved(self, connection: int, person: Person) -> None:
+        """The connection now speaks for ``person``; one that changed its id or name leaves
+        the person it spoke for before, who would stay "connected" for ever otherwise."""
+        before = self._connections.get(connection)
+        self._connections[connection] = person.key
+        earlier = self.people.get(before) if before not in (None, person.key) else None
+        if earlier is not None:
+            body = earlier.open.pop(connection, None)
+            person.open[connection] = body
+            self._rest(earlier)
+
     def _gone(self, connection: int) -> bool:
         """A connection closed: the person is no longer doing anything on it."""
         key = self._connections.pop(connection, None)
@@ -236,14 +153,48 @@ class Roster:
             return False
         person.open.pop(connection, None)
         person.last_seen = self._clock()
+        self._rest(person)
+        return True
+
+    def _busy(self, person: Person) -> None:
+        """Connected or on record: never forgotten to make room."""
+        self._idle.get(person.group, {}).pop(person.key, None)
+
+    def _rest(self, person: Person) -> None:
+        """Neither connected nor on record with an outcome: the last in line to forget."""
+        if not person.open and not person.marks:
+            idle = self._idle.setdefault(person.group, {})
+            idle.pop(person.key, None)
+            idle[person.key] = None
+
+    def _room(self, group: str) -> bool:
+        """Make room for one more person of ``group`` by forgetting the least recently
+        active idle one (of that group when it is full); False when nobody may go. A peer
+        minting client ids once grew the roster without bound (issue 11 review)."""
+        full_group = self._per_group.get(group, 0) >= MAX_PEOPLE_PER_GROUP
+        if not full_group and len(self.people) < MAX_PEOPLE:
+            return True
+        idle = self._idle.get(group) if full_group else \
+            next((keys for keys in self._idle.values() if keys), None)
+        if not idle:
+            return False
+        key = next(iter(idle))
+        del idle[key]
+        gone = self.people.pop(key)
+        self._per_group[gone.group] -= 1
         return True
 
     def _person(self, key: str, name: str | None, client_id: str | None, address: str,
-                seen: float, agent: object = None) -> Person:
-        """The person ``key``, made on first sight; the latest spelling of the name shows."""
+                seen: float, agent: object = None) -> Person | None:
+        """The person ``key``, made on first sight (None when there is no room); the
+        latest spelling of the name shows."""
         person = self.people.get(key)
         if person is None:
-            person = self.people[key] = Person(key)
+            group = address_group(address)
+            if not self._room(group):
+                return None
+            person = self.people[key] = Person(key, group)
+            self._per_group[group] = self._per_group.get(group, 0) + 1
         person.name = (name or "").strip() or person.name
         person.client_id = client_id or person.client_id
         person.address = address or person.address
@@ -255,7 +206,8 @@ class Roster:
         """One Clients.jsonl record: the outcome it proves, for the version it names."""
         event, address = record.get("event"), record.get("address")
         stamp = record.get("time")
-        if not isinstance(address, str) or (event not in _PROVES and event not in _ASKED):
+        if not isinstance(address, str) or not isinstance(event, str) \
+                or (event not in _PROVES and event not in _ASKED):
             return False  # "flooded" summaries and hand edits say nothing of one person
         if self.since is not None and (not isinstance(stamp, str) or stamp < self.since):
             return False
@@ -265,19 +217,27 @@ class Roster:
         name = name if isinstance(name, str) else None
         agent = record.get("user_agent")
         person = self._person(person_key(client_id, name, address, agent), name, client_id,
-                              address, _epoch(stamp) or 0.0, agent)
-        person.visits.add((address, _int(record.get("port"))))
-        standing = _PROVES.get(str(event))
+                              address, epoch(stamp) or 0.0, agent)
+        if person is None:
+            return False
+        person.visits.add((address, whole_number(record.get("port"))))
+        standing = _PROVES.get(event)
         file = record.get("file")
         if standing is None or not isinstance(file, str):
             person.presence = max(person.presence, Standing.ASKED)
+            self._rest(person)
             return True
         etag = record.get("etag")
         version = (name_key(file), etag if isinstance(etag, str) else None)
-        mark = Mark(standing, _int(record.get("bytes")), _int(record.get("size")),
+        size = whole_number(record.get("size"))
+        # A folded line's bytes total its repeats, which add nothing to what the line it
+        # repeats covered ("has 180% of it"); no line covers more than the file.
+        covered = 0 if whole_number(record.get("repeats")) else whole_number(record.get("bytes"))
+        mark = Mark(standing, min(covered, size) if size else covered, size,
                     damaged=event == "digest_mismatch")
         old = person.marks.get(version)
         person.marks[version] = mark if old is None else old.better(mark)
+        self._busy(person)
         return True
 
     # --- what is shown ------------------------------------------------------------------
@@ -320,7 +280,7 @@ class Roster:
         standing = max(mark.standing if mark else Standing.NOT_YET, person.presence)
         if downloading and standing < Standing.PARTWAY:
             standing = Standing.PARTWAY
-        words = _WORDS[standing]
+        words = WORDS[standing]
         if standing is Standing.PARTWAY and mark is not None and mark.standing is standing:
             words = ("got a damaged copy" if mark.damaged else
                      f"has {percent(mark.covered, mark.size)} of it" if mark.size else words)
@@ -346,38 +306,23 @@ class Roster:
             standing, outcome = self._standing(person)
             key = same_person_key(person.name or "")
             seen.add(key)
-            rows.append(RosterRow(person.key, person.name or _unnamed(person), standing,
+            rows.append(RosterRow(person.key, person.name or unnamed(person), standing,
                                   outcome, self._now(person), person.last_seen or None,
                                   len(person.visits), person.address,
                                   person.client_id or "", key in self._expected))
         for key, name in self._expected.items():
             if key not in seen:
                 rows.append(RosterRow(f"expected:{key}", name, Standing.NOT_YET,
-                                      _WORDS[Standing.NOT_YET], "", None, 0, "", "", True))
+                                      WORDS[Standing.NOT_YET], "", None, 0, "", "", True))
         return rows
 
-    def header(self) -> str:
-        """``27 of 30 have it · 2 downloading · 1 declined``: the roster at a glance."""
-        rows = self.rows()
+    def header(self, rows: list[RosterRow] | None = None) -> str:
+        """``27 of 30 have it · 2 downloading · 1 declined``: the roster at a glance (of
+        ``rows`` when the caller has them already)."""
+        rows = self.rows() if rows is None else rows
         have = sum(row.has_it for row in rows)
         downloading = sum(row.now.startswith("downloading") for row in rows)
         declined = sum(row.standing is Standing.DECLINED for row in rows)
         return (f"{have} of {len(rows)} have it · {downloading} downloading"
                 f" · {declined} declined")
 
-
-_WORDS = {Standing.NOT_YET: "not seen yet", Standing.CONNECTED: "came, did not ask",
-          Standing.ASKED: "asked, no answer", Standing.DECLINED: "declined",
-          Standing.PARTWAY: "has part of it", Standing.DOWNLOADED: "has it",
-          Standing.VERIFIED: "has it, verified"}
-
-
-def _unnamed(person: Person) -> str:
-    """A row for someone who gave no name: the address, and the program if it said one
-    (``10.0.0.9 · curl``), so a teacher can tell a browser from a script."""
-    return f"{person.address} · {person.agent}" if person.agent else person.address
-
-
-def not_yet(row: RosterRow) -> bool:
-    """The "not yet" filter: everyone who does not have the offered file."""
-    return not row.has_it

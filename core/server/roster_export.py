@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import TextIO
 
-from core.server.roster import RosterRow
+from core.server.persons import RosterRow
 
 COLUMNS = ("Name", "Has it", "Outcome", "Now", "Last seen (UTC)", "Visits", "Address",
            "Client id", "Expected")
