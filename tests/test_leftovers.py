@@ -42,7 +42,8 @@ def test_a_cut_download_is_listed_with_what_it_kept_and_where_from(tmp_path: Pat
     assert find_unfinished(folder) == [Unfinished("movie.bin", kept, 6 * MIB, server)]
     visible = [p.name for p in folder.iterdir() if not p.name.startswith(".")]
     assert visible == ["movie.bin.part"]  # the metadata does not clutter Downloads
-    discard_unfinished(folder, "movie.bin")
+    [item] = find_unfinished(folder)
+    assert discard_unfinished(item)
     assert find_unfinished(folder) == [] and list(folder.iterdir()) == []
 
 

@@ -1,6 +1,6 @@
 """An adversarial pass over the roster, its People tab and CSV export, unfinished downloads
-and the question that closes itself (issue 11). Each test here shows one problem found; they
-are strict xfails, so each must start passing (and lose its mark) when its problem is fixed.
+and the question that closes itself (issue 11). Each test held one problem the pass found
+(first as a strict xfail); each is fixed, and the test keeps it so.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from test_gui_roster import visit
 from test_gui_server import Harness
 from test_gui_server import harness as harness  # the fixture, shared
 
-from core.client import discard_unfinished, find_unfinished
+from core.client import Unfinished, discard_unfinished, find_unfinished
 from core.client.http import parse_server
 from core.client.partfile import PartFile
 from core.errors import StorageError
@@ -194,8 +194,6 @@ def test_an_unhashable_event_is_skipped_like_any_other_hand_edit() -> None:
 # --- CSV ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(reason="';' is left unquoted: where ';' is the list separator (most of"
-                   " Europe) the cell after it is a formula", strict=True)
 def test_a_semicolon_cannot_start_a_formula_cell_in_a_semicolon_locale() -> None:
     roster = Roster()
     roster.restore([record(event="declined", name="ana;=HYPERLINK(B3);")])
@@ -218,19 +216,15 @@ def plant(folder: Path, name: str, size: int, server: str = "10.0.0.5:5001",
          "server": server}), encoding="utf-8")
 
 
-@pytest.mark.xfail(reason="discard_unfinished deletes NAME.part with no metadata of ours"
-                   " (a browser's), e.g. Delete on a list shown for the previous folder",
-                   strict=True)
 def test_delete_never_removes_another_programs_part(tmp_path: Path) -> None:
     browser = tmp_path / "movie.bin.part"
     browser.write_bytes(b"x" * 10)  # no .movie.bin.part.json: not ours (leftovers.py:6)
+    shown_earlier = Unfinished("movie.bin", 10, 100, "10.0.0.5:5001", tmp_path)
     with contextlib.suppress(StorageError):  # refusing with a sentence is fine too
-        discard_unfinished(tmp_path, "movie.bin")
+        assert not discard_unfinished(shown_earlier)
     assert browser.exists()
 
 
-@pytest.mark.xfail(reason="the 'server' of planted metadata is shown raw and clipped to 40:"
-                   " userinfo hides the host Resume really connects to", strict=True)
 def test_the_unfinished_line_names_the_host_resume_connects_to(tmp_path: Path) -> None:
     plant(tmp_path, "lecture.pdf", 100,
           server="http://192.168.1.20:5001-room-12-teacher-laptop@203.0.113.9:5001/")
@@ -238,16 +232,12 @@ def test_the_unfinished_line_names_the_host_resume_connects_to(tmp_path: Path) -
     assert not items or parse_server(items[0].server)[0] in describe(items[0])
 
 
-@pytest.mark.xfail(reason="a planted size of 10**400 passes isinstance(int): describe() raises"
-                   " OverflowError and the Unfinished panel is left half drawn", strict=True)
 def test_planted_metadata_with_a_huge_size_cannot_break_the_list(tmp_path: Path) -> None:
     plant(tmp_path, "lecture.pdf", 10**400)
     for item in find_unfinished(tmp_path):
         describe(item)
 
 
-@pytest.mark.xfail(reason="'.x' has legacy metadata '.x.part.json', which is x's hidden one:"
-                   " asking for '.x' adopts and deletes x's metadata", strict=True)
 def test_downloading_a_dot_name_leaves_the_plain_names_leftover_alone(tmp_path: Path) -> None:
     plant(tmp_path, "notes", 100)
     assert [item.name for item in find_unfinished(tmp_path)] == ["notes"]
@@ -263,9 +253,6 @@ def test_downloading_a_dot_name_leaves_the_plain_names_leftover_alone(tmp_path: 
 
 
 @pytest.mark.gui
-@pytest.mark.xfail(reason="parent withdrawn/iconified: the transient question is never mapped"
-                   " and, once moot, run() raises TclError instead of answering No",
-                   strict=True)
 def test_a_moot_question_over_a_hidden_window_answers_no(tk_root: tk.Tk) -> None:
     apply_style(tk_root)
     tk_root.withdraw()  # what a window manager does to a transient of a minimized window
@@ -281,9 +268,6 @@ def test_a_moot_question_over_a_hidden_window_answers_no(tk_root: tk.Tk) -> None
     assert answer is False and time.monotonic() - started < 2.0
 
 
-@pytest.mark.xfail(reason="ledger folding keys on (ip, client id, event, file), not the name:"
-                   " on a shared account a classmate's cut download is folded under another"
-                   " name", strict=True)
 def test_classmates_sharing_an_id_keep_their_own_cut_downloads(tmp_path: Path) -> None:
     heard = Heard(tmp_path)
     folder = LedgerFolder(heard.ledger, 10.0, clock=lambda: 0.0)

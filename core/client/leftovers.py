@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.client.http import parse_server
 from core.client.partfile import MAX_META_BYTES, META_VERSION, PartFile
 from core.client.savefolder import SaveFolder
 from core.wire.names import PART_SUFFIX, part_of_meta, safe_filename
 
+MAX_SIZE = 2**63  # bytes a file may have: a larger planted size is not metadata we wrote
 MAX_SCANNED = 10_000  # folder entries looked at: a Downloads folder, not a whole disk
 
 
@@ -30,6 +32,7 @@ class Unfinished:
     saved: int
     size: int
     server: str
+    folder: Path = field(default=Path(), compare=False)  # where it was found
 
 
 def _read(folder: SaveFolder, meta: str) -> Unfinished | None:
@@ -43,14 +46,25 @@ def _read(folder: SaveFolder, meta: str) -> Unfinished | None:
     if not isinstance(record, dict) or record.get("version") != META_VERSION:
         return None
     name, size, server = record.get("name"), record.get("size"), record.get("server")
-    if not (isinstance(name, str) and isinstance(size, int) and isinstance(server, str)):
-        return None
+    if not (isinstance(name, str) and type(size) is int and 0 < size < MAX_SIZE
+            and isinstance(server, str) and _plain_server(server)):
+        return None  # a planted 10**400 or a server with a hidden host is not ours either
     if safe_filename(name) != safe:
         return None  # metadata under another file's name: not a pair we wrote
     saved = folder.regular_size(safe + PART_SUFFIX)
     if saved is None or not 0 < saved <= size:
         return None
-    return Unfinished(name, saved, size, server)
+    return Unfinished(name, saved, size, server, folder.path)
+
+
+def _plain_server(server: str) -> bool:
+    """Whether ``server`` is the plain ``HOST:PORT`` this client writes (the metadata may
+    be planted: a ``user@host`` form would show one host and connect to another)."""
+    try:
+        host, port = parse_server(server)
+    except ValueError:
+        return False
+    return server == (f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
 
 
 def find_unfinished(folder: Path) -> list[Unfinished]:
@@ -76,11 +90,16 @@ def find_unfinished(folder: Path) -> list[Unfinished]:
     return sorted(found.values(), key=lambda item: item.name.casefold())
 
 
-def discard_unfinished(folder: Path, name: str) -> None:
-    """Delete one leftover's part and metadata (only those names, never a link's target);
-    StorageError says why when it cannot (worker thread)."""
-    part = PartFile(folder, name)
+def discard_unfinished(item: Unfinished) -> bool:
+    """Delete one leftover's part and metadata (only those names, never a link's target),
+    if the folder still holds it as ours: a list shown for another folder, or a part that
+    another program wrote meanwhile, is left alone (False). StorageError says why it
+    cannot (worker thread)."""
+    if all(found.name != item.name for found in find_unfinished(item.folder)):
+        return False
+    part = PartFile(item.folder, item.name)
     try:
         part.discard()
     finally:
         part.folder.close()
+    return True

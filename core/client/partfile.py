@@ -65,10 +65,10 @@ class PartFile:
         """The sentence for a failed operation on this part."""
         return save_error(exc, self.folder.path, self.name, missing)
 
-    def _read_meta(self) -> dict[str, Any] | None:
-        """The metadata, or None when missing, unreadable or not a plain file (a crash
-        mid-write is stale; a link planted there is not ours)."""
-        data = self.folder.read_small(self.meta_name, MAX_META_BYTES)
+    def _read_meta(self, name: str | None = None) -> dict[str, Any] | None:
+        """The metadata (at ``name``, else its own name), or None when missing, unreadable
+        or not a plain file (a crash mid-write is stale; a link planted there is not ours)."""
+        data = self.folder.read_small(name or self.meta_name, MAX_META_BYTES)
         try:
             meta = json.loads(data.decode("utf-8")) if data is not None else None
         except (ValueError, RecursionError):
@@ -82,6 +82,12 @@ class PartFile:
         except OSError:
             return 0
 
+    def _legacy_is_ours(self) -> bool:
+        """Whether the unhidden metadata name holds this file's metadata: for '.x' that name
+        is '.x.part.json', which is x's hidden metadata (issue 11 review)."""
+        meta = self._read_meta(self.legacy_meta_name)
+        return meta is not None and meta.get("name") == self.name
+
     def _adopt_legacy_meta(self) -> None:
         """A part left by a version that kept its metadata unhidden: move the metadata to
         its hidden name, when it is a plain file of ours (a link there is not adopted)."""
@@ -89,7 +95,8 @@ class PartFile:
             if self.folder.lstat(self.meta_name) is not None:
                 return
             legacy = self.folder.lstat(self.legacy_meta_name)
-            if legacy is not None and stat.S_ISREG(legacy.st_mode) and legacy.st_nlink == 1:
+            if legacy is not None and stat.S_ISREG(legacy.st_mode) and legacy.st_nlink == 1 \
+                    and self._legacy_is_ours():
                 self.folder.replace(self.legacy_meta_name, self.meta_name)
         except OSError:
             log.debug("could not adopt %s", self.legacy_meta_name)
@@ -135,7 +142,10 @@ class PartFile:
 
     def discard(self) -> None:
         """Delete the part and its metadata (stale or known bad): the names, never a target."""
-        for name in (self.part_name, self.meta_name, self.legacy_meta_name):
+        names = [self.part_name, self.meta_name]
+        if self.legacy_meta_name != self.meta_name and self._legacy_is_ours():
+            names.append(self.legacy_meta_name)
+        for name in names:
             try:
                 self.folder.unlink(name)
             except OSError as exc:

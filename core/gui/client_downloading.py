@@ -268,8 +268,7 @@ class Downloading:
                 f"Delete the {human_size(item.saved)} kept of '{clip_name(item.name)}'? It cannot"
                 " be resumed after that."):
             return
-        folder = self.folder
-        run_in_background(self.pump, lambda: discard_unfinished(folder, item.name),
+        run_in_background(self.pump, lambda: discard_unfinished(item),
                           on_done=lambda _r: self.refresh_unfinished(),
                           on_error=lambda error: self.show_error(str(error)),
                           name="filecast-gui-delete")

@@ -9,6 +9,7 @@ Reached only through core.gui.dialogs.Dialogs, so tests never open it by acciden
 
 from __future__ import annotations
 
+import contextlib
 import tkinter as tk
 from collections.abc import Callable
 from tkinter import ttk
@@ -79,8 +80,22 @@ class QuestionDialog:
         if self.moot():
             self._close()
             return False
-        self.top.wait_visibility()
-        self.top.grab_set()
-        self.no_button.focus_set()
-        self.top.wait_window()
+        try:
+            # Over a minimized window the question may never be mapped; if it goes moot
+            # meanwhile, the poll destroys it and the waits end with a TclError: No.
+            self.top.wait_visibility()
+            self.top.grab_set()
+            self.no_button.focus_set()
+            self.top.wait_window()
+        except tk.TclError:
+            self._close_quietly()
         return self.result
+
+    def _close_quietly(self) -> None:
+        """Make sure the question is gone (it may be already)."""
+        if self._job is not None:
+            with contextlib.suppress(tk.TclError):
+                self.top.after_cancel(self._job)
+            self._job = None
+        with contextlib.suppress(tk.TclError):
+            self.top.destroy()

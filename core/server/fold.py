@@ -42,7 +42,7 @@ FOLDED_EVENTS = frozenset({LedgerEvent.NOT_OFFERED, LedgerEvent.PARTIAL,
                            LedgerEvent.INTERRUPTED})
 MAX_OPEN_WINDOWS = 10_000  # memory bound: a flood of distinct names closes the oldest early
 
-_Key = tuple[str, "str | None", LedgerEvent, str]
+_Key = tuple[str, "str | None", "str | None", LedgerEvent, str]  # ip, id, name, event, file
 
 
 @dataclass
@@ -90,7 +90,9 @@ class LedgerFolder:
         opened_first = False
         with self._lock:
             lines = self._flush(due_only=True)
-            key = (entry.address[0], entry.client_id, entry.event, entry.file)
+            # The name too: on a shared account every classmate's client has one id, and
+            # one's cut download once folded into another's line (issue 11 review).
+            key = (entry.address[0], entry.client_id, entry.name, entry.event, entry.file)
             repeat = fold and self._window > 0 and key in self._open
             if not repeat and unbacked(entry) and \
                     not self._gate.admit(entry.address[0], entry.event, entry):

@@ -28,18 +28,24 @@ def _when(seconds: float | None) -> str:
     """``2026-12-03 14:02:11`` in UTC, or empty for someone never seen."""
     if seconds is None:
         return ""
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    except (ValueError, OverflowError, OSError):  # a hand-edited time past year 9999
+        return ""
 
 
 def write_csv(rows: Iterable[RosterRow], out: TextIO) -> int:
     """Write a header and one line per row to ``out`` (opened with newline=""); returns
     how many people were written."""
-    writer = csv.writer(out)
+    # Every cell quoted: where ';' is the list separator (much of Europe), an unquoted
+    # "ana;=HYPERLINK(...)" split into a formula cell past the first-character guard.
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerow(COLUMNS)
     count = 0
     for row in rows:
         writer.writerow([cell(row.name), "yes" if row.has_it else "no", row.outcome, row.now,
-                         _when(row.last_seen), row.visits, row.address, cell(row.client_id),
+                         _when(row.last_seen), row.visits, cell(row.address),
+                         cell(row.client_id),
                          "yes" if row.expected else "no"])
         count += 1
     return count
