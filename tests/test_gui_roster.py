@@ -9,8 +9,10 @@ import csv
 import hashlib
 import os
 import socket
+import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -21,6 +23,7 @@ from test_gui_server import harness as harness  # the fixture, shared
 from core.client.visit import FilecastClient
 from core.errors import NotOfferedError
 from core.gui.server_window import ServerWindow
+from core.server import Roster
 from core.wire.protocol import HEADER_CLIENT_ID, HEADER_CLIENT_NAME
 
 pytestmark = pytest.mark.gui
@@ -205,3 +208,41 @@ def test_a_changed_file_makes_people_not_yet_again_visibly(harness: Harness) -> 
     pump_until(harness.root, lambda: panel.header.cget("text").startswith("0 of 1"),
                timeout=15, what="the new version noticed")
     assert "older version" in panel.column_of("ana", "outcome")
+
+
+def test_the_ledger_is_read_back_off_the_tk_thread_and_meanwhile_is_kept(
+        harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """80,000 lines take ~2 s to read and fold: never on the Tk thread. What happens while
+    they are read is replayed into the rebuilt roster, so nobody is lost."""
+    from core.gui import server_roster
+    first = harness.open([harness.file(FILE, b"x" * 1000)], toplevel=True)
+    port = harness.serving(first)
+    harness.run(lambda: visit(port, "ana", "decline", folder=harness.tmp))
+    first.close()
+    pump_until(harness.root, lambda: first.closed, what="closed")
+    real = server_roster.read_recent
+    threads: list[str] = []
+
+    def slow(path: Path, limit: int) -> list[dict[str, object]]:
+        threads.append(threading.current_thread().name)
+        time.sleep(1.0)
+        return real(path, limit)
+
+    folding: list[str] = []
+    restore = Roster.restore
+
+    def watched(roster: Roster, records: Any) -> None:
+        folding.append(threading.current_thread().name)
+        restore(roster, records)
+
+    monkeypatch.setattr(server_roster, "read_recent", slow)
+    monkeypatch.setattr(Roster, "restore", watched)
+    again = harness.open([harness.file(FILE, b"x" * 1000)], toplevel=True)
+    port = harness.serving(again)
+    harness.run(lambda: visit(port, "ben", "decline", folder=harness.tmp))
+    assert not again.people.loaded  # ben came while the ledger was still being read
+    pump_until(harness.root, lambda: again.people.loaded, what="the ledger read back")
+    pump_until(harness.root, lambda: sorted(again.people.panel.shown_names()) == ["ana", "ben"],
+               what="ana from the ledger and ben from meanwhile")
+    assert threads and threads[0] != "MainThread"
+    assert folding and "MainThread" not in folding  # the folding too, not only the reading

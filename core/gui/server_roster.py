@@ -29,6 +29,7 @@ SINCE_KEY = "server_roster_since"
 MAX_EXPECTED = 2000  # names kept; a class or a hall, not a phone book
 MAX_LEDGER_READ = 32 * 1024 * 1024  # the newest 32 MB of Clients.jsonl: ~80,000 lines
 REDRAW_INTERVAL = 0.25  # seconds between redraws of the People tab while things change
+MAX_MEANWHILE = 100_000  # events kept to replay while the ledger is read back
 
 
 def _now_stamp() -> str:
@@ -74,30 +75,49 @@ class RosterKeeper:
                                  on_export=self.export, on_new_session=self.new_session)
         self.dirty = True
         self.loaded = False
-        self._drawn = 0.0  # time.monotonic() of the last redraw
+        self._drawn = 0.0  # time.monotonic() of the last redraw (pushed on when slow)
+        self._meanwhile: list[object] | None = None  # events while the ledger is read
         self._later: str | None = None  # a redraw waiting for its turn
 
     def load(self) -> None:
-        """Rebuild from the ledger on disk, in a worker; live lines fold meanwhile (folding
-        a line twice changes nothing: outcomes only go up)."""
-        def done(records: list[dict[str, Any]]) -> None:
-            self.roster.restore(records)
+        """Rebuild from the ledger on disk: read and fold in a worker (80,000 lines take
+        about 2 s, too long for the Tk thread), then replay what happened meanwhile into it
+        and take it (folding a line twice changes nothing: outcomes only go up)."""
+        since = self.roster.since
+
+        def rebuild() -> Roster:
+            restored = Roster(since)
+            restored.restore(read_recent(self.jsonl_path, MAX_LEDGER_READ))
+            return restored
+
+        def done(restored: Roster) -> None:
+            if self.roster.since != since:  # "New session" meanwhile: nothing to restore
+                self.loaded, self._meanwhile = True, None
+                return
+            restored.take_settings(self.roster)
+            for event in self._meanwhile or ():
+                restored.apply(event)
+            self.roster, self._meanwhile = restored, None
             self.loaded = self.dirty = True
             self.redraw(now=True)
 
         def failed(error: FilecastError) -> None:
-            self.loaded = True
+            self.loaded, self._meanwhile = True, None
             self.note(str(error))
 
-        run_in_background(self.pump, lambda: read_recent(self.jsonl_path, MAX_LEDGER_READ),
-                          on_done=done, on_error=failed, name="filecast-gui-roster")
+        self._meanwhile = []
+        run_in_background(self.pump, rebuild, on_done=done, on_error=failed,
+                          name="filecast-gui-roster")
 
     def apply(self, event: object) -> None:
-        """One engine event (main thread)."""
+        """One engine event (main thread); kept to replay while the ledger is read back."""
         if isinstance(event, OfferChanged):
             self.roster.set_offer((f.name, f.etag) for f in event.files)
             self.dirty = True
-        elif self.roster.apply(event):
+            return
+        if self._meanwhile is not None and len(self._meanwhile) < MAX_MEANWHILE:
+            self._meanwhile.append(event)
+        if self.roster.apply(event):
             self.dirty = True
 
     def redraw(self, *, now: bool = False) -> None:
@@ -111,9 +131,13 @@ class RosterKeeper:
             if self._later is None:
                 self._later = self.panel.after(int(wait * 1000) + 1, self._redraw_later)
             return
-        self.dirty, self._drawn = False, time.monotonic()
+        started = time.monotonic()
+        self.dirty = False
         rows = self.roster.rows()
         self.panel.show(rows, self.roster.header(rows))
+        # The next redraw waits five times as long as this one took: at the 5,000-people
+        # cap a redraw takes ~80 ms, so the roster keeps the Tk thread under a fifth busy.
+        self._drawn = time.monotonic() + 4 * (time.monotonic() - started)
 
     def _redraw_later(self) -> None:
         self._later = None

@@ -87,6 +87,10 @@ class Roster:
                 self._expected[key] = name
         return list(self._expected.values())
 
+    def take_settings(self, other: Roster) -> None:
+        """Offer and expect what ``other`` does (a roster rebuilt in a worker taking over)."""
+        self._offer, self._expected = dict(other._offer), dict(other._expected)
+
     def fresh(self, since: str) -> Roster:
         """An empty roster counting from ``since``, offering and expecting what this does
         ("New session": the ledger keeps everything, the roster starts over)."""
