@@ -304,7 +304,8 @@ def test_decode_path_rejects(raw: str) -> None:
 def test_file_path_round_trip(name: str) -> None:
     path = file_path(name)
     assert path.startswith("/files/")
-    assert "/" not in path[len("/files/"):]
+    # the name's own '/' separate folders (issue 12); nothing else becomes one
+    assert path[len("/files/"):].count("/") == name.count("/")
     assert decode_path(path[len("/files/"):]) == name
 
 

@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from core import PROTOCOL_VERSION, __version__
 from core.errors import ProtocolError
+from core.wire.paths import url_path
 
 # The software on the wire: the Server header, the User-Agent and the offer's "server".
 SOFTWARE = f"Filecast/{__version__}"
@@ -74,8 +75,9 @@ class Offer:
 
 
 def file_path(name: str) -> str:
-    """``/files/{name}`` with the name percent-encoded as UTF-8 (every reserved byte)."""
-    return FILES_PREFIX + quote(name, safe="")
+    """``/files/{name}``: each ``/``-separated segment of the name percent-encoded as UTF-8
+    (every reserved byte), the separators kept (issue 12: names with folders)."""
+    return FILES_PREFIX + url_path(name)
 
 
 def file_in_url(text: str) -> str | None:
