@@ -79,7 +79,7 @@ class ProgressPrinter:
 
 def serve(args: argparse.Namespace) -> int:
     """Offer files until Ctrl-C."""
-    files = args.files or [input("Enter the file to distribute: ").strip()]
+    files = args.files or [input("Enter the file to distribute: ").strip()]  # or a folder
     printer = ServerPrinter()
     try:
         offer = OfferTable(files, message=args.message, listener=printer)
@@ -93,6 +93,8 @@ def serve(args: argparse.Namespace) -> int:
         print(escape_controls(str(error)), file=sys.stderr)
         return 1
     print(f"Ledger: {ledger.txt_path}", flush=True)  # issue 11: say where it is written
+    for note in offer.state.left_out:  # a folder's hidden files, links out of it (issue 12)
+        print(escape_controls(note), flush=True)
     try:
         _stop_on_sigterm()
         while True:
@@ -248,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     s = commands.add_parser("serve", help="offer files to clients",
                             description="Offer FILE(s) over HTTP until Ctrl-C.")
-    s.add_argument("files", nargs="*", metavar="FILE", help="files to offer (asked when absent)")
+    s.add_argument("files", nargs="*", metavar="PATH",
+                   help="files or folders to offer (a file is asked for when absent)")
     s.add_argument("--host", default="",
                    help="address to listen on (default: every interface, IPv4 and IPv6;"
                    " 0.0.0.0: IPv4 only)")

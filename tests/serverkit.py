@@ -291,7 +291,9 @@ class ServeProcess:
     """``python -m core serve`` offering files from ``folder``; output read line by line."""
 
     def __init__(self, folder: Path, names: list[str], ledger: Path | None = None,
-                 port: int = 0) -> None:
+                 port: int = 0, offered: list[str] | None = None) -> None:
+        """``names`` are the serve command's paths; ``offered`` the names to wait for
+        (by default ``names``: a folder's files are named otherwise)."""
         log_file = ["--log-file", str(ledger)] if ledger is not None else []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "core", "serve", *names, "--host", "127.0.0.1",
@@ -303,7 +305,7 @@ class ServeProcess:
         self._queue: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.port = int(self.wait_for(r"http://127\.0\.0\.1:(\d+)/").group(1))
-        for name in names:
+        for name in offered if offered is not None else names:
             self.wait_for(rf"Offering '{re.escape(name)}'")
 
     def _read(self) -> None:

@@ -186,11 +186,13 @@ def test_a_determinate_bar_shows_hashing_progress(harness: Harness) -> None:
 
 
 def test_a_file_that_cannot_be_offered_is_a_sentence(harness: Harness) -> None:
-    dialogs = FakeDialogs(files=[str(harness.tmp)])
+    empty = harness.tmp / "empty"
+    empty.mkdir()
+    dialogs = FakeDialogs(files=[str(empty)])
     window = harness.open(dialogs=dialogs)
     pump_until(harness.root, lambda: window.offer_panel.empty_error.cget("text"),
                what="the error")
-    assert "it is a folder. Choose a file." in window.offer_panel.empty_error.cget("text")
+    assert "the folder holds no file to offer" in window.offer_panel.empty_error.cget("text")
     assert window.offer_panel.is_empty and window.server is None
 
 

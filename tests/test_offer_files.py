@@ -105,8 +105,9 @@ def test_only_regular_files_can_be_offered(tmp_path: Path, kind: str) -> None:
         os.mkfifo(path)
     elif kind == "device":
         path = Path("/dev/null")
-    else:
-        path = tmp_path
+    else:  # an empty one (a folder with files is offered: issue 12)
+        path = tmp_path / "empty"
+        path.mkdir()
     began = time.monotonic()
     with pytest.raises(ServeError) as caught:
         OfferTable([path])

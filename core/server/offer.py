@@ -27,12 +27,16 @@ from core.events import (
     OfferedFileView,
     Throttle,
 )
+from core.server.folders import walk_folder
 from core.server.hashing import HashCancelled, sha256_file
 from core.server.regular import lstat_regular, open_folder
 from core.wire.names import name_key
 from core.wire.protocol import SOFTWARE, FileInfo, Offer, http_date, iso_utc, make_etag
 
 WATCH_INTERVAL = 1.0
+# Folder descriptors kept to open offered files by name within them; past this many (a deep
+# tree), files are opened by path, still never through a link at the name.
+MAX_ANCHORED_FOLDERS = 256
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class OfferState:
     files: tuple[ServedFile, ...]
     message: str
     server_name: str
+    left_out: tuple[str, ...] = ()  # a sentence per offered folder that left things out
     _index: dict[str, ServedFile] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -111,15 +116,19 @@ class OfferState:
 
 
 def default_message(names: Sequence[str]) -> str:
-    """The original program's greeting, for one file or several."""
+    """The original program's greeting, for one file or a few; many are counted."""
     if not names:
         return "No file is offered yet."
+    if len(names) > 3:
+        return (f"Enter '{names[0]}' or the name of one of the {len(names) - 1:,} other"
+                " offered files when prompted to download the document...")
     quoted = " or ".join(f"'{n}'" for n in names)
     return f"Enter {quoted} when prompted to download the document..."
 
 
-def stat_file(path: str) -> ServedFile:
-    """A fresh, unhashed entry for ``path``; ServeError with a sentence when it cannot be.
+def stat_file(path: str, name: str | None = None) -> ServedFile:
+    """A fresh, unhashed entry for ``path`` (offered as ``name``, by default its own);
+    ServeError with a sentence when it cannot be.
 
     A symlink is resolved here, once: the file offered is the one the person chose, and
     re-pointing the link later changes nothing (issue 9, item 6). The name stays the
@@ -130,14 +139,39 @@ def stat_file(path: str) -> ServedFile:
     except OSError as exc:
         raise ServeError(f"Cannot offer {path}: {exc.strerror or exc}.") from exc
     if stat.S_ISDIR(info.st_mode):
-        raise ServeError(f"Cannot offer {path}: it is a folder. Choose a file.")
+        raise ServeError(f"Cannot offer {path}: it is a folder.")
     if not stat.S_ISREG(info.st_mode):
         raise ServeError(f"Cannot offer {path}: it is not a regular file (a pipe, device or"
                          " socket). Choose a file.")
     if not os.access(real, os.R_OK):
         raise ServeError(f"Cannot offer {path}: this user may not read it.")
-    return ServedFile(os.path.basename(path), real, info.st_size, info.st_mtime_ns,
+    return ServedFile(name or os.path.basename(path), real, info.st_size, info.st_mtime_ns,
                       info.st_ino)
+
+
+def expand(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[ServedFile], list[str]]:
+    """The files to offer for ``paths`` (a folder stands for every file under it, named
+    with its relative path: issue 12) and a sentence per folder that left things out."""
+    files: list[ServedFile] = []
+    notes: list[str] = []
+    for given in paths:
+        path = os.fspath(given)
+        if not os.path.isdir(path):
+            files.append(stat_file(path))
+            continue
+        found, left = walk_folder(path)
+        for name, real in found:
+            try:
+                files.append(stat_file(real, name))
+            except ServeError:  # gone or changed since the walk: left out like the rest
+                left.add("unreadable", name)
+        note = left.sentence(os.path.basename(os.path.normpath(path)))
+        if not found:
+            raise ServeError(f"Cannot offer {path}: the folder holds no file to offer."
+                             + (f" {note}" if note else ""))
+        if note:
+            notes.append(note)
+    return files, notes
 
 
 class OfferTable:
@@ -156,14 +190,15 @@ class OfferTable:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._folders: dict[str, int | None] = {}  # folder path -> its descriptor, kept
-        self._state = self._build([self._anchored(stat_file(os.fspath(p))) for p in paths])
+        files, notes = expand(paths)
+        self._state = self._build([self._anchored(f) for f in files], notes)
 
     @property
     def state(self) -> OfferState:
         """The current snapshot (an atomic read)."""
         return self._state
 
-    def _build(self, files: list[ServedFile]) -> OfferState:
+    def _build(self, files: list[ServedFile], left_out: Sequence[str] = ()) -> OfferState:
         """A snapshot of ``files`` with the custom or default message."""
         seen: dict[str, ServedFile] = {}
         for entry in files:
@@ -171,12 +206,13 @@ class OfferTable:
             if other is not entry:
                 raise _same_name(other, entry)
         message = self._custom_message or default_message([f.name for f in files])
-        return OfferState(tuple(files), message, self._server_name)
+        return OfferState(tuple(files), message, self._server_name, tuple(left_out))
 
     def set_files(self, paths: Sequence[str | os.PathLike[str]]) -> None:
-        """Offer these files instead (GUI "Choose file…"); raises ServeError when unusable."""
-        files = [self._anchored(stat_file(os.fspath(p))) for p in paths]
-        self._publish(self._build(files))
+        """Offer these files and folders instead (GUI "Choose file…"); raises ServeError
+        when one is unusable."""
+        files, notes = expand(paths)
+        self._publish(self._build([self._anchored(f) for f in files], notes))
 
     def _anchored(self, entry: ServedFile) -> ServedFile:
         """``entry`` with the descriptor of its folder, opened once per folder and kept for
@@ -184,6 +220,8 @@ class OfferTable:
         another file)."""
         folder = os.path.dirname(entry.path)
         if folder not in self._folders:
+            if len(self._folders) >= MAX_ANCHORED_FOLDERS:
+                return entry  # by path (still never through a link at the name)
             self._folders[folder] = open_folder(folder)
         return replace(entry, folder=self._folders[folder])
 
@@ -199,7 +237,8 @@ class OfferTable:
     def set_message(self, message: str | None) -> None:
         """Change what clients are told; None restores the default."""
         self._custom_message = message or None
-        self._publish(self._build(list(self._state.files)), rescan=False)
+        self._publish(self._build(list(self._state.files), self._state.left_out),
+                      rescan=False)
 
     def _publish(self, state: OfferState, *, rescan: bool = True) -> None:
         """Swap in ``state``, wake the watcher (``rescan``) and tell the listener."""

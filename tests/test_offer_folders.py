@@ -1,0 +1,77 @@
+"""Offering a folder (issue 12): every file under it under its relative name, what is left
+out said in a sentence, and nothing but those files reachable over HTTP, whatever a client
+puts in the address (tests/hostile_names.py).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from hostile_names import HOSTILE_RELATIVE
+from serverkit import ServeProcess, exchange, serving
+
+from core.server.folders import walk_folder
+from core.server.offer import OfferTable
+from core.wire.protocol import file_path
+
+
+@pytest.fixture
+def week(tmp_path: Path) -> Path:
+    """Week 12/ with nested files, a hidden one, links in and out, and a FIFO."""
+    root = tmp_path / "share" / "Week 12"
+    (root / "answers").mkdir(parents=True)
+    (root / "worksheet 1.pdf").write_bytes(b"one" * 100)
+    (root / "answers" / "key.txt").write_bytes(b"key")
+    (root / ".DS_Store").write_bytes(b"junk")
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_bytes(b"GIT-CONFIG-CONTENT")
+    outside = tmp_path / "secret.txt"
+    outside.write_bytes(b"not for clients")
+    (root / "escape.txt").symlink_to(outside)
+    (root / "loop").symlink_to(root)
+    (root / "same.txt").symlink_to(root / "answers" / "key.txt")
+    os.mkfifo(root / "pipe")
+    return root
+
+
+def test_a_folder_is_offered_by_relative_names_and_says_what_it_left_out(week: Path) -> None:
+    found, left = walk_folder(str(week))
+    assert [name for name, _real in found] == [
+        "Week 12/answers/key.txt", "Week 12/same.txt", "Week 12/worksheet 1.pdf"]
+    assert left.sentence("Week 12") == (
+        "Left out of 'Week 12': 2 hidden files or folders, 2 links leading out of it or to"
+        " folders, 1 pipe, device or socket.")
+    table = OfferTable([week], server_name="test")
+    try:
+        assert [f.name for f in table.state.files] == [name for name, _ in found]
+        assert table.state.left_out == (left.sentence("Week 12"),)
+    finally:
+        table.close()
+
+
+def test_curl_gets_a_nested_file_and_nothing_else(tmp_path: Path, week: Path) -> None:
+    with serving(tmp_path, [week]) as running:
+        url = f"http://127.0.0.1:{running.port}{file_path('Week 12/answers/key.txt')}"
+        assert url.endswith("/files/Week%2012/answers/key.txt")
+        got = subprocess.run(["curl", "-sf", url], capture_output=True, timeout=10)
+        assert got.returncode == 0 and got.stdout == b"key"
+        for name in [*HOSTILE_RELATIVE, "Week 12/.git/config", "Week 12/escape.txt",
+                     "Week 12/../secret.txt", "Week 12/answers/../../secret.txt"]:
+            target = "/files/" + quote(name.encode("utf-8", "surrogatepass"), safe="/")
+            reply = exchange(running.port, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                             "Connection: close\r\n\r\n".encode())
+            assert reply.status in (400, 404), (name, reply.status)
+            assert b"not for clients" not in reply.body
+            assert b"GIT-CONFIG-CONTENT" not in reply.body
+
+
+def test_serve_a_folder_on_the_terminal(tmp_path: Path, week: Path) -> None:
+    served = ServeProcess(tmp_path, [str(week)], offered=["Week 12/worksheet 1.pdf"])
+    try:
+        served.wait_for(r"Left out of 'Week 12': 2 hidden files or folders")
+    finally:
+        served.close()
