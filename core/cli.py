@@ -32,7 +32,8 @@ from core.server import FilecastServer, Ledger, OfferTable, ServerConfig
 from core.settings import account_name, client_id, default_ledger
 from core.wire import sentences
 from core.wire.escaping import escape_controls, escape_text, quoted
-from core.wire.names import PART_SUFFIX, match_name, safe_filename
+from core.wire.names import PART_SUFFIX, match_name
+from core.wire.paths import saved_segments
 from core.wire.protocol import file_in_url
 from core.wire.units import human_duration, human_rate, human_size
 
@@ -131,7 +132,8 @@ class _Visit:
         """"Cancelled.", naming the partial file only when one is really there (issue 9)."""
         if self.name is None:
             return "Cancelled."
-        part = self.folder / (safe_filename(self.name) + PART_SUFFIX)
+        part = self.folder.joinpath(*saved_segments(self.name))  # with its folders
+        part = part.with_name(part.name + PART_SUFFIX)
         try:
             status = part.lstat()
         except OSError:
@@ -151,6 +153,12 @@ def get(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(escape_controls(str(error)), file=sys.stderr)
         return 2
+    try:  # --output DIR is made when missing, as curl --create-dirs does (issue 12)
+        Path(args.output).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(escape_controls(f"Cannot make the folder {args.output}:"
+                              f" {error.strerror or error}."), file=sys.stderr)
+        return 1
     progress = ProgressPrinter()
     visit = _Visit(Path(args.output), linked=file_in_url(host_text))
     name = account_name() if args.display_name is None else (args.display_name.strip() or None)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hostile_names import HOSTILE_RELATIVE
 from hostile_server import HostileServer, Seen, digest
 from serverkit import Background
 
@@ -30,6 +31,7 @@ from core.errors import (
     UnverifiedError,
 )
 from core.events import DownloadVerifying, Event
+from core.wire.paths import saved_segments
 
 MIB = 1024 * 1024
 DATA = os.urandom(MIB + 12345)
@@ -76,8 +78,8 @@ def check_folder(folder: Path, allowed: dict[str, bytes] | None = None) -> None:
     root = folder.parent
     outside = [p for p in root.rglob("*") if p != folder and folder not in p.parents]
     assert outside == [], outside
-    finals = {p.name: p.read_bytes() for p in folder.iterdir()
-              if not p.name.endswith((".part", ".part.json"))}
+    finals = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+              if p.is_file() and not p.name.endswith((".part", ".part.json"))}
     assert finals == (allowed or {}), sorted(finals)
 
 
@@ -162,17 +164,34 @@ def test_content_disposition_cannot_choose_the_path(hostile: HostileServer, fold
 
 @pytest.mark.parametrize(("offered", "saved"), [
     ("../../escaped.txt", "escaped.txt"),
-    ("/etc/passwd", "passwd"),
+    ("/etc/passwd", "etc/passwd"),  # folders in a name are kept, inside (issue 12)
     ("..\\..\\escaped.txt", "escaped.txt"),
     ("..", "download"),
     ("CON", "_CON"),
     ("a\x00b\nc", "abc"),
-    ("x/../../..", "download"),
+    ("x/../../..", "x"),
+    ("Week 12/../../../etc/cron.d/evil", "Week 12/etc/cron.d/evil"),
 ])
 def test_offered_names_cannot_escape_the_folder(folder: Path, offered: str, saved: str) -> None:
     with HostileServer({offered: DATA}) as server, client_for(server) as client:
         client.connect()
         result = client.download(offered, folder)
+    assert result.path == folder.resolve() / saved
+    check_folder(folder, {saved: DATA})
+
+
+@pytest.mark.parametrize("offered", HOSTILE_RELATIVE)
+def test_no_offered_name_in_the_corpus_leaves_the_folder(folder: Path, offered: str) -> None:
+    """tests/hostile_names.py: whatever a server names a file, it is saved in the folder,
+    under the folders core.wire.paths makes of the name, verified, and nowhere else."""
+    with HostileServer({offered: DATA}) as server, client_for(server) as client:
+        client.connect()
+        try:
+            result = client.download(offered, folder)
+        except FilecastError:  # a name that is not even text: refused, nothing saved
+            check_folder(folder)
+            return
+    saved = "/".join(saved_segments(offered))
     assert result.path == folder.resolve() / saved
     check_folder(folder, {saved: DATA})
 

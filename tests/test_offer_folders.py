@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from hostile_names import HOSTILE_RELATIVE
-from serverkit import ServeProcess, exchange, serving
+from serverkit import ROOT, ServeProcess, exchange, serving
 
+from core.client.visit import FilecastClient
+from core.errors import StorageError
 from core.server.folders import walk_folder
 from core.server.offer import OfferTable
 from core.wire.protocol import file_path
@@ -75,3 +78,30 @@ def test_serve_a_folder_on_the_terminal(tmp_path: Path, week: Path) -> None:
         served.wait_for(r"Left out of 'Week 12': 2 hidden files or folders")
     finally:
         served.close()
+
+
+def test_a_file_from_a_folder_is_saved_in_the_same_folders(tmp_path: Path, week: Path) -> None:
+    """`get HOST "Week 12/answers/key.txt" --output DIR`: the original dialogue for one
+    name, saved as DIR/Week 12/answers/key.txt (DIR made when missing), verified."""
+    out = tmp_path / "not yet made"
+    with serving(tmp_path, [week]) as running:
+        done = subprocess.run(
+            [sys.executable, "-m", "core", "get", f"127.0.0.1:{running.port}",
+             "Week 12/answers/key.txt", "--yes", "--output", str(out)],
+            capture_output=True, text=True, timeout=30, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "FILECAST_CONFIG_DIR": str(tmp_path)})
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert (out / "Week 12" / "answers" / "key.txt").read_bytes() == b"key"
+        assert running.wait_lines("downloaded and verified the file 'Week 12/answers/key.txt'")
+
+
+def test_a_link_planted_as_a_subfolder_is_not_followed(tmp_path: Path, week: Path) -> None:
+    out = tmp_path / "downloads"
+    (out / "Week 12").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "Week 12" / "answers").symlink_to(elsewhere)
+    with serving(tmp_path, [week]) as running, \
+            FilecastClient("127.0.0.1", running.port) as client, pytest.raises(StorageError):
+        client.download("Week 12/answers/key.txt", out)
+    assert list(elsewhere.iterdir()) == []

@@ -17,7 +17,8 @@ from pathlib import Path
 from core.client.http import parse_server
 from core.client.partfile import MAX_META_BYTES, META_VERSION, PartFile
 from core.client.savefolder import SaveFolder
-from core.wire.names import PART_SUFFIX, part_of_meta, safe_filename
+from core.wire.names import PART_SUFFIX, part_of_meta
+from core.wire.paths import saved_segments
 
 MAX_SIZE = 2**63  # bytes a file may have: a larger planted size is not metadata we wrote
 MAX_SCANNED = 10_000  # folder entries looked at: a Downloads folder, not a whole disk
@@ -38,7 +39,9 @@ class Unfinished:
 def _read(folder: SaveFolder, meta: str) -> Unfinished | None:
     """The leftover whose metadata is ``meta``, when it is ours and its part is there."""
     safe = part_of_meta(meta)
-    data = folder.read_small(meta, MAX_META_BYTES) if safe else None
+    if safe is None:
+        return None
+    data = folder.read_small(meta, MAX_META_BYTES)
     try:
         record = json.loads(data.decode("utf-8")) if data is not None else None
     except (ValueError, RecursionError):
@@ -49,8 +52,8 @@ def _read(folder: SaveFolder, meta: str) -> Unfinished | None:
     if not (isinstance(name, str) and type(size) is int and 0 < size < MAX_SIZE
             and isinstance(server, str) and _plain_server(server)):
         return None  # a planted 10**400 or a server with a hidden host is not ours either
-    if safe_filename(name) != safe:
-        return None  # metadata under another file's name: not a pair we wrote
+    if saved_segments(name) != (safe,):
+        return None  # metadata under another file's name (or a subfolder's): not ours here
     saved = folder.regular_size(safe + PART_SUFFIX)
     if saved is None or not 0 < saved <= size:
         return None
@@ -82,7 +85,7 @@ def find_unfinished(folder: Path) -> list[Unfinished]:
                     break
                 item = _read(chosen, entry.name)
                 if item is not None:
-                    found[safe_filename(item.name)] = item  # hidden and old metadata: one
+                    found[saved_segments(item.name)[-1]] = item  # hidden and old: one
     except OSError:
         pass
     finally:
@@ -97,7 +100,7 @@ def discard_unfinished(item: Unfinished) -> bool:
     cannot (worker thread)."""
     if all(found.name != item.name for found in find_unfinished(item.folder)):
         return False
-    part = PartFile(item.folder, item.name)
+    part = PartFile(item.folder, item.name, saved_segments(item.name)[-1])
     try:
         part.discard()
     finally:

@@ -42,10 +42,11 @@ class PartFile:
     A Path instead of a SaveFolder opens the folder for this part alone (tests, one-off use).
     """
 
-    def __init__(self, folder: SaveFolder | Path, name: str) -> None:
-        """Derive the safe names; touches nothing on disk yet."""
+    def __init__(self, folder: SaveFolder | Path, name: str, leaf: str | None = None) -> None:
+        """Derive the safe names (``leaf``: the file's own, as core.wire.paths made it for a
+        name with folders); touches nothing on disk yet."""
         self.folder = folder if isinstance(folder, SaveFolder) else SaveFolder(folder)
-        self.name, self.safe_name = name, safe_filename(name)
+        self.name, self.safe_name = name, leaf or safe_filename(name)
         self.part_name = self.safe_name + PART_SUFFIX
         self.meta_name = meta_name(self.safe_name)
         self.legacy_meta_name = self.safe_name + META_SUFFIX  # before issue 11: not hidden

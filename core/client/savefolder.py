@@ -39,12 +39,27 @@ class NotAFileError(OSError):
 class SaveFolder:
     """One download folder; names passed to its methods are single components in it."""
 
-    def __init__(self, path: Path) -> None:
-        """Open the folder (the person chose it, so a link *to* the folder is followed)."""
+    def __init__(self, path: Path, *, fd: int | None = None) -> None:
+        """Open the folder (the person chose it, so a link *to* the folder is followed);
+        ``fd``: a descriptor of it already opened safely (a subfolder, see :meth:`descend`)."""
         self.path = path
-        self._fd: int | None = None
-        if _AT:
+        self._fd: int | None = fd
+        if _AT and fd is None:
             self._fd = os.open(path, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+
+    def descend(self, name: str) -> SaveFolder:
+        """The subfolder ``name`` (one safe component), made when missing, never reached
+        through a link: a link or a file planted at the name is an OSError (issue 12: a
+        folder offered by a server is saved as folders under the chosen one)."""
+        where, at = self._at(name)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(where, 0o755, **at)
+        if self._fd is None:  # no dir_fd (Windows): check by path, then use it
+            if os.path.islink(where) or not os.path.isdir(where):
+                raise NotAFileError(f"{name} is not a plain folder")
+            return SaveFolder(self.path / name, fd=None)
+        fd = os.open(where, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, **at)
+        return SaveFolder(self.path / name, fd=fd)
 
     def __enter__(self) -> SaveFolder:
         """``with SaveFolder(path) as folder:`` closes it at the end."""

@@ -22,6 +22,7 @@ from core.client.savefolder import SaveFolder
 from core.errors import NotOfferedError, ProtocolError
 from core.events import Listener, NullListener
 from core.wire import sentences
+from core.wire.paths import saved_segments
 from core.wire.protocol import (
     DECISIONS_PATH,
     HEADER_CLIENT_ID,
@@ -128,14 +129,24 @@ class FilecastClient:
         version or digest raises OfferChangedError, with nothing saved (issue 9)."""
         if info is None:
             info = self.check(name)
+        folders = []  # the chosen folder, then each folder of the name (issue 12)
+        *subfolders, leaf = saved_segments(name)
         try:
-            chosen = SaveFolder(folder)
+            folders.append(SaveFolder(folder))
+            for segment in subfolders:
+                folders.append(folders[-1].descend(segment))
         except OSError as exc:
-            raise save_error(exc, folder, name, info.size) from exc
-        with chosen:
-            fetch = Fetch(self._link, self._listener, PartFile(chosen, name), info,
+            for opened in folders:
+                opened.close()
+            where = folders[-1].path if folders else folder
+            raise save_error(exc, where, name, info.size) from exc
+        try:
+            fetch = Fetch(self._link, self._listener, PartFile(folders[-1], name, leaf), info,
                           retries=self._retries, backoff=self._backoff, patience=self._patience)
             return fetch.run()
+        finally:
+            for opened in folders:
+                opened.close()
 
     def cancel(self) -> None:
         """From any thread: make the running (or next) operation raise CancelledError now."""

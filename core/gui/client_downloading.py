@@ -51,7 +51,7 @@ from core.gui.dialogs import Dialogs
 from core.gui.pump import EventPump
 from core.gui.style import clip_name
 from core.gui.worker import run_in_background
-from core.wire.names import safe_filename
+from core.wire.paths import saved_segments
 from core.wire.protocol import FileInfo
 from core.wire.units import human_size
 
@@ -175,7 +175,7 @@ class Downloading:
         self.result = result
         self._set_state(READY if client is self.client else DISCONNECTED)
         self.download_panel.done(result.path, result.size, result.verified,
-                                 safe_filename(name))
+                                 saved_segments(name)[-1])
         self.file_panel.say(f"Downloaded '{clip_name(name)}'. Type another name to check another"
                             " file.", "Muted.TLabel")
         self.file_panel.focus_name()
@@ -239,8 +239,8 @@ class Downloading:
         def show(items: list[Unfinished]) -> None:
             if not self.alive or folder != self.folder:
                 return
-            retry = safe_filename(self._resume[0]) if self._resume is not None else None
-            self.unfinished_panel.show([i for i in items if safe_filename(i.name) != retry],
+            retry = saved_segments(self._resume[0])[-1] if self._resume is not None else None
+            self.unfinished_panel.show([i for i in items if saved_segments(i.name)[-1] != retry],
                                        enabled=self.stage not in BUSY)
 
         run_in_background(self.pump, lambda: find_unfinished(folder), on_done=show,

@@ -52,7 +52,10 @@ def offer_name(segments: tuple[str, ...]) -> str:
 def url_path(name: str) -> str:
     """``Week 12/a b.pdf`` -> ``Week%2012/a%20b.pdf``: each segment percent-encoded, the
     separators kept, so a browser, curl or wget shows and saves a readable path."""
-    return SEPARATOR.join(quote(segment, safe="") for segment in name.split(SEPARATOR))
+    # A lone surrogate (a hostile offer's JSON can carry one) goes as the byte it stands
+    # for, which the server refuses as malformed UTF-8: an answer, never a crash.
+    return SEPARATOR.join(quote(segment.encode("utf-8", "surrogateescape"), safe="")
+                          for segment in name.split(SEPARATOR))
 
 
 def saved_segments(name: str) -> tuple[str, ...]:
