@@ -13,10 +13,11 @@ from urllib.parse import quote
 
 import pytest
 from hostile_names import HOSTILE_RELATIVE
-from serverkit import ROOT, ServeProcess, exchange, serving
+from serverkit import ROOT, Recorder, ServeProcess, exchange, serving, wait_until
 
 from core.client.visit import FilecastClient
 from core.errors import StorageError
+from core.events import OfferChanged
 from core.server.folders import walk_folder
 from core.server.offer import OfferTable
 from core.wire.protocol import file_path
@@ -105,3 +106,23 @@ def test_a_link_planted_as_a_subfolder_is_not_followed(tmp_path: Path, week: Pat
             FilecastClient("127.0.0.1", running.port) as client, pytest.raises(StorageError):
         client.download("Week 12/answers/key.txt", out)
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_folder_of_1000_files_is_hashed_in_batches(tmp_path: Path) -> None:
+    """Once: one file a pass, each digest re-sending the whole offer (1,000 small files:
+    86 s and a million file views). Now digests go out a batch at a time."""
+    root = tmp_path / "Data"
+    for folder in range(10):
+        (root / f"d{folder}").mkdir(parents=True)
+        for n in range(100):
+            (root / f"d{folder}" / f"f{n}.bin").write_bytes(os.urandom(1024))
+    heard = Recorder()
+    table = OfferTable([root], listener=heard, server_name="test")
+    try:
+        table.start()
+        wait_until(lambda: all(f.sha256 for f in table.state.files), 60.0, "every digest")
+    finally:
+        table.close()
+    changes = heard.of(OfferChanged)
+    assert len(table.state.files) == 1000
+    assert len(changes) < 100, f"{len(changes)} OfferChanged for 1,000 digests"

@@ -320,22 +320,50 @@ class OfferTable:
             self._thread = None
 
     def _watch(self) -> None:
-        """Hash what is unhashed; every second re-stat every file and re-offer changed ones."""
+        """Hash what is unhashed; every second re-stat every file and re-offer changed ones.
+
+        Digests are published in batches (at most every PROGRESS_INTERVAL and at the end of
+        a pass), and publishing one never restarts the pass: a folder of 1,000 small files
+        once took 86 s, one file a pass, each digest sending all 1,000 files again."""
         while not self._stopping.is_set():
-            for entry in self._state.files:
-                try:
-                    current = self.refresh(entry.name)
-                except FileUnavailable:
-                    continue  # gone or not a file now; offered again once it is back
-                if current is not None and current.sha256 is None:
-                    self._hash(current)
+            self._pass()
             with self._lock:
                 if not self._cancel_hash.is_set():
                     self._lock.wait(WATCH_INTERVAL)
                 self._cancel_hash.clear()
 
-    def _hash(self, entry: ServedFile) -> None:
-        """Hash one entry and publish the digest if the file did not change meanwhile."""
+    def _pass(self) -> None:
+        """One look at every offered file: re-stat it, hash it when it has no digest."""
+        digests: dict[ServedFile, str] = {}
+        told = Throttle()
+        told.hold()
+        for entry in self._state.files:
+            if self._cancel_hash.is_set() or self._stopping.is_set():
+                break  # a new offer or a changed file: the next pass starts over
+            try:
+                current = self.refresh(entry.name)
+            except FileUnavailable:
+                continue  # gone or not a file now; offered again once it is back
+            if current is not None and current.sha256 is None:
+                digest = self._hash(current)
+                if digest is not None:
+                    digests[current] = digest
+            if digests and told.due():
+                self._add_digests(digests)
+                digests = {}
+        if digests:
+            self._add_digests(digests)
+
+    def _add_digests(self, digests: dict[ServedFile, str]) -> None:
+        """Publish the digests of entries that are still current, in one snapshot."""
+        with self._lock:
+            files = tuple(replace(f, sha256=digests[f]) if f in digests else f
+                          for f in self._state.files)
+            state = replace(self._state, files=files)
+        self._publish(state, rescan=False)
+
+    def _hash(self, entry: ServedFile) -> str | None:
+        """The digest of one entry, if the file did not change meanwhile."""
         throttle = Throttle()
 
         def progress(done: int) -> None:
@@ -346,11 +374,10 @@ class OfferTable:
             digest = sha256_file(entry.path, folder=entry.folder, progress=progress,
                                  cancel=self._cancel_hash)
         except HashCancelled:
-            return
+            return None
         except OSError:
-            return  # unreadable now; the next pass re-stats it
-        if self.unchanged(entry):
-            self._replace(entry, replace(entry, sha256=digest))
+            return None  # unreadable now; the next pass re-stats it
+        return digest if self.unchanged(entry) else None
 
 
 def _same_name(first: ServedFile, second: ServedFile) -> ServeError:
