@@ -18,6 +18,7 @@ from typing import TextIO
 
 from core import DEFAULT_PORT, __version__
 from core.activity import ServerPrinter
+from core.cli_many import get_many
 from core.client import FilecastClient, parse_server
 from core.errors import CancelledError, FilecastError, NotOfferedError, OfferChangedError
 from core.events import (
@@ -186,7 +187,10 @@ def _visit(client: FilecastClient, args: argparse.Namespace, progress: ProgressP
     """Greeting, name, check, answer; asked again when the file changes before it is saved."""
     offer = client.connect()
     print(escape_controls(offer.message))
-    typed = args.name or visit.linked or input(sentences.ENTER_FILENAME).strip()
+    if args.all or len(args.names) > 1:  # several files or a folder: one question (issue 12)
+        return get_many(client, offer, args, visit.folder, _yes_or_no, progress.end)
+    typed = (args.names[0] if args.names else None) or visit.linked \
+        or input(sentences.ENTER_FILENAME).strip()
     match = match_name(typed, [f.name for f in offer.files])
     name = match.name or typed
     if name != typed:  # case or Unicode form only: the one file it can mean (issue 11)
@@ -282,7 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Connect, hear the server's message, ask for a file.")
     g.add_argument("host", nargs="?", help=f"HOST or HOST:PORT (default port {DEFAULT_PORT}; "
                    "asked when absent)")
-    g.add_argument("name", nargs="?", help="the file to ask for (asked when absent)")
+    g.add_argument("names", nargs="*", metavar="NAME",
+                   help="the file to ask for (asked when absent); several, or a folder of the"
+                   " offer ('Week 12/'), are asked about once")
+    g.add_argument("--all", action="store_true", help="ask for every offered file at once")
     answer = g.add_mutually_exclusive_group()
     answer.add_argument("--yes", "-y", action="store_true", help="download without asking")
     answer.add_argument("--no", "-n", action="store_true", help="decline without asking")

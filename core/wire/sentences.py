@@ -48,6 +48,26 @@ def ask_terminal(size: int) -> str:
     return f"File Exists, {size} Bytes, download?(Y/N): "
 
 
+def ask_many_terminal(count: int, size: int) -> str:
+    """One question for a selection, in the original prompt's style (issue 12)."""
+    return f"{_files(count)}, {size} Bytes ({human_size(size)}), download?(Y/N): "
+
+
+def ask_many_window(count: int, size: int) -> str:
+    """The window's question for a selection: ``120 files, 48.0 MB. Download?``."""
+    return f"{_files(count)}, {human_size(size)}. Download?"
+
+
+def took_many(done: int, count: int, size: int) -> str:
+    """After a selection: ``Downloaded 120 of 120 files (48.0 MB).``"""
+    return f"Downloaded {done} of {_files(count)} ({human_size(size)})."
+
+
+def _files(count: int) -> str:
+    """``1 file``, ``120 files``."""
+    return "1 file" if count == 1 else f"{count:,} files"
+
+
 # What the server says about one client, keyed by the ledger event's value (LedgerEvent in
 # core.server.ledger). {who} is "Client: ADDRESS" (ledger) or the client's label (terminal,
 # window); {file} is already quoted. The first two are the original program's.

@@ -1,0 +1,50 @@
+"""What a person asks for when they ask for several files at once (issue 12): names, a
+folder of the offer (``Week 12/``), or everything. Pure; both clients use it.
+
+Each name is matched as a single name is (core.wire.names.match_name: exact, then case and
+Unicode form ignored); a name that is a folder of the offer stands for every file under it.
+A name that matches nothing is reported, with the closest offered name, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.wire.names import match_name, name_key
+from core.wire.paths import SEPARATOR
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The offered files chosen, in the offer's order, and the names that matched none
+    (each with the closest offered name, or None)."""
+
+    names: tuple[str, ...]
+    missing: tuple[tuple[str, str | None], ...] = ()
+
+
+def _under(folder: str, offered: Sequence[str]) -> list[str]:
+    """The offered names inside ``folder`` (``Week 12`` or ``Week 12/``), any depth."""
+    prefix = name_key(folder.rstrip(SEPARATOR)) + SEPARATOR
+    return [name for name in offered if name_key(name).startswith(prefix)]
+
+
+def select(offered: Sequence[str], asked: Sequence[str], *, everything: bool = False
+           ) -> Selection:
+    """The files ``asked`` names (or all of them), without repeats, in the offer's order."""
+    if everything:
+        return Selection(tuple(offered))
+    chosen: set[str] = set()
+    missing: list[tuple[str, str | None]] = []
+    for typed in asked:
+        typed = typed.strip()
+        inside = _under(typed, offered) if typed.rstrip(SEPARATOR) else []
+        match = match_name(typed, offered) if not typed.endswith(SEPARATOR) else None
+        if match is not None and match.name is not None:
+            chosen.add(match.name)
+        elif inside:
+            chosen.update(inside)
+        else:
+            missing.append((typed, match.suggestion if match is not None else None))
+    return Selection(tuple(name for name in offered if name in chosen), tuple(missing))

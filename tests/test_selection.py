@@ -1,0 +1,32 @@
+"""Choosing several files at once (core/wire/selection.py, issue 12): names as a single
+name is matched, a folder of the offer for everything under it, everything, and names
+that match nothing reported with the closest offered one."""
+
+from __future__ import annotations
+
+from core.wire.selection import Selection, select
+
+OFFERED = ["Week 12/answers/key.txt", "Week 12/worksheet 1.pdf", "Week 12/worksheet 2.pdf",
+           "notes.txt", "Résumé.pdf"]
+
+
+def test_everything_in_the_offers_order() -> None:
+    assert select(OFFERED, [], everything=True) == Selection(tuple(OFFERED))
+
+
+def test_names_folders_case_and_form_and_no_repeats() -> None:
+    chosen = select(OFFERED, ["NOTES.TXT", "Week 12/answers/", "Week 12/answers/key.txt",
+                              "re\u0301sume\u0301.pdf"])
+    assert chosen == Selection(("Week 12/answers/key.txt", "notes.txt", "Résumé.pdf"))
+
+
+def test_a_folder_without_its_slash_and_a_name_missing_with_its_suggestion() -> None:
+    chosen = select(OFFERED, ["Week 12", "notse.txt", "nothing at all"])
+    assert chosen.names == ("Week 12/answers/key.txt", "Week 12/worksheet 1.pdf",
+                            "Week 12/worksheet 2.pdf")
+    assert chosen.missing == (("notse.txt", "notes.txt"), ("nothing at all", None))
+
+
+def test_a_prefix_that_is_not_a_whole_folder_selects_nothing() -> None:
+    assert select(OFFERED, ["Week 1"]).names == ()
+    assert select(OFFERED, ["Week 12/work"]).names == ()
