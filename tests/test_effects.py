@@ -29,8 +29,9 @@ from core.events import (
 )
 from core.server.delivery import DeliveryBook, Verdict, client_key
 from core.server.effects import Body, Effects, reply_effects, transfer_effects
+from core.server.entries import ServedFile
 from core.server.ledger import LedgerEntry, LedgerEvent, sentence
-from core.server.offer import OfferState, OfferTable, ServedFile
+from core.server.offer import OfferState, OfferTable
 from core.server.routing import Outcome, Reply, refused_receipt, route
 from core.wire.protocol import file_path
 

@@ -13,10 +13,18 @@ from urllib.parse import quote
 
 import pytest
 from hostile_names import HOSTILE_RELATIVE
-from serverkit import ROOT, Recorder, ServeProcess, exchange, serving, wait_until
+from serverkit import (
+    ROOT,
+    Recorder,
+    ServeProcess,
+    download,
+    exchange,
+    serving,
+    wait_until,
+)
 
 from core.client.visit import FilecastClient
-from core.errors import StorageError
+from core.errors import ServeError, StorageError
 from core.events import OfferChanged
 from core.server.folders import walk_folder
 from core.server.offer import OfferTable
@@ -126,3 +134,26 @@ def test_a_folder_of_1000_files_is_hashed_in_batches(tmp_path: Path) -> None:
     changes = heard.of(OfferChanged)
     assert len(table.state.files) == 1000
     assert len(changes) < 100, f"{len(changes)} OfferChanged for 1,000 digests"
+
+
+def test_files_and_folders_are_added_and_removed_while_serving(tmp_path: Path,
+                                                              week: Path) -> None:
+    """Clients see the change at once; a download under way finishes on the file it
+    opened, and the next asks get 404: nobody gets a mix of versions."""
+    extra = tmp_path / "notes.txt"
+    extra.write_bytes(b"notes")
+    with serving(tmp_path, [extra]) as running:
+        offer = running.offer
+        assert offer.add([week]) == ["Week 12/answers/key.txt", "Week 12/same.txt",
+                                     "Week 12/worksheet 1.pdf"]
+        assert offer.state.files[0].name == "notes.txt"
+        assert download(running, "Week 12/answers/key.txt")[0] == 200
+        with pytest.raises(ServeError):  # the same name twice: said, nothing changes
+            offer.add([extra])
+        assert len(offer.state.files) == 4
+        assert offer.remove(["Week 12/answers/"]) == 1
+        assert offer.remove(["notes.txt"]) == 1
+        assert [f.name for f in offer.state.files] == ["Week 12/same.txt",
+                                                       "Week 12/worksheet 1.pdf"]
+        assert download(running, "Week 12/answers/key.txt")[0] == 404
+        assert download(running, "notes.txt")[0] == 404

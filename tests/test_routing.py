@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from core.server.offer import OfferState, ServedFile, stat_file
+from core.server.entries import ServedFile, stat_file
+from core.server.offer import OfferState
 from core.server.routing import Outcome, Reply, route
 from core.wire.http11 import HttpError, parse_request_head
 from core.wire.protocol import file_path, parse_repr_digest

@@ -11,84 +11,34 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import stat
 import threading
 import time
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from core.errors import ServeError
 from core.events import (
     HashProgress,
     Listener,
     NullListener,
     OfferChanged,
-    OfferedFileView,
     Throttle,
 )
-from core.server.folders import walk_folder
+from core.server.entries import (
+    FileUnavailable,
+    ServedFile,
+    default_message,
+    expand,
+    same_name,
+)
 from core.server.hashing import HashCancelled, sha256_file
 from core.server.regular import lstat_regular, open_folder
 from core.wire.names import name_key
-from core.wire.protocol import SOFTWARE, FileInfo, Offer, http_date, iso_utc, make_etag
+from core.wire.protocol import SOFTWARE, Offer
 
 WATCH_INTERVAL = 1.0
 # Folder descriptors kept to open offered files by name within them; past this many (a deep
 # tree), files are opened by path, still never through a link at the name.
 MAX_ANCHORED_FOLDERS = 256
-
-
-@dataclass(frozen=True)
-class ServedFile:
-    """One offered file as last seen on disk; ``sha256`` is None until hashed."""
-
-    name: str
-    path: str
-    size: int
-    mtime_ns: int
-    ino: int
-    sha256: str | None = None
-    # The folder it is in, opened when it was offered (core.server.regular); None: by path.
-    folder: int | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def etag(self) -> str:
-        """Strong validator; changes with size or modification time."""
-        return make_etag(self.size, self.mtime_ns)
-
-    @property
-    def last_modified(self) -> str:
-        """The Last-Modified header value."""
-        return http_date(self.mtime_ns / 1e9)
-
-    def matches(self, info: os.stat_result) -> bool:
-        """Whether ``info`` describes the same bytes this entry was taken from."""
-        return (info.st_size, info.st_mtime_ns, info.st_ino) == (self.size, self.mtime_ns,
-                                                                  self.ino)
-
-    def info(self) -> FileInfo:
-        """The offer's description of this file."""
-        return FileInfo(self.name, self.size, self.sha256, iso_utc(self.mtime_ns / 1e9),
-                        self.etag)
-
-    def view(self) -> OfferedFileView:
-        """What a front end shows of it."""
-        return OfferedFileView(self.name, self.path, self.size, self.sha256, self.etag,
-                               self.mtime_ns / 1e9)
-
-
-class FileUnavailable(Exception):
-    """An offered file is gone or is no longer a regular file (answered 503, not 404)."""
-
-
-def _form(name: str) -> str:
-    """Which Unicode form ``name`` is written in, for a sentence that shows the difference."""
-    if unicodedata.is_normalized("NFC", name):
-        return "NFC, composed accents"
-    if unicodedata.is_normalized("NFD", name):
-        return "NFD, decomposed accents"
-    return "a mix of both forms"
 
 
 @dataclass(frozen=True)
@@ -113,65 +63,6 @@ class OfferState:
         """The greeting body's content."""
         return Offer(SOFTWARE, self.server_name, self.message,
                      tuple(f.info() for f in self.files))
-
-
-def default_message(names: Sequence[str]) -> str:
-    """The original program's greeting, for one file or a few; many are counted."""
-    if not names:
-        return "No file is offered yet."
-    if len(names) > 3:
-        return (f"Enter '{names[0]}' or the name of one of the {len(names) - 1:,} other"
-                " offered files when prompted to download the document...")
-    quoted = " or ".join(f"'{n}'" for n in names)
-    return f"Enter {quoted} when prompted to download the document..."
-
-
-def stat_file(path: str, name: str | None = None) -> ServedFile:
-    """A fresh, unhashed entry for ``path`` (offered as ``name``, by default its own);
-    ServeError with a sentence when it cannot be.
-
-    A symlink is resolved here, once: the file offered is the one the person chose, and
-    re-pointing the link later changes nothing (issue 9, item 6). The name stays the
-    link's own."""
-    real = os.path.realpath(path)
-    try:
-        info = os.lstat(real)
-    except OSError as exc:
-        raise ServeError(f"Cannot offer {path}: {exc.strerror or exc}.") from exc
-    if stat.S_ISDIR(info.st_mode):
-        raise ServeError(f"Cannot offer {path}: it is a folder.")
-    if not stat.S_ISREG(info.st_mode):
-        raise ServeError(f"Cannot offer {path}: it is not a regular file (a pipe, device or"
-                         " socket). Choose a file.")
-    if not os.access(real, os.R_OK):
-        raise ServeError(f"Cannot offer {path}: this user may not read it.")
-    return ServedFile(name or os.path.basename(path), real, info.st_size, info.st_mtime_ns,
-                      info.st_ino)
-
-
-def expand(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[ServedFile], list[str]]:
-    """The files to offer for ``paths`` (a folder stands for every file under it, named
-    with its relative path: issue 12) and a sentence per folder that left things out."""
-    files: list[ServedFile] = []
-    notes: list[str] = []
-    for given in paths:
-        path = os.fspath(given)
-        if not os.path.isdir(path):
-            files.append(stat_file(path))
-            continue
-        found, left = walk_folder(path)
-        for name, real in found:
-            try:
-                files.append(stat_file(real, name))
-            except ServeError:  # gone or changed since the walk: left out like the rest
-                left.add("unreadable", name)
-        note = left.sentence(os.path.basename(os.path.normpath(path)))
-        if not found:
-            raise ServeError(f"Cannot offer {path}: the folder holds no file to offer."
-                             + (f" {note}" if note else ""))
-        if note:
-            notes.append(note)
-    return files, notes
 
 
 class OfferTable:
@@ -204,7 +95,7 @@ class OfferTable:
         for entry in files:
             other = seen.setdefault(name_key(entry.name), entry)
             if other is not entry:
-                raise _same_name(other, entry)
+                raise same_name(other, entry)
         message = self._custom_message or default_message([f.name for f in files])
         return OfferState(tuple(files), message, self._server_name, tuple(left_out))
 
@@ -213,6 +104,31 @@ class OfferTable:
         when one is unusable."""
         files, notes = expand(paths)
         self._publish(self._build([self._anchored(f) for f in files], notes))
+
+    def add(self, paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+        """Offer these files and folders too, while serving (issue 12); returns the names
+        added. ServeError when one is unusable or a name is offered already."""
+        files, notes = expand(paths)
+        with self._lock:
+            state = self._state
+            built = self._build([*state.files, *(self._anchored(f) for f in files)],
+                                [*state.left_out, *notes])
+        self._publish(built)
+        return [f.name for f in files]
+
+    def remove(self, names: Sequence[str]) -> int:
+        """Stop offering these files (a name ending in ``/`` stands for a folder of the
+        offer); how many went. A download already under way finishes on the file it
+        opened: nobody gets a mix of versions (issue 12)."""
+        gone = {name_key(name) for name in names if not name.endswith("/")}
+        folders = tuple(name_key(name) for name in names if name.endswith("/"))
+        with self._lock:
+            state = self._state
+            kept = [f for f in state.files if name_key(f.name) not in gone
+                    and not name_key(f.name).startswith(folders)]
+            built = self._build(kept, state.left_out)
+        self._publish(built)
+        return len(state.files) - len(kept)
 
     def _anchored(self, entry: ServedFile) -> ServedFile:
         """``entry`` with the descriptor of its folder, opened once per folder and kept for
@@ -378,16 +294,3 @@ class OfferTable:
         except OSError:
             return None  # unreadable now; the next pass re-stats it
         return digest if self.unchanged(entry) else None
-
-
-def _same_name(first: ServedFile, second: ServedFile) -> ServeError:
-    """The sentence for two offered files whose names match: the same, or the same but for
-    their Unicode form, which the sentence then shows (issue 9, item 8)."""
-    if first.name == second.name:
-        return ServeError(f"Two offered files are called '{first.name}' ({first.path} and"
-                          f" {second.path}); offer only one of them.")
-    return ServeError(
-        f"'{first.name}' ({first.path}, written in {_form(first.name)}) and"
-        f" '{second.name}' ({second.path}, written in {_form(second.name)}) are the same"
-        " name written two ways, so clients could not tell them apart; offer only one of"
-        " them, or rename one.")

@@ -16,7 +16,8 @@ import json
 from dataclasses import dataclass
 
 from core import PROTOCOL_VERSION
-from core.server.offer import OfferState, ServedFile
+from core.server.entries import ServedFile
+from core.server.offer import OfferState
 from core.wire.http11 import HttpError, Request
 from core.wire.protocol import (
     DECISIONS_PATH,

@@ -16,6 +16,7 @@ from core.events import ClientConnected, ClientDisconnected, ClientInfo, EngineE
 from core.server.context import SessionContext
 from core.server.delivery import ClientKey, client_key
 from core.server.effects import reply_effects
+from core.server.entries import FileUnavailable
 from core.server.keepalive import (
     NEXT,
     RULES,
@@ -25,7 +26,6 @@ from core.server.keepalive import (
     new_deadline,
     stays_open,
 )
-from core.server.offer import FileUnavailable
 from core.server.origin import check_host, check_origin
 from core.server.routing import (
     SERVER,

@@ -19,7 +19,7 @@ from core.server.acks import end_cut, wait_acknowledged
 from core.server.context import SessionContext
 from core.server.delivery import ClientKey
 from core.server.effects import Body, Effects, transfer_effects
-from core.server.offer import FileUnavailable, ServedFile
+from core.server.entries import FileUnavailable, ServedFile
 from core.server.regular import open_regular
 from core.server.routing import Reply
 from core.server.sendbody import Progress, choose_mode, send_copy

@@ -1,0 +1,141 @@
+"""What can be offered, as entries of the offer's table: a file (resolved once), or every
+file of a folder under its relative name (core.server.folders), with the sentences for what
+cannot be offered. Pure data and stat calls; the table itself is core.server.offer's.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from core.errors import ServeError
+from core.events import OfferedFileView
+from core.server.folders import walk_folder
+from core.wire.protocol import FileInfo, http_date, iso_utc, make_etag
+
+
+@dataclass(frozen=True)
+class ServedFile:
+    """One offered file as last seen on disk; ``sha256`` is None until hashed."""
+
+    name: str
+    path: str
+    size: int
+    mtime_ns: int
+    ino: int
+    sha256: str | None = None
+    # The folder it is in, opened when it was offered (core.server.regular); None: by path.
+    folder: int | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def etag(self) -> str:
+        """Strong validator; changes with size or modification time."""
+        return make_etag(self.size, self.mtime_ns)
+
+    @property
+    def last_modified(self) -> str:
+        """The Last-Modified header value."""
+        return http_date(self.mtime_ns / 1e9)
+
+    def matches(self, info: os.stat_result) -> bool:
+        """Whether ``info`` describes the same bytes this entry was taken from."""
+        return (info.st_size, info.st_mtime_ns, info.st_ino) == (self.size, self.mtime_ns,
+                                                                  self.ino)
+
+    def info(self) -> FileInfo:
+        """The offer's description of this file."""
+        return FileInfo(self.name, self.size, self.sha256, iso_utc(self.mtime_ns / 1e9),
+                        self.etag)
+
+    def view(self) -> OfferedFileView:
+        """What a front end shows of it."""
+        return OfferedFileView(self.name, self.path, self.size, self.sha256, self.etag,
+                               self.mtime_ns / 1e9)
+
+
+class FileUnavailable(Exception):
+    """An offered file is gone or is no longer a regular file (answered 503, not 404)."""
+
+
+def _form(name: str) -> str:
+    """Which Unicode form ``name`` is written in, for a sentence that shows the difference."""
+    if unicodedata.is_normalized("NFC", name):
+        return "NFC, composed accents"
+    if unicodedata.is_normalized("NFD", name):
+        return "NFD, decomposed accents"
+    return "a mix of both forms"
+
+
+def default_message(names: Sequence[str]) -> str:
+    """The original program's greeting, for one file or a few; many are counted."""
+    if not names:
+        return "No file is offered yet."
+    if len(names) > 3:
+        return (f"Enter '{names[0]}' or the name of one of the {len(names) - 1:,} other"
+                " offered files when prompted to download the document...")
+    quoted = " or ".join(f"'{n}'" for n in names)
+    return f"Enter {quoted} when prompted to download the document..."
+
+
+def stat_file(path: str, name: str | None = None) -> ServedFile:
+    """A fresh, unhashed entry for ``path`` (offered as ``name``, by default its own);
+    ServeError with a sentence when it cannot be.
+
+    A symlink is resolved here, once: the file offered is the one the person chose, and
+    re-pointing the link later changes nothing (issue 9, item 6). The name stays the
+    link's own."""
+    real = os.path.realpath(path)
+    try:
+        info = os.lstat(real)
+    except OSError as exc:
+        raise ServeError(f"Cannot offer {path}: {exc.strerror or exc}.") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise ServeError(f"Cannot offer {path}: it is a folder.")
+    if not stat.S_ISREG(info.st_mode):
+        raise ServeError(f"Cannot offer {path}: it is not a regular file (a pipe, device or"
+                         " socket). Choose a file.")
+    if not os.access(real, os.R_OK):
+        raise ServeError(f"Cannot offer {path}: this user may not read it.")
+    return ServedFile(name or os.path.basename(path), real, info.st_size, info.st_mtime_ns,
+                      info.st_ino)
+
+
+def expand(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[ServedFile], list[str]]:
+    """The files to offer for ``paths`` (a folder stands for every file under it, named
+    with its relative path: issue 12) and a sentence per folder that left things out."""
+    files: list[ServedFile] = []
+    notes: list[str] = []
+    for given in paths:
+        path = os.fspath(given)
+        if not os.path.isdir(path):
+            files.append(stat_file(path))
+            continue
+        found, left = walk_folder(path)
+        for name, real in found:
+            try:
+                files.append(stat_file(real, name))
+            except ServeError:  # gone or changed since the walk: left out like the rest
+                left.add("unreadable", name)
+        note = left.sentence(os.path.basename(os.path.normpath(path)))
+        if not found:
+            raise ServeError(f"Cannot offer {path}: the folder holds no file to offer."
+                             + (f" {note}" if note else ""))
+        if note:
+            notes.append(note)
+    return files, notes
+
+
+def same_name(first: ServedFile, second: ServedFile) -> ServeError:
+    """The sentence for two offered files whose names match: the same, or the same but for
+    their Unicode form, which the sentence then shows (issue 9, item 8)."""
+    if first.name == second.name:
+        return ServeError(f"Two offered files are called '{first.name}' ({first.path} and"
+                          f" {second.path}); offer only one of them.")
+    return ServeError(
+        f"'{first.name}' ({first.path}, written in {_form(first.name)}) and"
+        f" '{second.name}' ({second.path}, written in {_form(second.name)}) are the same"
+        " name written two ways, so clients could not tell them apart; offer only one of"
+        " them, or rename one.")
