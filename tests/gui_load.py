@@ -76,6 +76,10 @@ class QuietDialogs:
         self.calls.append(("choose_file", args))
         return None
 
+    def choose_files(self, *args: Any, **kwargs: Any) -> list[str]:
+        self.calls.append(("choose_file", args))
+        return []
+
     def choose_folder(self, *args: Any, **kwargs: Any) -> str | None:
         self.calls.append(("choose_folder", args))
         return None

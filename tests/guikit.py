@@ -83,6 +83,12 @@ class FakeDialogs:
         self.calls.append(("choose_file", (title,)))
         return self.files.pop(0) if self.files else None
 
+    def choose_files(self, title: str, initial_dir: str | None = None) -> list[str]:
+        """The window's multi-file picker: takes its answer from ``files`` as choose_file."""
+        self.calls.append(("choose_file", (title,)))
+        picked = self.files.pop(0) if self.files else None
+        return [picked] if picked else []
+
     def choose_folder(self, title: str, initial_dir: str | None = None) -> str | None:
         self.calls.append(("choose_folder", (title,)))
         return self.folders.pop(0) if self.folders else None

@@ -396,10 +396,12 @@ def test_hostile_client_and_file_names_are_escaped_and_clipped_in_the_server_win
     assert "did not download the file 'bad\\n\\t\\u202e\\x1b[31mzzz" in log
     assert max(len(line) for line in log.splitlines()) <= 320  # stamp + 300
     # The offered hostile name, in the title and the offer panel, is escaped too.
+    server.remove_files([f.name for f in server.offer.state.files])  # then it is alone
     server.offer_files([str(tmp_path / "offered" / HOSTILE_FILE)])
     pump_until(tk_root, lambda: "bad" in server.top.title(), what="the new title")
     assert raw_controls(server.top.title()) == []
     assert raw_controls(str(server.offer_panel.name_label.cget("text"))) == []
+    assert all(raw_controls(name) == [] for name in server.files_panel.shown_names())
     assert server.top.winfo_reqwidth() <= tk_root.winfo_screenwidth()
     # Clients.txt escapes them as well (the engine's job; checked here end to end).
     ledger = pair.ledger.read_text(encoding="utf-8")

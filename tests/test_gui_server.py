@@ -385,10 +385,12 @@ def test_copy_open_ledger_open_folder_and_ctrl_o(harness: Harness) -> None:
     window.offer_panel.message_entry.focus_force()
     harness.root.update()
     window.offer_panel.message_entry.event_generate("<Control-o>")
-    pump_until(harness.root, lambda: window.offer_panel.name_label.cget("text") == "other.txt",
-               what="the new file")
-    assert window.top.title() == "Filecast Server — other.txt"
-    assert get_json(port, "/api/v1/offer")["files"][0]["name"] == "other.txt"
+    pump_until(harness.root, lambda: window.offer_panel.name_label.cget("text") == "2 files",
+               what="the added file")  # Ctrl+O adds to the offer while serving (issue 12)
+    assert window.top.title() == "Filecast Server — 2 files"
+    assert [f["name"] for f in get_json(port, "/api/v1/offer")["files"]] == [
+        "test.txt", "other.txt"]
+    assert window.files_panel.shown_names() == ["test.txt", "other.txt"]
 
 
 # --- closing ---------------------------------------------------------------------------

@@ -30,6 +30,12 @@ class Dialogs:
                                           initialdir=initial_dir or os.getcwd())
         return path or None
 
+    def choose_files(self, title: str, initial_dir: str | None = None) -> list[str]:
+        """A picker for one or more files; [] when cancelled."""
+        paths = filedialog.askopenfilenames(parent=self.parent, title=title,
+                                            initialdir=initial_dir or os.getcwd())
+        return [str(path) for path in paths or ()]
+
     def choose_folder(self, title: str, initial_dir: str | None = None) -> str | None:
         """A folder picker; None when cancelled."""
         path = filedialog.askdirectory(parent=self.parent, title=title,

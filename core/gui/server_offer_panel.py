@@ -1,4 +1,5 @@
-"""The server window's "Offered file" panel: name, size, SHA-256 and the clients' message.
+"""The server window's "Offered files" panel: the offer at a glance (the file's name, size
+and SHA-256; for several, how many and how big), adding files or a folder, and the message.
 
 Pure view: it shows what the window hands it (OfferedFileView, hashing progress) and reports
 the person's actions through callbacks; it never touches the engine.
@@ -14,9 +15,9 @@ from core.events import OfferedFileView
 from core.gui.style import PAD, SMALL_PAD, clip_name, font_spec, mono_font
 from core.wire.units import exact_bytes, human_size
 
-EMPTY_TEXT = "Choose a file to distribute"
-EMPTY_HINT = ("Pick the file everyone should receive. Clients can connect as soon as it is "
-              "offered; the table below shows who took it.")
+EMPTY_TEXT = "Choose what to distribute"
+EMPTY_HINT = ("Pick the files, or a folder, everyone should receive. Clients can connect as"
+              " soon as they are offered; the People tab below shows who took them.")
 
 
 def size_text(size: int) -> str:
@@ -30,19 +31,20 @@ class OfferPanel(ttk.Frame):
     """Either the big "Choose a file to distribute" prompt or the offered file's details."""
 
     def __init__(self, master: tk.Misc, *, on_choose: Callable[[], None],
-                 on_message: Callable[[str], None]) -> None:
+                 on_folder: Callable[[], None], on_message: Callable[[str], None]) -> None:
         super().__init__(master)
         self._on_message = on_message
         self._applied_message = ""
         self.columnconfigure(0, weight=1)
         self.rowconfigure(0, weight=1)
-        self._build_empty(on_choose)
-        self._build_details(on_choose)
+        self._build_empty(on_choose, on_folder)
+        self._build_details(on_choose, on_folder)
         self.show_empty()
 
     # --- building --------------------------------------------------------------------
 
-    def _build_empty(self, on_choose: Callable[[], None]) -> None:
+    def _build_empty(self, on_choose: Callable[[], None],
+                     on_folder: Callable[[], None]) -> None:
         """The state before any file is offered: one clear thing to do."""
         self.empty = ttk.Frame(self, padding=PAD * 2)
         self.empty_label = ttk.Label(self.empty, text=EMPTY_TEXT, font=font_spec(6, "bold"))
@@ -50,22 +52,32 @@ class OfferPanel(ttk.Frame):
         self.empty_hint = ttk.Label(self.empty, text=EMPTY_HINT, style="Muted.TLabel",
                                     wraplength=520, justify="left")
         self.empty_hint.grid(row=1, column=0, sticky="w", pady=(SMALL_PAD, PAD))
-        self.empty_button = ttk.Button(self.empty, text="Choose file…", command=on_choose,
+        buttons = ttk.Frame(self.empty)
+        buttons.grid(row=2, column=0, sticky="w")
+        self.empty_button = ttk.Button(buttons, text="Choose files…", command=on_choose,
                                        style="Accent.TButton")
-        self.empty_button.grid(row=2, column=0, sticky="w")
+        self.empty_button.pack(side="left")
+        self.empty_folder_button = ttk.Button(buttons, text="Choose a folder…",
+                                              command=on_folder)
+        self.empty_folder_button.pack(side="left", padx=(SMALL_PAD, 0))
         self.empty_error = ttk.Label(self.empty, text="", style="Bad.TLabel", wraplength=520,
                                      justify="left")
         self.empty_error.grid(row=3, column=0, sticky="w", pady=(PAD, 0))
 
-    def _build_details(self, on_choose: Callable[[], None]) -> None:
+    def _build_details(self, on_choose: Callable[[], None],
+                       on_folder: Callable[[], None]) -> None:
         """Name and size, digest, message: a two-column form."""
         self.details = ttk.Frame(self, padding=(SMALL_PAD, SMALL_PAD, SMALL_PAD, PAD))
         d = self.details
         d.columnconfigure(1, weight=1)
         self.name_label = ttk.Label(d, text="", font=font_spec(3, "bold"))
         self.name_label.grid(row=0, column=0, columnspan=2, sticky="w")
-        self.choose_button = ttk.Button(d, text="Choose file…", command=on_choose)
-        self.choose_button.grid(row=0, column=2, sticky="e", padx=(PAD, 0))
+        adding = ttk.Frame(d)
+        adding.grid(row=0, column=2, sticky="e", padx=(PAD, 0))
+        self.choose_button = ttk.Button(adding, text="Add files…", command=on_choose)
+        self.choose_button.pack(side="left")
+        self.folder_button = ttk.Button(adding, text="Add folder…", command=on_folder)
+        self.folder_button.pack(side="left", padx=(SMALL_PAD, 0))
 
         self._caption(d, "Size", 1)
         self.size_label = ttk.Label(d, text="")
@@ -130,8 +142,18 @@ class OfferPanel(ttk.Frame):
         self.empty.grid_remove()
         self.details.grid(row=0, column=0, sticky="nsew")
         first = files[0]
-        more = f"  (and {len(files) - 1} more)" if len(files) > 1 else ""
-        self.name_label.configure(text=clip_name(first.name, 70) + more)
+        if len(files) > 1:  # several: how many and how big; each is in the Files tab
+            hashed = sum(1 for f in files if f.sha256)
+            self.name_label.configure(text=f"{len(files):,} files")
+            self.size_label.configure(text=size_text(sum(f.size for f in files)))
+            self._set_digest("" if hashed < len(files) else
+                             "every file's SHA-256 is in the Files tab")
+            if hashed < len(files):
+                self.show_hash_progress(hashed, len(files), unit="files")
+            else:
+                self._hide_progress()
+            return
+        self.name_label.configure(text=clip_name(first.name, 48))  # beside two buttons
         self.size_label.configure(text=size_text(first.size))
         if first.sha256:
             self._set_digest(first.sha256)
@@ -140,12 +162,14 @@ class OfferPanel(ttk.Frame):
             self._set_digest("")
             self.show_hash_progress(0, first.size)
 
-    def show_hash_progress(self, done: int, total: int) -> None:
-        """The determinate bar under the digest while it is computed."""
+    def show_hash_progress(self, done: int, total: int, unit: str = "bytes") -> None:
+        """The determinate bar under the digest while it is computed (of one file's bytes,
+        or of how many files have theirs)."""
         fraction = done / total if total else 0.0
         self.hash_bar.configure(value=fraction)
-        self.hash_label.configure(
-            text=f"Computing SHA-256… {int(fraction * 100)}% of {human_size(total)}")
+        of = f"{done:,} of {total:,} files" if unit == "files" else \
+            f"{int(fraction * 100)}% of {human_size(total)}"
+        self.hash_label.configure(text=f"Computing SHA-256… {of}")
         if not self.hash_bar.winfo_manager():
             self.digest_entry.grid_configure(columnspan=1)
             self.digest_entry.grid_remove()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 import tkinter as tk
 from collections.abc import Callable
@@ -31,28 +30,28 @@ from core.events import (
     ServerStopped,
 )
 from core.gui.dialogs import Dialogs
-from core.gui.prefs import PORT_KEY, SERVER_FOLDER_KEY, remember, saved_port
+from core.gui.prefs import PORT_KEY, remember, saved_port
 from core.gui.pump import EventPump
 from core.gui.server_address_panel import AddressPanel, Serving
 from core.gui.server_clients_panel import ClientsPanel, StatusBar
+from core.gui.server_files_panel import FilesPanel
 from core.gui.server_log_panel import LogPanel, open_folder_of, open_ledger
 from core.gui.server_model import ClientTable
 from core.gui.server_offer_panel import OfferPanel
+from core.gui.server_offering import TITLE, Offering
 from core.gui.server_roster import RosterKeeper
-from core.gui.style import PAD, SMALL_PAD, clip_name, fit_window
+from core.gui.style import PAD, SMALL_PAD, fit_window
 from core.gui.worker import JobQueue, run_in_background
 from core.server import FilecastServer, Ledger, OfferTable, ServerConfig
 from core.settings import default_ledger, load_settings
 
 log = logging.getLogger("filecast.gui.server")
 
-TITLE = "Filecast Server"
-CHOOSE_TITLE = "Choose a file to distribute"
 MIN_SIZE = (800, 540)  # usable at 1024x600 (issue 11)
 START_SIZE = (1120, 760)
 
 
-class ServerWindow:
+class ServerWindow(Offering):
     """The whole server window inside ``master`` (a Tk or a Toplevel)."""
 
     def __init__(self, master: tk.Misc, files: list[str], port: int | None,
@@ -78,7 +77,7 @@ class ServerWindow:
         self.closed = False
         self._dirty: set[int] = set()
         self._log: list[tuple[float, str]] = []
-        self._shown: OfferedFileView | None = None
+        self._shown: tuple[OfferedFileView, ...] = ()  # the offer on show
         self._engine_down = False
 
         self._build()
@@ -119,6 +118,7 @@ class ServerWindow:
         offer_box.columnconfigure(0, weight=1)
         offer_box.rowconfigure(0, weight=1)
         self.offer_panel = OfferPanel(offer_box, on_choose=self.choose_file,
+                                      on_folder=self.choose_folder,
                                       on_message=self.set_message)
         self.offer_panel.grid(row=0, column=0, sticky="nsew")
         address_box = ttk.LabelFrame(top, text="Clients connect at", padding=(PAD, SMALL_PAD),
@@ -137,8 +137,10 @@ class ServerWindow:
                                    settings=self._settings, note=self.note,
                                    jsonl_path=self.ledger_path.with_suffix(".jsonl"))
         self.clients_panel = ClientsPanel(tabs)
+        self.files_panel = FilesPanel(tabs, on_remove=self.remove_files)
         tabs.add(self.people.panel, text="People")
         tabs.add(self.clients_panel, text="Connections")
+        tabs.add(self.files_panel, text="Files")
         self.tabs = tabs
         self.log_panel = LogPanel(self.panes, on_open_ledger=self.open_ledger,
                                   on_open_folder=lambda: open_folder_of(
@@ -159,54 +161,6 @@ class ServerWindow:
     def busy(self) -> bool:
         """True while an engine call runs or waits its turn."""
         return self.jobs.busy
-
-    # --- the offered file ------------------------------------------------------------
-
-    def choose_file(self) -> None:
-        """"Choose file…": the picker, then offer what was picked (Ctrl+O)."""
-        if self._closing:
-            return
-        folder = self._settings.get(SERVER_FOLDER_KEY)
-        path = self.dialogs.choose_file(
-            CHOOSE_TITLE, folder if isinstance(folder, str) and os.path.isdir(folder) else None)
-        if path:
-            self.offer_files([path])
-        elif self._shown is None:
-            self.offer_panel.show_empty()
-
-    def _first_pick(self, tries: int) -> None:
-        """Open the picker at start, once the window is on screen (so the dialog has a
-        parent to sit over and the window shows its "Choose a file" state behind it)."""
-        if self.closed or self._shown is not None or self.jobs.busy:
-            return
-        if not self.top.winfo_viewable() and tries > 0:
-            self.master.after(50, self._first_pick, tries - 1)
-            return
-        self.choose_file()
-
-    def offer_files(self, paths: list[str]) -> None:
-        """Offer ``paths`` instead of what is offered now; serving starts with the first."""
-        def done(_result: None) -> None:
-            self.offer_panel.show_error(None)
-            folder = str(Path(paths[0]).resolve().parent)
-            self._settings[SERVER_FOLDER_KEY] = folder
-            self._save(**{SERVER_FOLDER_KEY: folder})
-            if self.address_panel.serving is Serving.NO_FILE:
-                self.start_serving()
-
-        def failed(error: FilecastError) -> None:
-            self.offer_panel.show_error(str(error))
-            self._note_log(f"Error: {error}")
-
-        def work() -> None:
-            self.offer.set_files(paths)
-            self.offer.start()  # hash now, even while the port is still being sorted out
-
-        self.jobs.add("offer", work, done, failed)
-
-    def set_message(self, text: str) -> None:
-        """The clients' message was edited (Enter / focus-out); empty restores the default."""
-        self.offer.set_message(text or None)
 
     # --- serving ---------------------------------------------------------------------
 
@@ -301,9 +255,7 @@ class ServerWindow:
         if self.closed:
             return
         if isinstance(event, HashProgress):
-            shown = self._shown
-            if shown is not None and shown.name == event.file and shown.sha256 is None:
-                self.offer_panel.show_hash_progress(event.done, event.total)
+            self._hash_progress(event)
         elif isinstance(event, OfferChanged):
             self._show_offer(event.files)
             self.people.apply(event)
@@ -332,14 +284,6 @@ class ServerWindow:
                       seconds=15.0)
         if isinstance(event, EngineError):
             log.warning("engine: %s", event.message)
-
-    def _show_offer(self, files: tuple[OfferedFileView, ...]) -> None:
-        """A new offer or digest: the panel, the message and the title."""
-        self._shown = files[0] if files else None
-        self.offer_panel.show_files(files)
-        self.offer_panel.show_message(self.offer.state.message)
-        names = ", ".join(clip_name(f.name, 60) for f in files)
-        self.top.title(f"{TITLE} — {names}" if names else TITLE)
 
     def _note_log(self, line: str) -> None:
         """A line of the window's own (errors of its jobs) into the log."""
