@@ -146,7 +146,8 @@ class WindowPair:
         window = self.server
         pump_until(self.root, lambda: window.address_panel.serving is Serving.SERVING
                    and window.address_panel.toggle_button.instate(["!disabled"])
-                   and not window.offer_panel.hashing and window.offer_panel.digest,
+                   and not window.offer_panel.hashing and window.offer.state.files
+                   and all(f.sha256 for f in window.offer.state.files),
                    timeout, "the server window to serve")
         assert window.server is not None
         return window.server.port

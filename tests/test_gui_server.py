@@ -77,7 +77,10 @@ class Harness:
                    and window.address_panel.toggle_button.instate(["!disabled"]),
                    what="serving")
         pump_until(self.root, lambda: not window.offer_panel.hashing
-                   and window.offer_panel.digest, what="the digest")
+                   and window.offer.state.files
+                   and all(f.sha256 for f in window.offer.state.files)
+                   and (window.offer_panel.digest or len(window.offer.state.files) > 1),
+                   what="the digest")
         assert window.server is not None
         return window.server.port
 

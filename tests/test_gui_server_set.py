@@ -36,7 +36,7 @@ def test_a_folder_then_files_added_and_removed_while_serving(harness: Harness) -
     pump_until(harness.root, lambda: dialogs.called("choose_file"), what="the first picker")
     window.offer_panel.empty_folder_button.invoke()
     port = harness.serving(window)
-    assert window.offer_panel.name_label.cget("text") == "2 files"
+    assert window.offer_panel.name_label.cget("text") == "Week 12/ · 2 files"
     assert offered(port) == ["Week 12/answers/key.txt", "Week 12/worksheet 1.pdf"]
     pump_until(harness.root, lambda: "Left out of 'Week 12': 1 hidden file or folder."
                in window.log_panel.content, what="the left-out sentence")

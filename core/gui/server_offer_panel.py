@@ -27,6 +27,15 @@ def size_text(size: int) -> str:
     return f"{human_size(size)} ({exact_bytes(size)})"
 
 
+def set_title(files: Sequence[OfferedFileView]) -> str:
+    """``Week 12/ · 7 files`` when one folder holds them all, else ``7 files``."""
+    tops = {f.name.split("/", 1)[0] for f in files if "/" in f.name}
+    count = f"{len(files):,} files"
+    if len(tops) == 1 and all("/" in f.name for f in files):
+        return f"{clip_name(tops.pop(), 36)}/ · {count}"
+    return count
+
+
 class OfferPanel(ttk.Frame):
     """Either the big "Choose a file to distribute" prompt or the offered file's details."""
 
@@ -144,15 +153,18 @@ class OfferPanel(ttk.Frame):
         first = files[0]
         if len(files) > 1:  # several: how many and how big; each is in the Files tab
             hashed = sum(1 for f in files if f.sha256)
-            self.name_label.configure(text=f"{len(files):,} files")
+            self.name_label.configure(text=set_title(files))
             self.size_label.configure(text=size_text(sum(f.size for f in files)))
-            self._set_digest("" if hashed < len(files) else
-                             "every file's SHA-256 is in the Files tab")
+            self._set_digest("")
             if hashed < len(files):
                 self.show_hash_progress(hashed, len(files), unit="files")
-            else:
+            else:  # in place of one digest, where to find each
                 self._hide_progress()
+                self.digest_entry.grid_remove()
+                self.hash_label.configure(text="Each file's SHA-256 is in the Files tab.")
+                self.hash_label.grid(row=2, column=1, columnspan=2, sticky="w", pady=SMALL_PAD)
             return
+        self.hash_label.grid_remove()
         self.name_label.configure(text=clip_name(first.name, 48))  # beside two buttons
         self.size_label.configure(text=size_text(first.size))
         if first.sha256:
@@ -174,13 +186,12 @@ class OfferPanel(ttk.Frame):
             self.digest_entry.grid_configure(columnspan=1)
             self.digest_entry.grid_remove()
             self.hash_bar.grid(row=2, column=1, sticky="ew", pady=SMALL_PAD)
-            self.hash_label.grid(row=2, column=2, sticky="w", padx=(PAD, 0))
+            self.hash_label.grid(row=2, column=2, columnspan=1, sticky="w", padx=(PAD, 0))
 
     def _hide_progress(self) -> None:
-        if self.hash_bar.winfo_manager():
-            self.hash_bar.grid_remove()
-            self.hash_label.grid_remove()
-            self.digest_entry.grid(row=2, column=1, columnspan=2, sticky="ew", pady=SMALL_PAD)
+        self.hash_bar.grid_remove()
+        self.hash_label.grid_remove()
+        self.digest_entry.grid(row=2, column=1, columnspan=2, sticky="ew", pady=SMALL_PAD)
 
     @property
     def hashing(self) -> bool:

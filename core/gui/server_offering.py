@@ -19,7 +19,7 @@ from core.gui.dialogs import Dialogs
 from core.gui.prefs import SERVER_FOLDER_KEY
 from core.gui.server_address_panel import AddressPanel, Serving
 from core.gui.server_files_panel import FilesPanel
-from core.gui.server_offer_panel import OfferPanel
+from core.gui.server_offer_panel import OfferPanel, set_title
 from core.gui.style import clip_name
 from core.gui.worker import JobQueue
 from core.server import OfferTable
@@ -146,7 +146,7 @@ class Offering:
         self.files_panel.show(files)
         self.offer_panel.show_message(self.offer.state.message)
         title = clip_name(files[0].name, 60) if len(files) == 1 else \
-            f"{len(files):,} files" if files else ""
+            set_title(files) if files else ""
         self.top.title(f"{TITLE} — {title}" if title else TITLE)
 
     def _hash_progress(self, event: HashProgress) -> None:

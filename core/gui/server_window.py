@@ -112,7 +112,7 @@ class ServerWindow(Offering):
         top.grid(row=0, column=0, sticky="ew")
         top.columnconfigure(0, weight=2, uniform="top")
         top.columnconfigure(1, weight=1, uniform="top")
-        offer_box = ttk.LabelFrame(top, text="Offered file", padding=(PAD, SMALL_PAD),
+        offer_box = ttk.LabelFrame(top, text="Offered", padding=(PAD, SMALL_PAD),
                                    style="Section.TLabelframe")
         offer_box.grid(row=0, column=0, sticky="nsew")
         offer_box.columnconfigure(0, weight=1)
