@@ -12,6 +12,7 @@ import math
 import time
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.client import (
     DownloadResult,
@@ -121,6 +122,10 @@ class Downloading:
         """Ask the server about ``name`` (the window's)."""
         raise NotImplementedError
 
+    if TYPE_CHECKING:  # Selecting's, beside this mixin: a stub here would shadow them
+        def batch_note(self) -> str: ...
+        def _next_in_queue(self) -> bool: ...
+
     def _set_state(self, state: str) -> None:
         """Enter ``state`` (the window's)."""
         raise NotImplementedError
@@ -142,7 +147,8 @@ class Downloading:
         self.result = None
         self.clear_error()
         self._set_state(DOWNLOADING)
-        self.file_panel.say(f"Downloading '{clip_name(name)}'…", "Muted.TLabel")
+        self.file_panel.say(f"Downloading '{clip_name(name)}'…{self.batch_note()}",
+                            "Muted.TLabel")
         self.download_panel.start(name, resuming=resuming)
         self.download_panel.cancel_button.focus_set()
         run_in_background(self.pump, lambda: client.download(name, folder, info=info),
@@ -179,7 +185,8 @@ class Downloading:
         self.file_panel.say(f"Downloaded '{clip_name(name)}'. Type another name to check another"
                             " file.", "Muted.TLabel")
         self.file_panel.focus_name()
-        self.refresh_unfinished()
+        if not self._next_in_queue():  # a selection goes on with its next file
+            self.refresh_unfinished()
 
     def _download_failed(self, client: FilecastClient, error: FilecastError) -> None:
         if isinstance(error, OfferChangedError) and client is self.client:

@@ -28,9 +28,12 @@ class FilePanel(ttk.LabelFrame):
     """The greeting, the name field with Check, and the answer line with Yes and No."""
 
     def __init__(self, master: tk.Misc, *, on_check: Callable[[str], None],
-                 on_yes: Callable[[], None], on_no: Callable[[], None]) -> None:
+                 on_yes: Callable[[], None], on_no: Callable[[], None],
+                 on_many: Callable[[list[str]], None] | None = None) -> None:
         super().__init__(master, text="2. File", padding=PAD, style="Section.TLabelframe")
         self._on_check = on_check
+        self._on_many = on_many or (lambda _names: None)
+        self._offered: list[str] = []
         self.message_label = ttk.Label(self, text=NOT_CONNECTED, style="Muted.TLabel",
                                        wraplength=560, justify="left")
         self.name_label = ttk.Label(self, text="File name:")
@@ -46,6 +49,22 @@ class FilePanel(ttk.LabelFrame):
         self.files_label = ttk.Label(self, text="Offered:")
         self.files_frame = ttk.Frame(self)
         self.file_buttons: list[ttk.Button] = []
+        # Many files (a folder): a list to pick one (it fills the name) or several, and
+        # one question for them (issue 12).
+        self.files_list = ttk.Treeview(self.files_frame, columns=("name", "size"),
+                                       show="headings", selectmode="extended", height=5)
+        self.files_list.heading("name", text="Name", anchor="w")
+        self.files_list.heading("size", text="Size", anchor="e")
+        self.files_list.column("name", width=440, stretch=True)
+        self.files_list.column("size", width=90, stretch=False, anchor="e")
+        self.files_list.bind("<<TreeviewSelect>>", self._list_selected)
+        self.many_frame = ttk.Frame(self.files_frame)
+        self.all_button = ttk.Button(self.many_frame, text="All files…",
+                                     command=lambda: self._on_many(list(self._offered)))
+        self.selected_button = ttk.Button(self.many_frame, text="Selected files…",
+                                          command=lambda: self._on_many(self.selected()))
+        self.all_button.pack(side="left")
+        self.selected_button.pack(side="left", padx=(SMALL_PAD, 0))
 
         self.message_label.grid(row=0, column=0, columnspan=3, sticky="ew", pady=(0, PAD))
         self.files_label.grid(row=1, column=0, sticky="w", padx=(0, SMALL_PAD), pady=(0, PAD))
@@ -82,8 +101,9 @@ class FilePanel(ttk.LabelFrame):
         """Whether the name can be typed and checked; whether Yes and No are live."""
         self.name_entry.configure(state="normal" if name else "disabled")
         self.check_button.configure(state="normal" if name else "disabled")
-        for button in self.file_buttons:
+        for button in (*self.file_buttons, self.all_button, self.selected_button):
             button.configure(state="normal" if name else "disabled")
+        self.files_list.state(["!disabled"] if name else ["disabled"])
         self._show_buttons(asking)
 
     def show_offer(self, message: str) -> None:
@@ -95,26 +115,57 @@ class FilePanel(ttk.LabelFrame):
         self.say("")
 
     def show_files(self, files: Sequence[FileInfo]) -> None:
-        """A button per offered file (the first few), each filling the name field."""
-        for child in self.files_frame.winfo_children():
-            child.destroy()
+        """A button per offered file when there are a few, each filling the name field; a
+        list when there are more; "All files…" and "Selected files…" for several."""
+        for button in self.file_buttons:
+            button.destroy()
         self.file_buttons = []
-        for column, info in enumerate(files[:MAX_FILE_BUTTONS]):
-            button = ttk.Button(self.files_frame,
-                                text=f"{clip_name(info.name, 40)} · {human_size(info.size)}",
-                                command=partial(self.pick, info.name))
-            button.grid(row=0, column=column, padx=(0, SMALL_PAD))
-            self.file_buttons.append(button)
-        if len(files) > MAX_FILE_BUTTONS:
-            more = ttk.Label(self.files_frame, text=f"and {len(files) - MAX_FILE_BUTTONS} more",
-                             style="Muted.TLabel")
-            more.grid(row=0, column=MAX_FILE_BUTTONS)
+        self._offered = [info.name for info in files]
+        self.files_list.delete(*self.files_list.get_children())
+        self.files_list.grid_remove()
+        if len(files) <= MAX_FILE_BUTTONS:
+            for column, info in enumerate(files):
+                button = ttk.Button(self.files_frame, text=f"{clip_name(info.name, 40)} ·"
+                                    f" {human_size(info.size)}",
+                                    command=partial(self.pick, info.name))
+                button.grid(row=0, column=column, padx=(0, SMALL_PAD))
+                self.file_buttons.append(button)
+        else:
+            for index, info in enumerate(files):
+                self.files_list.insert("", "end", iid=str(index),
+                                       values=(clip_name(info.name, 80), human_size(info.size)))
+            self.files_list.grid(row=0, column=0, columnspan=MAX_FILE_BUTTONS, sticky="ew")
+        if len(files) <= MAX_FILE_BUTTONS:
+            self.selected_button.pack_forget()  # the buttons each take one file
+        else:
+            self.selected_button.pack(side="left", padx=(SMALL_PAD, 0))
+        if len(files) > 1:
+            self.many_frame.grid(row=1, column=0, columnspan=MAX_FILE_BUTTONS, sticky="w",
+                                 pady=(SMALL_PAD, 0))
+        else:
+            self.many_frame.grid_remove()
         shown = bool(files)
         for widget in (self.files_label, self.files_frame):
             if shown:
                 widget.grid()
             else:
                 widget.grid_remove()
+
+    def selected(self) -> list[str]:
+        """The names selected in the list, in the offer's order."""
+        return [self._offered[int(iid)] for iid in self.files_list.selection()]
+
+    def _list_selected(self, _event: object) -> None:
+        """One row: its name in the field, as a button would; several: none."""
+        chosen = self.selected()
+        if len(chosen) == 1:
+            self.set_name(chosen[0])
+
+    def ask_many(self, count: int, size: int) -> None:
+        """Several files chosen: one question for all of them; Yes has the focus."""
+        self.say(sentences.ask_many_window(count, size), "Heading.TLabel")
+        self._show_buttons(True)
+        self.yes_button.focus_set()
 
     def pick(self, name: str) -> None:
         """An offered file's button: its name in the field, selected, ready for Enter."""

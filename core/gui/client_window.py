@@ -25,6 +25,7 @@ from core.gui.client_download_panel import DownloadPanel
 from core.gui.client_downloading import Downloading
 from core.gui.client_file_panel import FilePanel
 from core.gui.client_keys import KeyboardFlow
+from core.gui.client_selection import Selecting
 from core.gui.client_stages import (
     ASKING,
     BUSY,
@@ -66,7 +67,7 @@ CONTENT_WIDTH = 720  # pixels at 96 dpi
 ClientFactory = Callable[[str, int, Listener], FilecastClient]
 
 
-class ClientWindow(Downloading, ttk.Frame):
+class ClientWindow(Downloading, Selecting, ttk.Frame):
     """Fills ``master`` (a Tk or a Toplevel) with the whole client; ``stage`` is its state."""
 
     def __init__(self, master: tk.Misc, host: str | None = None,
@@ -88,6 +89,9 @@ class ClientWindow(Downloading, ttk.Frame):
         self._asking: tuple[str, FileInfo] | None = None
         self._resume: tuple[str, Path, FileInfo] | None = None  # see Downloading
         self._check_after_connect: str | None = None  # see Downloading.resume_unfinished
+        self._asking_many: list[FileInfo] | None = None  # see Selecting
+        self._queue: list[FileInfo] = []
+        self._batch = (0, 0, 0)
         self.alive = True
         settings = load_remembered()
         self.recent_hosts = recent_hosts(settings)
@@ -96,7 +100,8 @@ class ClientWindow(Downloading, ttk.Frame):
 
         self.connect_panel = ConnectPanel(self, on_connect=self.connect,
                                           on_disconnect=self.disconnect)
-        self.file_panel = FilePanel(self, on_check=self.check, on_yes=self.yes, on_no=self.no)
+        self.file_panel = FilePanel(self, on_check=self.check, on_yes=self.yes, on_no=self.no,
+                                    on_many=self.ask_many)
         self.unfinished_panel = UnfinishedPanel(self, on_resume=self.resume_unfinished,
                                                 on_delete=self.delete_unfinished)
         self.download_panel = DownloadPanel(
@@ -269,6 +274,7 @@ class ClientWindow(Downloading, ttk.Frame):
     def _leave(self) -> None:
         """Forget the current visit and close it in a worker."""
         client, self.client, self.offer, self._asking = self.client, None, None, None
+        self._asking_many, self._queue, self._batch = None, [], (0, 0, 0)
         if client is not None:
             client.cancel()  # a connect still under way gives up at once
             self._close_later(client)
@@ -323,7 +329,10 @@ class ClientWindow(Downloading, ttk.Frame):
         self.file_panel.focus_name()
 
     def yes(self) -> None:
-        """Download the file asked about into the download folder."""
+        """Download the file (or the selection) asked about into the download folder."""
+        if self.stage == ASKING and self._asking_many:
+            self._yes_many()
+            return
         if self.stage != ASKING or self._asking is None:
             return
         name, info = self._asking
@@ -331,7 +340,10 @@ class ClientWindow(Downloading, ttk.Frame):
         self._download(name, self.folder, info)
 
     def no(self) -> None:
-        """Decline: the server records that this client did not download the file."""
+        """Decline: the server records that this client did not download the file(s)."""
+        if self.stage == ASKING and self._asking_many:
+            self._no_many()
+            return
         if self.stage != ASKING or self._asking is None or self.client is None:
             return
         name, _ = self._asking

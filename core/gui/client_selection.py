@@ -1,0 +1,123 @@
+"""Several files at once in the client window (issue 12): one question for a selection
+("7 files, 13.5 MB. Download?"), then each file downloaded as one file is (for the version
+the offer showed, verified, resumable), one after another; No is recorded for each.
+
+A mixin of :class:`~core.gui.client_window.ClientWindow`, beside Downloading: the queue
+lives here, each download is Downloading's, and Retry after a stop resumes the file that
+stopped and then goes on with the rest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.client import FilecastClient
+from core.errors import FilecastError
+from core.gui.client_file_panel import FilePanel
+from core.gui.client_stages import ASKING, DECLINING, READY
+from core.gui.pump import EventPump
+from core.gui.worker import run_in_background
+from core.wire import sentences
+from core.wire.protocol import FileInfo, Offer
+from core.wire.selection import select
+
+
+class Selecting:
+    """The selection half of the client window (the window sets every attribute below)."""
+
+    client: FilecastClient | None
+    offer: Offer | None
+    stage: str
+    folder: Path
+    pump: EventPump
+    file_panel: FilePanel
+    _asking: tuple[str, FileInfo] | None
+    _asking_many: list[FileInfo] | None  # a selection asked about, not yet answered
+    _queue: list[FileInfo]  # the selection's files still to download after this one
+    _batch: tuple[int, int, int]  # files done, files in the selection, their bytes
+
+    def _set_state(self, state: str) -> None:
+        """Enter ``state`` (the window's)."""
+        raise NotImplementedError
+
+    def clear_error(self) -> None:
+        """Empty the error area (the window's)."""
+        raise NotImplementedError
+
+    def show_error(self, text: str) -> None:
+        """Show a sentence in the error area (the window's)."""
+        raise NotImplementedError
+
+    if TYPE_CHECKING:  # Downloading's, beside this mixin: a stub here would shadow it
+        def _download(self, name: str, folder: Path, info: FileInfo, *,
+                      resuming: bool = False) -> None: ...
+
+    def ask_many(self, names: list[str]) -> None:
+        """"All files…" / "Selected files…": one question for them all."""
+        if self.stage not in (READY, ASKING) or self.client is None or self.offer is None:
+            return
+        by_name = {info.name: info for info in self.offer.files}
+        infos = [by_name[name] for name in select(list(by_name), names).names]
+        if not infos:
+            return
+        self._asking, self._asking_many = None, infos
+        self.clear_error()
+        self._set_state(ASKING)
+        self.file_panel.ask_many(len(infos), sum(info.size for info in infos))
+
+    def _yes_many(self) -> None:
+        """Yes to a selection: the first file now, the rest after it."""
+        infos, self._asking_many = self._asking_many or [], None
+        if not infos:
+            return
+        self._queue = infos[1:]
+        self._batch = (0, len(infos), sum(info.size for info in infos))
+        self._download(infos[0].name, self.folder, infos[0])
+
+    def _next_in_queue(self) -> bool:
+        """After a file of a selection is saved: start the next; False at the end (the
+        panel then says how many were taken)."""
+        done, count, size = self._batch
+        if not count:
+            return False
+        self._batch = (done + 1, count, size)
+        if self._queue:
+            info = self._queue.pop(0)
+            self._download(info.name, self.folder, info)
+            return True
+        self._batch = (0, 0, 0)
+        self.file_panel.say(sentences.took_many(done + 1, count, size), "Muted.TLabel")
+        return False
+
+    def batch_note(self) -> str:
+        """`` (file 3 of 7)`` while a selection downloads, else nothing."""
+        done, count, _size = self._batch
+        return f" (file {done + 1} of {count})" if count else ""
+
+    def _no_many(self) -> None:
+        """No to a selection: the server records a decline for each file."""
+        infos, self._asking_many = self._asking_many or [], None
+        client = self.client
+        if not infos or client is None:
+            return
+        self._set_state(DECLINING)
+        self.file_panel.say("Telling the server…", "Muted.TLabel")
+
+        def work() -> None:
+            for info in infos:
+                client.decline(info.name)
+
+        def done(_result: None) -> None:
+            if client is self.client:
+                self._set_state(READY)
+                self.file_panel.say(f"You declined {len(infos):,} files; the server has"
+                                    " recorded it.", "Muted.TLabel")
+
+        def failed(error: FilecastError) -> None:
+            if client is self.client:
+                self._set_state(READY)
+                self.file_panel.say("")
+                self.show_error(str(error))
+
+        run_in_background(self.pump, work, on_done=done, on_error=failed)

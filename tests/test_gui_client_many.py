@@ -1,0 +1,74 @@
+"""Several files at once in the client window (issue 12): the offered files as a list, a
+row puts its name in the field (the original dialogue stays as it is), several selected
+or "All files…" ask once, Yes saves each in its folders, verified, No records each."""
+
+from __future__ import annotations
+
+import os
+import tkinter as tk
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from guikit import pump_until
+from serverkit import Running, serving
+from test_gui_client import config_dir as config_dir  # the fixtures, shared
+from test_gui_client import connect, finished, make_window
+from test_gui_client import downloads as downloads
+
+from core.gui import client_window as cw
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def folder_served(tmp_path: Path) -> Iterator[tuple[Running, Path]]:
+    root = tmp_path / "share" / "Week 12"
+    (root / "answers").mkdir(parents=True)
+    for n in range(5):
+        (root / f"worksheet {n}.pdf").write_bytes(os.urandom(5000 + n))
+    (root / "answers" / "key.txt").write_bytes(b"key")
+    with serving(tmp_path, [root]) as running:
+        yield running, root
+
+
+def address(running: Running) -> str:
+    return f"127.0.0.1:{running.port}"
+
+
+def test_a_list_a_row_fills_the_name_and_a_selection_is_asked_once(
+        tk_root: tk.Tk, folder_served: tuple[Running, Path], downloads: Path) -> None:
+    running, root = folder_served
+    window = make_window(tk_root, downloads)
+    connect(tk_root, window, address(running))
+    panel = window.file_panel
+    assert len(panel.files_list.get_children()) == 6 and panel.files_list.winfo_ismapped()
+    panel.files_list.selection_set("0")
+    tk_root.update()
+    assert panel.file_name == "Week 12/answers/key.txt"  # then Check, as for one file
+    panel.files_list.selection_set(("1", "2", "5"))
+    tk_root.update()
+    panel.selected_button.invoke()
+    assert window.stage == cw.ASKING
+    assert panel.answer == "3 files, 15.0 KB. Download?"
+    panel.yes_button.invoke()
+    pump_until(tk_root, lambda: finished(window) and "Downloaded 3 of 3 files" in panel.answer,
+               timeout=30, what="the three files")
+    for name in ("worksheet 0.pdf", "worksheet 1.pdf", "worksheet 4.pdf"):
+        assert (downloads / "Week 12" / name).read_bytes() == (root / name).read_bytes()
+    assert len(running.wait_lines("downloaded and verified the file 'Week 12/", 3)) == 3
+    assert window.error == ""
+
+
+def test_all_files_declined_is_recorded_for_each(
+        tk_root: tk.Tk, folder_served: tuple[Running, Path], downloads: Path) -> None:
+    running, _root = folder_served
+    window = make_window(tk_root, downloads)
+    connect(tk_root, window, address(running))
+    window.file_panel.all_button.invoke()
+    assert window.file_panel.answer.startswith("6 files, ")
+    window.file_panel.no_button.invoke()
+    pump_until(tk_root, lambda: window.stage == cw.READY, what="the declines")
+    assert "You declined 6 files" in window.file_panel.answer
+    assert len(running.wait_lines("did not download the file 'Week 12/", 6)) == 6
+    assert list(downloads.iterdir()) == []
