@@ -51,8 +51,15 @@ class FilePanel(ttk.LabelFrame):
         self.file_buttons: list[ttk.Button] = []
         # Many files (a folder): a list to pick one (it fills the name) or several, and
         # one question for them (issue 12).
-        self.files_list = ttk.Treeview(self.files_frame, columns=("name", "size"),
-                                       show="headings", selectmode="extended", height=5)
+        self.list_frame = ttk.Frame(self.files_frame)
+        self.files_list = ttk.Treeview(self.list_frame, columns=("name", "size"),
+                                       show="headings", selectmode="extended",
+                                       height=5 if self.winfo_screenheight() >= 700 else 3)
+        scrollbar = ttk.Scrollbar(self.list_frame, orient="vertical",
+                                  command=self.files_list.yview)
+        self.files_list.configure(yscrollcommand=scrollbar.set)
+        self.files_list.pack(side="left", fill="both", expand=True)
+        scrollbar.pack(side="left", fill="y")
         self.files_list.heading("name", text="Name", anchor="w")
         self.files_list.heading("size", text="Size", anchor="e")
         self.files_list.column("name", width=440, stretch=True)
@@ -122,7 +129,7 @@ class FilePanel(ttk.LabelFrame):
         self.file_buttons = []
         self._offered = [info.name for info in files]
         self.files_list.delete(*self.files_list.get_children())
-        self.files_list.grid_remove()
+        self.list_frame.grid_remove()
         if len(files) <= MAX_FILE_BUTTONS:
             for column, info in enumerate(files):
                 button = ttk.Button(self.files_frame, text=f"{clip_name(info.name, 40)} ·"
@@ -134,7 +141,7 @@ class FilePanel(ttk.LabelFrame):
             for index, info in enumerate(files):
                 self.files_list.insert("", "end", iid=str(index),
                                        values=(clip_name(info.name, 80), human_size(info.size)))
-            self.files_list.grid(row=0, column=0, columnspan=MAX_FILE_BUTTONS, sticky="ew")
+            self.list_frame.grid(row=0, column=0, columnspan=MAX_FILE_BUTTONS, sticky="ew")
         if len(files) <= MAX_FILE_BUTTONS:
             self.selected_button.pack_forget()  # the buttons each take one file
         else:
