@@ -36,6 +36,7 @@ from core.wire.escaping import escape_controls, escape_text, quoted
 from core.wire.names import PART_SUFFIX, match_name
 from core.wire.paths import saved_segments
 from core.wire.protocol import file_in_url
+from core.wire.selection import names_a_folder
 from core.wire.units import human_duration, human_rate, human_size
 
 
@@ -187,7 +188,9 @@ def _visit(client: FilecastClient, args: argparse.Namespace, progress: ProgressP
     """Greeting, name, check, answer; asked again when the file changes before it is saved."""
     offer = client.connect()
     print(escape_controls(offer.message))
-    if args.all or len(args.names) > 1:  # several files or a folder: one question (issue 12)
+    several = args.all or len(args.names) > 1 or (
+        len(args.names) == 1 and names_a_folder([f.name for f in offer.files], args.names[0]))
+    if several:  # several files or a folder: one question (issue 12)
         return get_many(client, offer, args, visit.folder, _yes_or_no, progress.end)
     typed = (args.names[0] if args.names else None) or visit.linked \
         or input(sentences.ENTER_FILENAME).strip()

@@ -30,3 +30,12 @@ def test_a_folder_without_its_slash_and_a_name_missing_with_its_suggestion() -> 
 def test_a_prefix_that_is_not_a_whole_folder_selects_nothing() -> None:
     assert select(OFFERED, ["Week 1"]).names == ()
     assert select(OFFERED, ["Week 12/work"]).names == ()
+
+
+def test_one_name_for_a_folder_is_a_selection_and_a_file_is_not() -> None:
+    from core.wire.selection import names_a_folder
+    assert names_a_folder(OFFERED, "Week 12/")
+    assert names_a_folder(OFFERED, "Week 12")
+    assert not names_a_folder(OFFERED, "notes.txt")
+    assert not names_a_folder(OFFERED, "Week 1")
+    assert not names_a_folder(OFFERED, "/")

@@ -48,3 +48,10 @@ def select(offered: Sequence[str], asked: Sequence[str], *, everything: bool = F
         else:
             missing.append((typed, match.suggestion if match is not None else None))
     return Selection(tuple(name for name in offered if name in chosen), tuple(missing))
+
+
+def names_a_folder(offered: Sequence[str], typed: str) -> bool:
+    """Whether one typed name stands for a folder of the offer (``Week 12/``), not a file:
+    then it is a selection, asked about once, even alone."""
+    return match_name(typed, offered).name is None and bool(_under(typed, offered)) \
+        and bool(typed.strip().rstrip(SEPARATOR))

@@ -60,7 +60,7 @@ def ask_many_window(count: int, size: int) -> str:
 
 def took_many(done: int, count: int, size: int) -> str:
     """After a selection: ``Downloaded 120 of 120 files (48.0 MB).``"""
-    return f"Downloaded {done} of {_files(count)} ({human_size(size)})."
+    return f"Downloaded {done:,} of {_files(count)} ({human_size(size)})."
 
 
 def _files(count: int) -> str:
