@@ -157,3 +157,14 @@ def test_files_and_folders_are_added_and_removed_while_serving(tmp_path: Path,
                                                        "Week 12/worksheet 1.pdf"]
         assert download(running, "Week 12/answers/key.txt")[0] == 404
         assert download(running, "notes.txt")[0] == 404
+
+
+def test_a_saved_file_keeps_the_servers_modification_time(tmp_path: Path, week: Path) -> None:
+    """As tar and wget keep them (issue 12): a worksheet from last week says so."""
+    source = week / "worksheet 1.pdf"
+    os.utime(source, (1_700_000_000, 1_700_000_000))
+    (tmp_path / "out").mkdir()
+    with serving(tmp_path, [week]) as running, \
+            FilecastClient("127.0.0.1", running.port) as client:
+        saved = client.download("Week 12/worksheet 1.pdf", tmp_path / "out").path
+    assert saved.stat().st_mtime == 1_700_000_000

@@ -13,10 +13,12 @@ from __future__ import annotations
 import errno
 import hashlib
 import http.client
+import logging
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from core.client.http import Link, read_answer, reason
@@ -55,6 +57,7 @@ from core.wire.units import exact_bytes, human_size, percent
 MIN_SLICE = 64 * 1024  # reads adapt to the speed: about one progress interval each
 PROGRESS_INTERVAL = 0.1  # at most ~10 DownloadProgress events per second
 SPEED_SMOOTHING = 0.2  # EWMA weight of the newest speed sample
+log = logging.getLogger(__name__)
 MAX_BACKOFF = 8.0
 _CONTENT_RANGE = re.compile(r"bytes ([0-9]{1,19})-([0-9]{1,19})/([0-9]{1,19})", re.ASCII)
 # A broken or timed-out connection as http.client reports it; StorageError is never an OSError.
@@ -149,6 +152,16 @@ def changed_sentence(consented: FileInfo, now: FileInfo) -> str:
         what = "its SHA-256 is not the one you were shown"
     return (f"'{consented.name}' changed on the server since you said yes: {what}. Nothing of"
             " it was saved; decide again whether you want it.")
+
+
+def _keep_modified(part: PartFile, modified: str) -> None:
+    """Give the saved file the server's modification time, as tar and wget do (issue 12);
+    a time that cannot be set is not worth failing a verified download for."""
+    try:
+        seconds = datetime.fromisoformat(modified.replace("Z", "+00:00")).timestamp()
+        part.folder.set_mtime(part.part_name, seconds)
+    except (ValueError, OSError, OverflowError) as exc:
+        log.debug("modification time of %s not kept: %s", part.part_name, exc)
 
 
 class Fetch:
@@ -366,5 +379,6 @@ class Fetch:
         part, info = self.part, self.info
         receipt = Receipt(self.link, self.listener, part, info, patience=self.patience)
         receipt.confirm(digest, deciding=info.sha256 is None)
+        _keep_modified(part, info.modified)
         path = commit(part)
         return DownloadResult(path, info.size, digest, self.resumed_from or 0, True)

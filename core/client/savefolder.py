@@ -143,6 +143,12 @@ class SaveFolder:
         finally:
             os.close(fd)
 
+    def set_mtime(self, name: str, seconds: float) -> None:
+        """Set ``name``'s modification time (never through a link; OSError passes)."""
+        where, at = self._at(name)
+        ns = int(seconds * 1e9)
+        os.utime(where, ns=(ns, ns), follow_symlinks=False, **at)
+
     def unlink(self, name: str) -> None:
         """Remove the name (never what a link points to); nothing there is fine."""
         where, at = self._at(name)
