@@ -19,7 +19,7 @@ from typing import TextIO
 from core import DEFAULT_PORT, __version__
 from core.activity import ServerPrinter
 from core.cli_many import get_many
-from core.client import FilecastClient, parse_server
+from core.client import FilecastClient, free_bytes, parse_server
 from core.errors import CancelledError, FilecastError, NotOfferedError, OfferChangedError
 from core.events import (
     DownloadProgress,
@@ -209,6 +209,9 @@ def _visit(client: FilecastClient, args: argparse.Namespace, progress: ProgressP
     visit.name = name
     while True:
         visit.size = info.size
+        warning = sentences.short_of_space(info.size, free_bytes(visit.folder))
+        if warning:
+            print(warning)
         if not _wants_it(args, info.size):
             client.decline(name)
             print(f"You did not download '{escape_text(name)}'; the server has recorded that.")

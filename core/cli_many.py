@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from core.client import FilecastClient
+from core.client import FilecastClient, free_bytes
 from core.errors import CancelledError, FilecastError, OfferChangedError
 from core.wire import sentences
 from core.wire.escaping import escape_controls, escape_text, quoted
@@ -33,6 +33,9 @@ def get_many(client: FilecastClient, offer: Offer, args: argparse.Namespace,
         return 1
     infos = [by_name[name] for name in chosen.names]
     total = sum(info.size for info in infos)
+    warning = sentences.short_of_space(total, free_bytes(folder))
+    if warning:
+        print(warning)
     if not _wants_them(args, ask, len(infos), total):
         for info in infos:
             client.decline(info.name)

@@ -72,3 +72,27 @@ def test_all_files_declined_is_recorded_for_each(
     assert "You declined 6 files" in window.file_panel.answer
     assert len(running.wait_lines("did not download the file 'Week 12/", 6)) == 6
     assert list(downloads.iterdir()) == []
+
+
+def test_too_little_room_is_said_before_the_question(
+        tk_root: tk.Tk, folder_served: tuple[Running, Path], downloads: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue 12: the client checks the free space before asking, for one file or several."""
+    from core.gui import client_selection, client_window
+    monkeypatch.setattr(client_window, "free_bytes", lambda _folder: 1000)
+    monkeypatch.setattr(client_selection, "free_bytes", lambda _folder: 1000)
+    running, _root = folder_served
+    window = make_window(tk_root, downloads)
+    connect(tk_root, window, address(running))
+    window.file_panel.set_name("Week 12/worksheet 0.pdf")
+    window.file_panel.check_button.invoke()
+    pump_until(tk_root, lambda: window.stage == cw.ASKING, what="the question")
+    assert window.file_panel.answer.startswith("Only 1.0 KB free in the download folder;"
+                                               " this needs 5.0 KB.")
+    assert window.file_panel.answer.endswith("Download?")
+    window.file_panel.no_button.invoke()
+    pump_until(tk_root, lambda: window.stage == cw.READY, what="the decline")
+    window.file_panel.all_button.invoke()
+    pump_until(tk_root, lambda: window.file_panel.answer.startswith("Only 1.0 KB free"),
+               what="the warning for all of them")
+    assert window.file_panel.answer.endswith("6 files, 25.0 KB. Download?")

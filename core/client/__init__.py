@@ -10,7 +10,8 @@ ends use only the names below.
 from core.client.download import DownloadResult
 from core.client.http import parse_server
 from core.client.leftovers import Unfinished, discard_unfinished, find_unfinished
+from core.client.savefolder import free_bytes
 from core.client.visit import FilecastClient
 
 __all__ = ["DownloadResult", "FilecastClient", "Unfinished", "discard_unfinished",
-           "find_unfinished", "parse_server"]
+           "find_unfinished", "free_bytes", "parse_server"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 import sys
 from pathlib import Path
@@ -216,3 +217,12 @@ def reopen(fd: int, flags: int) -> int | None:
         os.close(other)
         return None
     return other
+
+
+def free_bytes(folder: Path) -> int | None:
+    """Room left for this user in ``folder``, or None when the system cannot say (worker
+    thread: a network folder may take its time to answer)."""
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None

@@ -168,9 +168,11 @@ class FilePanel(ttk.LabelFrame):
         if len(chosen) == 1:
             self.set_name(chosen[0])
 
-    def ask_many(self, count: int, size: int) -> None:
+    def ask_many(self, count: int, size: int, warning: str | None = None) -> None:
         """Several files chosen: one question for all of them; Yes has the focus."""
-        self.say(sentences.ask_many_window(count, size), "Heading.TLabel")
+        question_text = sentences.ask_many_window(count, size)
+        self.say(f"{warning}\n{question_text}" if warning else question_text,
+                 "Bad.TLabel" if warning else "Heading.TLabel")
         self._show_buttons(True)
         self.yes_button.focus_set()
 
@@ -198,9 +200,11 @@ class FilePanel(ttk.LabelFrame):
         """A question is on its way."""
         self.say(f"Asking the server about '{clip_name(name)}'…", "Muted.TLabel")
 
-    def ask(self, size: int) -> None:
-        """The file exists: ask whether to download it; Yes has the focus."""
-        self.say(question(size), "Heading.TLabel")
+    def ask(self, size: int, warning: str | None = None) -> None:
+        """The file exists: ask whether to download it (after a warning, such as too little
+        room in the folder); Yes has the focus."""
+        self.say(f"{warning}\n{question(size)}" if warning else question(size),
+                 "Bad.TLabel" if warning else "Heading.TLabel")
         self._show_buttons(True)
         self.yes_button.focus_set()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.client import FilecastClient
+from core.client import FilecastClient, free_bytes
 from core.errors import FilecastError
 from core.gui.client_file_panel import FilePanel
 from core.gui.client_stages import ASKING, DECLINING, READY
@@ -64,7 +64,16 @@ class Selecting:
         self._asking, self._asking_many = None, infos
         self.clear_error()
         self._set_state(ASKING)
-        self.file_panel.ask_many(len(infos), sum(info.size for info in infos))
+        size, folder = sum(info.size for info in infos), self.folder
+        self.file_panel.ask_many(len(infos), size)
+
+        def room(free: int | None) -> None:  # asked in a worker: a network folder is slow
+            warning = sentences.short_of_space(size, free)
+            if warning and self._asking_many is infos:
+                self.file_panel.ask_many(len(infos), size, warning)
+
+        run_in_background(self.pump, lambda: free_bytes(folder), on_done=room,
+                          on_error=lambda _error: None)
 
     def _yes_many(self) -> None:
         """Yes to a selection: the first file now, the rest after it."""

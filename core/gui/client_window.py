@@ -17,7 +17,7 @@ from pathlib import Path
 from tkinter import ttk
 from typing import Any
 
-from core.client import DownloadResult, FilecastClient, parse_server
+from core.client import DownloadResult, FilecastClient, free_bytes, parse_server
 from core.errors import ConnectError, FilecastError, NotOfferedError, ServerGoneError
 from core.events import Listener
 from core.gui.client_connect_panel import ConnectPanel
@@ -55,6 +55,7 @@ from core.gui.pump import EventPump
 from core.gui.style import PAD, clip, clip_sentence, wrap_to_width
 from core.gui.worker import run_in_background
 from core.settings import account_name, client_id
+from core.wire import sentences
 from core.wire.names import match_name
 from core.wire.protocol import FileInfo, Offer, file_in_url
 
@@ -303,17 +304,20 @@ class ClientWindow(Downloading, Selecting, ttk.Frame):
         self.clear_error()
         self._set_state(CHECKING)
         self.file_panel.checking(name)
-        run_in_background(self.pump, lambda: client.check(name),
+        folder = self.folder
+        run_in_background(self.pump, lambda: (client.check(name), free_bytes(folder)),
                           on_done=partial(self._checked, client, name),
                           on_error=partial(self._check_failed, client, match.suggestion))
 
-    def _checked(self, client: FilecastClient, name: str, info: FileInfo) -> None:
+    def _checked(self, client: FilecastClient, name: str,
+                 found: tuple[FileInfo, int | None]) -> None:
         if client is not self.client:
             return
+        info, free = found
         self._asking = (name, info)
         self._set_state(ASKING)
         self._server_lost(False)
-        self.file_panel.ask(info.size)
+        self.file_panel.ask(info.size, sentences.short_of_space(info.size, free))
 
     def _check_failed(self, client: FilecastClient, suggestion: str | None,
                       error: FilecastError) -> None:

@@ -58,6 +58,15 @@ def ask_many_window(count: int, size: int) -> str:
     return f"{_files(count)}, {human_size(size)}. Download?"
 
 
+def short_of_space(needed: int, free: int | None) -> str | None:
+    """Said before asking when the folder has less room than the download needs (issue 12);
+    None when it has room, or when how much it has is not known."""
+    if free is None or free >= needed:
+        return None
+    return (f"Only {human_size(free)} free in the download folder; this needs"
+            f" {human_size(needed)}. Free some space or choose another folder first.")
+
+
 def took_many(done: int, count: int, size: int) -> str:
     """After a selection: ``Downloaded 120 of 120 files (48.0 MB).``"""
     return f"Downloaded {done:,} of {_files(count)} ({human_size(size)})."
