@@ -25,7 +25,7 @@ from serverkit import (
 
 from core.client.visit import FilecastClient
 from core.errors import ServeError, StorageError
-from core.events import OfferChanged
+from core.events import HashProgress, OfferChanged
 from core.server.folders import walk_folder
 from core.server.offer import OfferTable
 from core.wire.protocol import file_path
@@ -168,3 +168,22 @@ def test_a_saved_file_keeps_the_servers_modification_time(tmp_path: Path, week: 
             FilecastClient("127.0.0.1", running.port) as client:
         saved = client.download("Week 12/worksheet 1.pdf", tmp_path / "out").path
     assert saved.stat().st_mtime == 1_700_000_000
+
+
+def test_the_file_a_client_asks_for_is_hashed_first(tmp_path: Path) -> None:
+    """A client can start while a folder is hashed: what it asks for goes first."""
+    root = tmp_path / "Data"
+    root.mkdir()
+    for n in range(50):
+        (root / f"{n:02d}.bin").write_bytes(os.urandom(64 * 1024))
+    heard = Recorder()
+    table = OfferTable([root], listener=heard, server_name="test")
+    try:
+        table.want("Data/49.bin")  # asked for before the watcher began
+        table.start()
+        wait_until(lambda: all(f.sha256 for f in table.state.files), 60.0, "every digest")
+    finally:
+        table.close()
+    order = list(dict.fromkeys(event.file for event in heard.of(HashProgress)))
+    assert order[0] == "Data/49.bin"
+    assert order[1:] == [f"Data/{n:02d}.bin" for n in range(49)]  # then in order, once each

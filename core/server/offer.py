@@ -81,6 +81,7 @@ class OfferTable:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._folders: dict[str, int | None] = {}  # folder path -> its descriptor, kept
+        self._wanted: list[str] = []  # names clients asked for before their digest
         files, notes = expand(paths)
         self._state = self._build([self._anchored(f) for f in files], notes)
 
@@ -204,6 +205,7 @@ class OfferTable:
 
     def wait_digest(self, name: str, etag: str, timeout: float) -> ServedFile | None:
         """The entry once hashed, if its etag is still ``etag``; None on change or timeout."""
+        self.want(name)
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
@@ -248,14 +250,37 @@ class OfferTable:
                     self._lock.wait(WATCH_INTERVAL)
                 self._cancel_hash.clear()
 
+    def want(self, name: str) -> None:
+        """A client asked for ``name`` before its digest is known: hash it next, so a
+        client can start while a large folder is still hashed (issue 12)."""
+        with self._lock:
+            if name not in self._wanted:
+                self._wanted.append(name)
+
+    def _next_wanted(self) -> ServedFile | None:
+        """The first wanted file that still has no digest, if any (watcher thread)."""
+        with self._lock:
+            while self._wanted:
+                entry = self._state.find(self._wanted.pop(0))
+                if entry is not None and entry.sha256 is None:
+                    return entry
+        return None
+
     def _pass(self) -> None:
-        """One look at every offered file: re-stat it, hash it when it has no digest."""
+        """One look at every offered file: re-stat it, hash it when it has no digest;
+        files clients asked for first."""
         digests: dict[ServedFile, str] = {}
         told = Throttle()
         told.hold()
-        for entry in self._state.files:
-            if self._cancel_hash.is_set() or self._stopping.is_set():
-                break  # a new offer or a changed file: the next pass starts over
+        rest = iter(self._state.files)
+        seen: set[str] = set()
+        while True:
+            entry = self._next_wanted() or next(rest, None)
+            if entry is None or self._cancel_hash.is_set() or self._stopping.is_set():
+                break  # done, or a new offer or a changed file: the next pass starts over
+            if entry.name in seen:
+                continue  # a wanted file, already hashed in this pass
+            seen.add(entry.name)
             try:
                 current = self.refresh(entry.name)
             except FileUnavailable:

@@ -237,6 +237,8 @@ class Session:
             name = requested_name(request)  # decoded once, here
             try:  # looked up once, and re-stat: never promise a stale digest
                 target = FileTarget(name, offer.refresh(name))
+                if target.file is not None and target.file.sha256 is None:
+                    offer.want(target.file.name)  # hashed next: this client waits for it
             except FileUnavailable as exc:  # gone, or a FIFO or a link in its place
                 raise unavailable(None, gone=True) from exc
         reply = route(request, body, offer.state, now=time.time(), target=target)
