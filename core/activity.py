@@ -33,7 +33,9 @@ from core.events import (
 )
 from core.wire import sentences
 from core.wire.escaping import escape_controls, quoted
-from core.wire.units import exact_bytes
+from core.wire.units import exact_bytes, human_size
+
+MAX_ANNOUNCED = 20  # files announced one by one; more are one line
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,19 @@ class ServerPrinter:
         return None
 
     def _offer_line(self, event: OfferChanged) -> str | None:
-        """Announce each offered file once it is hashed (once per version of it)."""
+        """Announce each offered file once it is hashed (once per version of it); past
+        MAX_ANNOUNCED files (a folder), one line once every file is hashed (issue 12)."""
+        if len(event.files) > MAX_ANNOUNCED:
+            if not all(view.sha256 for view in event.files):
+                return None
+            size = sum(view.size for view in event.files)
+            key = f"{len(event.files)}:{size}"
+            with self._lock:
+                if key in self._announced:
+                    return None
+                self._announced.add(key)
+            return (f"Offering {len(event.files):,} files ({human_size(size)}); every"
+                    " SHA-256 is computed (each is in the offer, GET /api/v1/offer)")
         lines = []
         with self._lock:
             for view in event.files:

@@ -5,6 +5,8 @@ puts in the address (tests/hostile_names.py).
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import os
 import subprocess
 import sys
@@ -187,3 +189,20 @@ def test_the_file_a_client_asks_for_is_hashed_first(tmp_path: Path) -> None:
     order = list(dict.fromkeys(event.file for event in heard.of(HashProgress)))
     assert order[0] == "Data/49.bin"
     assert order[1:] == [f"Data/{n:02d}.bin" for n in range(49)]  # then in order, once each
+
+
+def test_a_large_offer_is_announced_in_one_line_once_hashed() -> None:
+    """A folder of 1,000 files once printed 1,000 'Offering ...' lines on the terminal."""
+    from core.activity import MAX_ANNOUNCED, ServerPrinter
+    from core.events import OfferedFileView
+    printer = ServerPrinter(out=io.StringIO())
+    views = [OfferedFileView(f"Data/{n}.bin", f"/x/{n}", 1000, None, f'"{n}"', 0.0)
+             for n in range(MAX_ANNOUNCED + 5)]
+    assert printer.line_for(OfferChanged(tuple(views))) is None  # still hashing
+    hashed = tuple(dataclasses.replace(v, sha256="a" * 64) for v in views)
+    assert printer.line_for(OfferChanged(hashed)) == (
+        "Offering 25 files (25.0 KB); every SHA-256 is computed (each is in the offer,"
+        " GET /api/v1/offer)")
+    assert printer.line_for(OfferChanged(hashed)) is None  # once
+    few = printer.line_for(OfferChanged(hashed[:2]))
+    assert few is not None and few.count("Offering 'Data/") == 2
