@@ -8,6 +8,7 @@ Every failure a person sees is a core.errors sentence.
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 from types import TracebackType
@@ -18,10 +19,11 @@ from core.client.http import Link, parse_server
 from core.client.partfile import PartFile
 from core.client.pipeline import save_error
 from core.client.receipt import JSON_HEADERS, RECEIPT_PATIENCE
-from core.client.savefolder import SaveFolder
+from core.client.savefolder import NotAFileError, SaveFolder
 from core.errors import NotOfferedError, ProtocolError
 from core.events import Listener, NullListener
 from core.wire import sentences
+from core.wire.names import numbered
 from core.wire.paths import saved_segments
 from core.wire.protocol import (
     DECISIONS_PATH,
@@ -40,6 +42,22 @@ from core.wire.protocol import (
 )
 
 __all__ = ["DownloadResult", "FilecastClient", "parse_server"]
+
+
+MAX_NUMBERED_FOLDERS = 100  # 'a (1)' ... before a clash is a sentence
+
+def _subfolder(parent: SaveFolder, name: str) -> SaveFolder:
+    """The folder ``name`` in ``parent``, or ``name (1)``... when a file or a link holds
+    the name (issue 12: a server may offer a file 'a' and a folder 'a'); never through it."""
+    for n in range(MAX_NUMBERED_FOLDERS):
+        try:
+            return parent.descend(name if n == 0 else numbered(name, n))
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTDIR, errno.ELOOP, errno.EEXIST) \
+                    and not isinstance(exc, NotAFileError):
+                raise
+    raise FileExistsError(errno.EEXIST, f"{name} and {MAX_NUMBERED_FOLDERS - 1} numbered"
+                          " names are all taken")
 
 
 class FilecastClient:
@@ -134,7 +152,7 @@ class FilecastClient:
         try:
             folders.append(SaveFolder(folder))
             for segment in subfolders:
-                folders.append(folders[-1].descend(segment))
+                folders.append(_subfolder(folders[-1], segment))
         except OSError as exc:
             for opened in folders:
                 opened.close()

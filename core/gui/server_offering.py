@@ -101,20 +101,24 @@ class Offering:
         serving (issue 12); serving starts with the first."""
         adding = bool(self._shown)
 
-        def work() -> list[str]:
+        def work() -> tuple[list[str], tuple[str, ...]]:
+            before = len(self.offer.state.left_out) if adding else 0
             if adding:
-                return self.offer.add(paths)
-            self.offer.set_files(paths)
-            self.offer.start()  # hash now, even while the port is still being sorted out
-            return [f.name for f in self.offer.state.files]
+                names = self.offer.add(paths)
+            else:
+                self.offer.set_files(paths)
+                self.offer.start()  # hash now, even while the port is still sorted out
+                names = [f.name for f in self.offer.state.files]
+            return names, self.offer.state.left_out[before:]  # this offer's notes only
 
-        def done(names: list[str]) -> None:
+        def done(result: tuple[list[str], tuple[str, ...]]) -> None:
+            names, notes = result
             self.offer_panel.show_error(None)
             folder = str(Path(paths[0]).resolve().parent)
             self._settings[SERVER_FOLDER_KEY] = folder
             self._save(**{SERVER_FOLDER_KEY: folder})
-            for left_out in self.offer.state.left_out[-len(paths):]:
-                self._note_log(left_out)
+            for note in notes:
+                self._note_log(note)
             if adding:
                 self.note(f"Added {len(names):,} file{'' if len(names) == 1 else 's'}.")
             if self.address_panel.serving is Serving.NO_FILE:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from core.errors import ServeError
 from core.events import OfferedFileView
 from core.server.folders import walk_folder
+from core.wire.names import name_key
 from core.wire.protocol import FileInfo, http_date, iso_utc, make_etag
 
 
@@ -103,6 +104,15 @@ def stat_file(path: str, name: str | None = None) -> ServedFile:
                       info.st_ino)
 
 
+def _walked(path: str, name: str) -> ServedFile:
+    """The entry for a file the folder walk found at ``path``, never resolved again: a file
+    swapped for a link since the walk is not followed (issue 12 review), it is refused."""
+    info = os.lstat(path)
+    if not stat.S_ISREG(info.st_mode) or not os.access(path, os.R_OK):
+        raise NotADirectoryError(path)  # any OSError: left out
+    return ServedFile(name, path, info.st_size, info.st_mtime_ns, info.st_ino)
+
+
 def expand(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[ServedFile], list[str]]:
     """The files to offer for ``paths`` (a folder stands for every file under it, named
     with its relative path: issue 12) and a sentence per folder that left things out."""
@@ -114,10 +124,15 @@ def expand(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[ServedFile], l
             files.append(stat_file(path))
             continue
         found, left = walk_folder(path)
+        seen: set[str] = set()
         for name, real in found:
+            if name_key(name) in seen:  # the same name in two Unicode forms: clients
+                left.add("twins", name)  # could not tell them apart; the first stays
+                continue
+            seen.add(name_key(name))
             try:
-                files.append(stat_file(real, name))
-            except ServeError:  # gone or changed since the walk: left out like the rest
+                files.append(_walked(real, name))
+            except OSError:  # gone, or no longer a plain file, since the walk
                 left.add("unreadable", name)
         note = left.sentence(os.path.basename(os.path.normpath(path)))
         if not found:

@@ -30,6 +30,8 @@ class LeftOut:
     special: int = 0
     unreadable: int = 0
     bad_names: int = 0
+    too_deep: int = 0
+    twins: int = 0
     too_many: int = 0
     examples: list[str] = field(default_factory=list)  # a few of their names, for a sentence
 
@@ -43,7 +45,7 @@ class LeftOut:
     def total(self) -> int:
         """How many things were left out."""
         return (self.hidden + self.links + self.special + self.unreadable + self.bad_names
-                + self.too_many)
+                + self.too_deep + self.twins + self.too_many)
 
     def sentence(self, folder: str) -> str | None:
         """``Left out of 'Week 12': 2 hidden files, 1 link leading out of it.``, or None."""
@@ -55,6 +57,10 @@ class LeftOut:
                         "items this user may not read"),
                  _count(self.bad_names, "name with a backslash or a control character",
                         "names with a backslash or a control character"),
+                 _count(self.too_deep, f"folder deeper than {MAX_DEPTH}",
+                        f"folders deeper than {MAX_DEPTH}"),
+                 _count(self.twins, "name another file has in another Unicode form",
+                        "names other files have in another Unicode form"),
                  _count(self.too_many, f"file past the first {MAX_FILES:,}",
                         f"files past the first {MAX_FILES:,}")]
         said = [part for part in parts if part]
@@ -114,7 +120,7 @@ def _files(folder: str, at: tuple[str, ...], left: LeftOut, depth: int,
                 yield segments, real
         elif stat.S_ISDIR(info.st_mode):
             if depth + 1 >= MAX_DEPTH:
-                left.add("bad_names", "/".join(segments))
+                left.add("too_deep", "/".join(segments))
             else:
                 yield from _files(entry.path, segments, left, depth + 1, root)
         elif stat.S_ISREG(info.st_mode):
@@ -129,6 +135,8 @@ def _link_inside(link: str, root: str) -> str | None:
     real = os.path.realpath(link)
     if os.path.commonpath([real, root]) != root:
         return None
+    if any(part.startswith(".") for part in os.path.relpath(real, root).split(os.sep)):
+        return None  # a link to a hidden file inside (.env, .git/config) is hidden too
     try:
         info = os.stat(real, follow_symlinks=False)
     except OSError:

@@ -36,9 +36,9 @@ from core.wire.names import name_key
 from core.wire.protocol import SOFTWARE, Offer
 
 WATCH_INTERVAL = 1.0
-# Folder descriptors kept to open offered files by name within them; past this many (a deep
-# tree), files are opened by path, still never through a link at the name.
-MAX_ANCHORED_FOLDERS = 256
+# Folder descriptors kept to open offered files by name within them; files in folders past
+# this many are left out, never opened by path (a folder on the way could be a link then).
+MAX_ANCHORED_FOLDERS = 1024
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,8 @@ class OfferTable:
         self._folders: dict[str, int | None] = {}  # folder path -> its descriptor, kept
         self._wanted: list[str] = []  # names clients asked for before their digest
         files, notes = expand(paths)
-        self._state = self._build([self._anchored(f) for f in files], notes)
+        kept, more = self._anchor_all(files)
+        self._state = self._build(kept, [*notes, *more])
 
     @property
     def state(self) -> OfferState:
@@ -104,18 +105,19 @@ class OfferTable:
         """Offer these files and folders instead (GUI "Choose file…"); raises ServeError
         when one is unusable."""
         files, notes = expand(paths)
-        self._publish(self._build([self._anchored(f) for f in files], notes))
+        kept, more = self._anchor_all(files)
+        self._publish(self._build(kept, [*notes, *more]))
 
     def add(self, paths: Sequence[str | os.PathLike[str]]) -> list[str]:
         """Offer these files and folders too, while serving (issue 12); returns the names
         added. ServeError when one is unusable or a name is offered already."""
         files, notes = expand(paths)
+        kept, more = self._anchor_all(files)
         with self._lock:
             state = self._state
-            built = self._build([*state.files, *(self._anchored(f) for f in files)],
-                                [*state.left_out, *notes])
+            built = self._build([*state.files, *kept], [*state.left_out, *notes, *more])
         self._publish(built)
-        return [f.name for f in files]
+        return [f.name for f in kept]
 
     def remove(self, names: Sequence[str]) -> int:
         """Stop offering these files (a name ending in ``/`` stands for a folder of the
@@ -131,16 +133,38 @@ class OfferTable:
         self._publish(built)
         return len(state.files) - len(kept)
 
-    def _anchored(self, entry: ServedFile) -> ServedFile:
+    def _anchored(self, entry: ServedFile) -> ServedFile | None:
         """``entry`` with the descriptor of its folder, opened once per folder and kept for
         the table's life (closing one a request might still use could hand its number to
-        another file)."""
+        another file); None when it cannot be offered safely: past MAX_ANCHORED_FOLDERS, or
+        when the file seen through the folder is not the one chosen (a folder on the way
+        or the file swapped for a link meanwhile: issue 12 review). Only where the system
+        has no dir_fd (Windows) are files opened by path."""
         folder = os.path.dirname(entry.path)
+        by_fd = os.open in os.supports_dir_fd
         if folder not in self._folders:
-            if len(self._folders) >= MAX_ANCHORED_FOLDERS:
-                return entry  # by path (still never through a link at the name)
+            if len(self._folders) >= MAX_ANCHORED_FOLDERS and by_fd:
+                return None
             self._folders[folder] = open_folder(folder)
-        return replace(entry, folder=self._folders[folder])
+        fd = self._folders[folder]
+        if fd is None:
+            return None if by_fd else entry
+        try:
+            seen = os.stat(os.path.basename(entry.path), dir_fd=fd, follow_symlinks=False)
+        except OSError:
+            return None
+        return replace(entry, folder=fd) if entry.matches(seen) else None
+
+    def _anchor_all(self, files: list[ServedFile]) -> tuple[list[ServedFile], list[str]]:
+        """The files that can be offered safely, and a sentence for those that cannot."""
+        anchored = [self._anchored(f) for f in files]
+        kept = [f for f in anchored if f is not None]
+        gone = len(files) - len(kept)
+        if not gone:
+            return kept, []
+        return kept, [f"Left out {gone:,} file{'' if gone == 1 else 's'} that changed while"
+                      " being offered, or in folders past the first"
+                      f" {MAX_ANCHORED_FOLDERS:,}: offer them again."]
 
     def close(self) -> None:
         """Stop, and release the folders' descriptors (the table is not used again)."""

@@ -131,7 +131,7 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFC", name)
 
 
-def _loose_key(name: str) -> str:
+def loose_key(name: str) -> str:
     """A name with case and Unicode form ignored ("Big2G.BIN" and "big2g.bin" agree)."""
     return unicodedata.normalize("NFC", unicodedata.normalize("NFKC", name).casefold())
 
@@ -153,9 +153,9 @@ def match_name(typed: str, offered: Sequence[str]) -> NameMatch:
     exact = [name for name in offered if name_key(name) == name_key(typed)]
     if len(exact) == 1:
         return NameMatch(exact[0])
-    loose = [name for name in offered if _loose_key(name) == _loose_key(typed)]
+    loose = [name for name in offered if loose_key(name) == loose_key(typed)]
     if len(loose) == 1:
         return NameMatch(loose[0])
-    keys = {_loose_key(name): name for name in offered}
-    close = difflib.get_close_matches(_loose_key(typed), list(keys), n=1, cutoff=0.6)
+    keys = {loose_key(name): name for name in offered}
+    close = difflib.get_close_matches(loose_key(typed), list(keys), n=1, cutoff=0.6)
     return NameMatch(None, keys[close[0]] if close else None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.wire.names import match_name, name_key
+from core.wire.names import loose_key, match_name, name_key
 from core.wire.paths import SEPARATOR
 
 
@@ -25,9 +25,19 @@ class Selection:
 
 
 def _under(folder: str, offered: Sequence[str]) -> list[str]:
-    """The offered names inside ``folder`` (``Week 12`` or ``Week 12/``), any depth."""
-    prefix = name_key(folder.rstrip(SEPARATOR)) + SEPARATOR
-    return [name for name in offered if name_key(name).startswith(prefix)]
+    """The offered names inside ``folder`` (``Week 12`` or ``Week 12/``), any depth; typed
+    in another case, when that can mean only one folder (as a file name may: issue 11)."""
+    typed = folder.strip().rstrip(SEPARATOR)
+    prefix = name_key(typed) + SEPARATOR
+    inside = [name for name in offered if name_key(name).startswith(prefix)]
+    if inside or not typed:
+        return inside
+    depth, loose = typed.count(SEPARATOR) + 1, loose_key(typed)
+    inside = [name for name in offered if SEPARATOR in name and loose_key(
+        SEPARATOR.join(name.split(SEPARATOR)[:depth])) == loose
+        and name.count(SEPARATOR) >= depth]
+    folders = {SEPARATOR.join(name.split(SEPARATOR)[:depth]) for name in inside}
+    return inside if len(folders) == 1 else []
 
 
 def select(offered: Sequence[str], asked: Sequence[str], *, everything: bool = False
