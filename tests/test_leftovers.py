@@ -73,3 +73,20 @@ def test_a_part_left_by_an_older_version_still_resumes_and_hides_its_metadata(
     part = PartFile(tmp_path, "old.pdf")
     assert part.resume_offset('"1-2"', 100) == 10
     assert sorted(p.name for p in tmp_path.iterdir()) == [".old.pdf.part.json", "old.pdf.part"]
+
+
+def test_a_leftover_inside_a_folder_is_listed_and_deleted(tmp_path: Path) -> None:
+    """A folder's file saved under its folders (issue 12) is found there, and only there."""
+    (tmp_path / "Data" / "deep").mkdir(parents=True)
+    (tmp_path / "Data" / "deep" / "big.bin.part").write_bytes(b"x" * 40)
+    (tmp_path / "Data" / "deep" / ".big.bin.part.json").write_bytes(
+        meta("Data/deep/big.bin", 100))
+    (tmp_path / "Data" / "stray.bin.part").write_bytes(b"x" * 10)  # names another place
+    (tmp_path / "Data" / ".stray.bin.part.json").write_bytes(meta("stray.bin", 100))
+    (tmp_path / "link").symlink_to(tmp_path / "Data")  # not followed: listed once
+    [item] = find_unfinished(tmp_path)
+    assert (item.name, item.saved, item.folder) == ("Data/deep/big.bin", 40,
+                                                    tmp_path / "Data" / "deep")
+    assert discard_unfinished(item)
+    assert sorted(p.name for p in (tmp_path / "Data" / "deep").iterdir()) == []
+    assert (tmp_path / "Data" / "stray.bin.part").exists()

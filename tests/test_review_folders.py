@@ -147,9 +147,6 @@ def test_a_too_deep_folder_is_said_as_too_deep(tmp_path: Path) -> None:
     assert "backslash" not in sentence, sentence
 
 
-@pytest.mark.xfail(reason="find_unfinished() looks in the chosen folder only: an unfinished"
-                   " file of a folder (Data/big.bin.part) is never listed to resume or"
-                   " delete", strict=True)
 def test_an_unfinished_file_of_a_folder_is_found(tmp_path: Path) -> None:
     chosen = tmp_path / "Downloads"
     (chosen / "Data").mkdir(parents=True)

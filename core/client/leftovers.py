@@ -10,15 +10,14 @@ another program's (browsers use the suffix too) and is never listed or touched.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.client.http import parse_server
 from core.client.partfile import MAX_META_BYTES, META_VERSION, PartFile
 from core.client.savefolder import SaveFolder
-from core.wire.names import PART_SUFFIX, part_of_meta
-from core.wire.paths import saved_segments
+from core.wire.names import META_SUFFIX, PART_SUFFIX, meta_name, part_of_meta
+from core.wire.paths import MAX_DEPTH, saved_segments
 
 MAX_SIZE = 2**63  # bytes a file may have: a larger planted size is not metadata we wrote
 MAX_SCANNED = 10_000  # folder entries looked at: a Downloads folder, not a whole disk
@@ -36,8 +35,9 @@ class Unfinished:
     folder: Path = field(default=Path(), compare=False)  # where it was found
 
 
-def _read(folder: SaveFolder, meta: str) -> Unfinished | None:
-    """The leftover whose metadata is ``meta``, when it is ours and its part is there."""
+def _read(folder: SaveFolder, meta: str, at: tuple[str, ...] = ()) -> Unfinished | None:
+    """The leftover whose metadata is ``meta``, when it is ours and its part is there;
+    ``at``: the folders, under the chosen one, that ``folder`` is."""
     safe = part_of_meta(meta)
     if safe is None:
         return None
@@ -52,8 +52,8 @@ def _read(folder: SaveFolder, meta: str) -> Unfinished | None:
     if not (isinstance(name, str) and type(size) is int and 0 < size < MAX_SIZE
             and isinstance(server, str) and _plain_server(server)):
         return None  # a planted 10**400 or a server with a hidden host is not ours either
-    if saved_segments(name) != (safe,):
-        return None  # metadata under another file's name (or a subfolder's): not ours here
+    if saved_segments(name) != (*at, safe):
+        return None  # metadata under another file's name (or another folder's): not ours
     saved = folder.regular_size(safe + PART_SUFFIX)
     if saved is None or not 0 < saved <= size:
         return None
@@ -71,26 +71,55 @@ def _plain_server(server: str) -> bool:
 
 
 def find_unfinished(folder: Path) -> list[Unfinished]:
-    """Every unfinished download in ``folder``, by name (worker thread: it reads the disk).
-    A folder that cannot be read has none."""
+    """Every unfinished download in ``folder`` and the folders under it (a folder's files
+    are saved there: issue 12), by name (worker thread: it reads the disk). Links are not
+    followed; a folder that cannot be read has none."""
     try:
         chosen = SaveFolder(folder)
     except OSError:
         return []
-    found: dict[str, Unfinished] = {}
-    try:
-        with os.scandir(folder) as entries:
-            for count, entry in enumerate(entries):
-                if count >= MAX_SCANNED:
-                    break
-                item = _read(chosen, entry.name)
-                if item is not None:
-                    found[saved_segments(item.name)[-1]] = item  # hidden and old: one
-    except OSError:
-        pass
-    finally:
-        chosen.close()
+    found: dict[tuple[str, ...], Unfinished] = {}
+    _scan(chosen, (), found, [MAX_SCANNED])
     return sorted(found.values(), key=lambda item: item.name.casefold())
+
+
+def _scan(folder: SaveFolder, at: tuple[str, ...], found: dict[tuple[str, ...], Unfinished],
+          budget: list[int]) -> None:
+    """Look for leftovers in ``folder`` (``at`` under the chosen one), then its folders;
+    ``budget``: entries left to look at in all. Closes ``folder``."""
+    try:
+        entries = folder.entries()
+    except OSError:
+        entries = []
+    try:
+        for name, is_folder in entries:
+            budget[0] -= 1
+            if budget[0] < 0:
+                return
+            if is_folder and len(at) < MAX_DEPTH and not name.startswith("."):
+                try:
+                    sub = folder.descend(name, make=False)
+                except OSError:
+                    continue
+                _scan(sub, (*at, name), found, budget)
+                continue
+            item = _read(folder, name, at)
+            if item is not None:
+                found[saved_segments(item.name)] = item  # hidden and old metadata: one
+    finally:
+        folder.close()
+
+
+def _still_ours(item: Unfinished) -> bool:
+    """Whether ``item``'s folder still holds it as a leftover this client wrote."""
+    *at, leaf = saved_segments(item.name)
+    try:
+        folder = SaveFolder(item.folder)
+    except OSError:
+        return False
+    with folder:
+        return any(getattr(_read(folder, meta, tuple(at)), "name", None) == item.name
+                   for meta in (meta_name(leaf), leaf + META_SUFFIX))
 
 
 def discard_unfinished(item: Unfinished) -> bool:
@@ -98,7 +127,7 @@ def discard_unfinished(item: Unfinished) -> bool:
     if the folder still holds it as ours: a list shown for another folder, or a part that
     another program wrote meanwhile, is left alone (False). StorageError says why it
     cannot (worker thread)."""
-    if all(found.name != item.name for found in find_unfinished(item.folder)):
+    if not _still_ours(item):
         return False
     part = PartFile(item.folder, item.name, saved_segments(item.name)[-1])
     try:

@@ -48,13 +48,19 @@ class SaveFolder:
         if _AT and fd is None:
             self._fd = os.open(path, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
 
-    def descend(self, name: str) -> SaveFolder:
-        """The subfolder ``name`` (one safe component), made when missing, never reached
-        through a link: a link or a file planted at the name is an OSError (issue 12: a
-        folder offered by a server is saved as folders under the chosen one)."""
+    def entries(self) -> list[tuple[str, bool]]:
+        """(name, is a real folder) of what the folder holds, links not followed."""
+        with os.scandir(self._fd if self._fd is not None else self.path) as listed:
+            return [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in listed]
+
+    def descend(self, name: str, *, make: bool = True) -> SaveFolder:
+        """The subfolder ``name`` (one safe component), made when missing (``make``), never
+        reached through a link: a link or a file planted at the name is an OSError (issue
+        12: a folder offered by a server is saved as folders under the chosen one)."""
         where, at = self._at(name)
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(where, 0o755, **at)
+        if make:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(where, 0o755, **at)
         if self._fd is None:  # no dir_fd (Windows): check by path, then use it
             if os.path.islink(where) or not os.path.isdir(where):
                 raise NotAFileError(f"{name} is not a plain folder")
