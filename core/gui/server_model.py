@@ -62,6 +62,7 @@ class Row:
     body_length: int = 0
     speed: float = 0.0
     connected: bool = True
+    taken: int = 0  # files this visit downloaded whole (a selection: issue 12)
     _last: tuple[float, int] = field(default=(0.0, 0), repr=False)
 
     @property
@@ -76,6 +77,8 @@ class Row:
         if self.state is State.DOWNLOADING and self.body_length:
             text = f"downloading {100 * self.body_sent // self.body_length}% · " \
                    f"{human_rate(self.speed)}"
+        if self.taken > 1:
+            text = f"{text} · {self.taken:,} files taken"
         if not self.connected:
             return "disconnected" if self.state in NEUTRAL else f"{text} · disconnected"
         return text
@@ -173,6 +176,8 @@ class ClientTable:
         """Move a row to an outcome state, keeping the counters right."""
         if row.state is State.DOWNLOADING:
             self.counts.downloading -= 1
+        if state is State.DOWNLOADED:
+            row.taken += 1
         if state is State.DOWNLOADED and row.state is not State.DOWNLOADED:
             self.counts.downloaded += 1
         if state is State.DECLINED and row.state is not State.DECLINED:
