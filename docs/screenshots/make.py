@@ -299,6 +299,20 @@ def shoot(work: Path, clients: list[Any]) -> int:
     capture(root, root, "server-connections.png")
     server.tabs.select(server.people.panel)
 
+    # A set: a week's folder added while serving, in the Files tab (issue 12).
+    week = work / "Teacher" / "Week 12"
+    (week / "answers").mkdir(parents=True)
+    for n, size in enumerate((180_000, 240_000, 95_000, 310_000), 1):
+        (week / f"worksheet {n}.pdf").write_bytes(os.urandom(size))
+    (week / "answers" / "key.pdf").write_bytes(os.urandom(52_000))
+    (week / ".DS_Store").write_bytes(b"junk")
+    server.offer_files([str(week)])
+    pump(root, lambda: len(server.files_panel.shown_names()) == 6
+         and all(f.sha256 for f in server.offer.state.files), 30, "the added folder")
+    server.tabs.select(server.files_panel)
+    capture(root, root, "server-set.png")
+    server.tabs.select(server.people.panel)
+
     # The client window: asking, downloading, done.
     progress = Progress()
 
