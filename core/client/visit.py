@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
@@ -32,18 +33,20 @@ from core.wire.protocol import (
     OFFER_PATH,
     FileInfo,
     Offer,
+    OfferPage,
     clean_client_id,
     decision_json,
     encode_client_name,
     error_message,
     file_path,
     parse_length,
-    parse_offer,
+    parse_offer_page,
 )
 
 __all__ = ["DownloadResult", "FilecastClient", "parse_server"]
 
 
+MAX_OFFER_FILES = 100_000  # files of an offer read in pages: ~30 MB at most
 MAX_NUMBERED_FOLDERS = 100  # 'a (1)' ... before a clash is a sentence
 
 def _subfolder(parent: SaveFolder, name: str) -> SaveFolder:
@@ -105,7 +108,8 @@ class FilecastClient:
         try:
             if status != 200:
                 raise ProtocolError(f"the offer answered {status}")
-            self.offer = parse_offer(data)
+            page = parse_offer_page(data)
+            self.offer = self._rest_of(page) if page.next else page.offer
         except ProtocolError as exc:
             # Only the sentence is kept: the traceback would keep the parsed body alive
             # while _other_version parses it again, twice the memory (issue 9).
@@ -119,6 +123,32 @@ class FilecastClient:
             )
         assert self.offer is not None
         return self.offer
+
+    def _rest_of(self, first: OfferPage) -> Offer:
+        """An offer of several pages read whole (issue 12), each page for the same revision
+        of it; one that changes between pages is read again from the start, up to three
+        times. At most MAX_OFFER_FILES files are kept: memory stays bounded."""
+        for _ in range(3):
+            files, page, changed = list(first.offer.files), first, False
+            while page.next is not None and not changed:
+                if len(files) >= MAX_OFFER_FILES:
+                    raise ProtocolError(f"{self.address} offers more than"
+                                        f" {MAX_OFFER_FILES:,} files; Filecast reads no more.")
+                status, _, data = self._link.exchange("GET", page.next)
+                page = parse_offer_page(data) if status == 200 else first
+                changed = status != 200 or page.revision != first.revision
+                if not changed:
+                    files.extend(page.offer.files)
+            if not changed:
+                return replace(first.offer, files=tuple(files))
+            status, _, data = self._link.exchange("GET", OFFER_PATH)
+            if status != 200:
+                break
+            first = parse_offer_page(data)
+            if first.next is None:
+                return first.offer
+        raise ProtocolError(f"{self.address} kept changing its offer while it was read."
+                            " Connect again in a moment.")
 
     def check(self, name: str) -> FileInfo:
         """Ask whether ``name`` is offered (HEAD): its size, ETag and digest if known."""

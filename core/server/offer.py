@@ -9,6 +9,8 @@ in the background and re-hashes any file that changes on disk while offered.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import os
 import socket
 import threading
@@ -53,6 +55,14 @@ class OfferState:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {name_key(f.name): f for f in self.files})
+
+    @functools.cached_property
+    def revision(self) -> str:
+        """What every page of this offer shares: which files, in which versions (digests
+        may arrive between pages; a file added, removed or changed makes another)."""
+        names = "\n".join(f"{f.name}\t{f.etag}" for f in self.files).encode("utf-8",
+                                                                           "surrogatepass")
+        return hashlib.sha256(names).hexdigest()[:16]
 
     def find(self, name: str) -> ServedFile | None:
         """The offered file called ``name``, whatever its Unicode form; names are only

@@ -99,6 +99,17 @@ class FileTarget:
     file: ServedFile | None
 
 
+def _page_start(query: str) -> int:
+    """``from=N`` of ``/api/v1/offer?from=N`` (0 without it); 400 for anything else."""
+    if not query:
+        return 0
+    key, _, value = query.partition("=")
+    if key != "from" or not value.isdigit() or len(value) > 9:
+        raise HttpError(400, "bad_request", "The offer is read as /api/v1/offer or"
+                        " /api/v1/offer?from=N.")
+    return int(value)
+
+
 def error_reply(error: HttpError, *, head_only: bool = False) -> Reply:
     """The JSON error answer for a refused request."""
     body = error_body(error.code, error.message)
@@ -124,7 +135,14 @@ def route(request: Request, body: bytes, state: OfferState, *, now: float,
     path = request.path
     if path == OFFER_PATH:
         _allow(request, ("GET", "HEAD"))
-        return _json_reply(200, offer_json(state.offer()), Outcome.OFFER_SENT,
+        start = _page_start(request.query)
+        offer = state.offer()
+        if start and start >= len(offer.files):
+            raise HttpError(404, "not_found", "The offer has no page there; it may have"
+                            " changed: read it again from the start.", close=False)
+        # The first page is the greeting (the original "Message sent out to client").
+        return _json_reply(200, offer_json(offer, start, state.revision),
+                           Outcome.OFFER_SENT if not start else Outcome.NONE,
                            head_only=request.method == "HEAD")
     if path.startswith(FILES_PREFIX):
         _allow(request, ("GET", "HEAD"))

@@ -71,6 +71,8 @@ class Offer:
         return next((f for f in self.files if f.name == name), None)
 
 
+PAGE_FILES = 2000  # files in one page of the offer: ~500 KB, half the client's answer cap
+
 # --- paths -----------------------------------------------------------------------------
 
 
@@ -307,21 +309,53 @@ def file_info_json(info: FileInfo) -> dict[str, Any]:
     }
 
 
-def offer_json(offer: Offer) -> bytes:
-    """The body of ``GET /api/v1/offer``."""
-    return dump_json(
-        {
-            "server": offer.server,
-            "name": offer.name,
-            "message": offer.message,
-            "files": [file_info_json(f) for f in offer.files],
-        }
-    )
+def offer_json(offer: Offer, start: int = 0, revision: str | None = None) -> bytes:
+    """The body of ``GET /api/v1/offer`` (``?from=N``: files N on): at most PAGE_FILES
+    files, then ``next``, the address of the rest, and the ``revision`` every page of one
+    offer shares (issue 12: a client reads at most 1 MiB of an answer)."""
+    page = offer.files[start:start + PAGE_FILES]
+    body: dict[str, Any] = {
+        "server": offer.server,
+        "name": offer.name,
+        "message": offer.message,
+        "files": [file_info_json(f) for f in page],
+    }
+    if len(offer.files) > PAGE_FILES:
+        body["total"] = len(offer.files)
+        body["revision"] = revision
+        if start + PAGE_FILES < len(offer.files):
+            body["next"] = f"{OFFER_PATH}?from={start + PAGE_FILES}"
+    return dump_json(body)
+
+
+@dataclass(frozen=True)
+class OfferPage:
+    """One page of an offer: the offer (its files so far), where the rest is, and the
+    revision all pages of one offer share (None for an offer of one page)."""
+
+    offer: Offer
+    next: str | None
+    revision: str | None
+
+
+def parse_offer_page(data: bytes) -> OfferPage:
+    """Read one offer body (a page when ``next`` is there); ProtocolError when wrong."""
+    body = load_json(data)
+    offer = _offer_from(body)
+    follow, revision = body.get("next"), body.get("revision")
+    if follow is not None and (not isinstance(follow, str)
+                               or not follow.startswith(f"{OFFER_PATH}?from=")):
+        raise ProtocolError("The server's offer points to its next page somewhere else.")
+    return OfferPage(offer, follow, revision if isinstance(revision, str) else None)
 
 
 def parse_offer(data: bytes) -> Offer:
     """Read an offer body, checking every field's type; raise ProtocolError when wrong."""
-    body = load_json(data)
+    return _offer_from(load_json(data))
+
+
+def _offer_from(body: dict[str, Any]) -> Offer:
+    """An offer from its decoded body; ProtocolError when a field is missing or wrong."""
     try:
         files = tuple(_parse_file_info(item) for item in body["files"])
         offer = Offer(
