@@ -127,9 +127,13 @@ def test_ten_named_client_windows_make_ten_roster_rows_that_survive_a_restart(
             follow(tk_root, window, plan, proxy)
             window.disconnect()
         panel = server.people.panel
-        pump_until(tk_root, lambda: panel.header.cget("text") == HEADER
-                   and "verified" in panel.column_of("Ivo", "outcome")
-                   and not any(r.now for r in panel.visible()), 20, "the roster settled")
+        try:
+            pump_until(tk_root, lambda: panel.header.cget("text") == HEADER
+                       and "verified" in panel.column_of("Ivo", "outcome")
+                       and not any(r.now for r in panel.visible()), 40, "the roster settled")
+        except AssertionError:  # say what the roster shows instead
+            shown = [(r.name, r.outcome, r.now) for r in panel.visible()]
+            raise AssertionError(f"{panel.header.cget('text')}: {shown}") from None
     before = [(r.name, r.outcome, r.visits) for r in panel.visible()]
     assert [name for name, _o, _v in before] == sorted(PLANS, key=str.casefold)
     outcome = dict((name, said) for name, said, _v in before)
