@@ -39,7 +39,8 @@ def get_many(client: FilecastClient, offer: Offer, args: argparse.Namespace,
     if not _wants_them(args, ask, len(infos), total):
         for info in infos:
             client.decline(info.name)
-        print(f"You did not download {_count(len(infos))}; the server has recorded that.")
+        print(f"You did not download {sentences.file_count(len(infos))}; the server has"
+              " recorded that.")
         return 1 if chosen.missing else 0  # a name that matched nothing is an error
     saved, failed = _download_each(client, infos, folder, done)
     size = sum(info.size for info in infos if info.name not in failed)
@@ -80,6 +81,3 @@ def _download_each(client: FilecastClient, infos: list[FileInfo], folder: Path,
         done()
     return saved, failed
 
-
-def _count(n: int) -> str:
-    return "1 file" if n == 1 else f"{n:,} files"

@@ -50,12 +50,12 @@ def ask_terminal(size: int) -> str:
 
 def ask_many_terminal(count: int, size: int) -> str:
     """One question for a selection, in the original prompt's style (issue 12)."""
-    return f"{_files(count)}, {size} Bytes ({human_size(size)}), download?(Y/N): "
+    return f"{file_count(count)}, {size} Bytes ({human_size(size)}), download?(Y/N): "
 
 
 def ask_many_window(count: int, size: int) -> str:
     """The window's question for a selection: ``120 files, 48.0 MB. Download?``."""
-    return f"{_files(count)}, {human_size(size)}. Download?"
+    return f"{file_count(count)}, {human_size(size)}. Download?"
 
 
 def short_of_space(needed: int, free: int | None) -> str | None:
@@ -69,11 +69,11 @@ def short_of_space(needed: int, free: int | None) -> str | None:
 
 def took_many(done: int, count: int, size: int) -> str:
     """After a selection: ``Downloaded 120 of 120 files (48.0 MB).``"""
-    return f"Downloaded {done:,} of {_files(count)} ({human_size(size)})."
+    return f"Downloaded {done:,} of {file_count(count)} ({human_size(size)})."
 
 
-def _files(count: int) -> str:
-    """``1 file``, ``120 files``."""
+def file_count(count: int) -> str:
+    """``1 file``, ``120 files``: the one spelling of a count of files."""
     return "1 file" if count == 1 else f"{count:,} files"
 
 
