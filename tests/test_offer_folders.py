@@ -207,3 +207,14 @@ def test_a_large_offer_is_announced_in_one_line_once_hashed() -> None:
     assert printer.line_for(OfferChanged(hashed)) is None  # once
     few = printer.line_for(OfferChanged(hashed[:2]))
     assert few is not None and few.count("Offering 'Data/") == 2
+
+
+def test_a_browser_is_told_the_files_own_name_not_its_folders(tmp_path: Path,
+                                                              week: Path) -> None:
+    """RFC 6266 §4.3: a recipient drops any path from the file name; say only the last part,
+    so a browser or curl -OJ saves key.txt, not 'Week 12_answers_key.txt' or nothing."""
+    with serving(tmp_path, [week]) as running:
+        _status, headers, body = download(running, "Week 12/answers/key.txt")
+    assert body == b"key"
+    assert headers["content-disposition"] == (
+        "attachment; filename=\"key.txt\"; filename*=UTF-8''key.txt")

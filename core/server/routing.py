@@ -239,7 +239,8 @@ def entity_headers(entry: ServedFile) -> Headers:
         ("ETag", entry.etag),
         ("Last-Modified", entry.last_modified),
         ("Accept-Ranges", "bytes"),
-        ("Content-Disposition", content_disposition(entry.name)),
+        # The file's own name only (RFC 6266 §4.3: recipients drop a path anyway).
+        ("Content-Disposition", content_disposition(entry.name.rsplit("/", 1)[-1])),
         ("Cache-Control", "no-cache"),
     ]
     if entry.sha256 is not None:
