@@ -203,3 +203,28 @@ def test_a_range_from_zero_to_the_end_twice_is_one_download() -> None:
     book = DeliveryBook()
     assert finish(book, ANA, 0, SIZE, SIZE)[0] is TransferOutcome.DOWNLOADED
     assert finish(book, ANA, 0, SIZE, SIZE)[0] is TransferOutcome.PARTIAL
+
+
+def test_two_people_on_one_shared_account_do_not_add_up_to_a_download() -> None:
+    """A lab shares one account, so one client id (issue 11): Ana got the first half, Ben
+    the second, and neither has the file; the book must not merge them into "downloaded"."""
+    book = DeliveryBook()
+    ana = client_key(("10.0.0.5", 50000), "lab-account", "Filecast/0.1.0", name="Ana")
+    ben = client_key(("10.0.0.5", 50001), "lab-account", "Filecast/0.1.0", name="Ben")
+    assert finish(book, ana, 0, SIZE, 500, fresh=True) == (TransferOutcome.INTERRUPTED, 500)
+    assert finish(book, ben, 500, 500, 500) == (TransferOutcome.PARTIAL, 500)
+    assert not book.covered_whole(ben, FILE, ETAG)
+    assert not book.covered_whole(ana, FILE, ETAG)
+    # the name is matched as the roster matches it (case and spacing ignored)
+    same_ana = client_key(("10.0.0.5", 50002), "lab-account", "Filecast/0.1.0", name=" ana ")
+    assert finish(book, same_ana, 500, 500, 500) == (TransferOutcome.DOWNLOADED, SIZE)
+
+
+def test_a_replayed_download_belongs_to_the_person_named_in_its_line() -> None:
+    book = DeliveryBook()
+    line = {**record("interrupted", 0, 600, client_id="lab-account"), "name": "Ana"}
+    book.replay([line], {(FILE, ETAG): SIZE})
+    ana = client_key(("10.0.0.5", 1), "lab-account", "Filecast/0.1.0", name="Ana")
+    ben = client_key(("10.0.0.5", 1), "lab-account", "Filecast/0.1.0", name="Ben")
+    assert finish(book, ben, 600, 400, 400) == (TransferOutcome.PARTIAL, 400)
+    assert finish(book, ana, 600, 400, 400) == (TransferOutcome.DOWNLOADED, SIZE)

@@ -58,8 +58,10 @@ def get(running: Running, name: str, *headers: str, client_id: str | None = None
 
 
 def receipt(running: Running, name: str, data: bytes, *, client_id: str | None = None,
-            agent: str = "test-agent", source: str = "127.0.0.1") -> int | None:
-    """POST a (true) receipt for ``name``: its current etag and the digest of ``data``."""
+            agent: str = "test-agent", source: str = "127.0.0.1",
+            person: str | None = None) -> int | None:
+    """POST a (true) receipt for ``name``: its current etag and the digest of ``data``,
+    from the person called ``person``."""
     entry = running.offer.state.find(name)
     assert entry is not None
     body = json.dumps({"version": 1, "file": name, "etag": entry.etag, "bytes": len(data),
@@ -68,6 +70,8 @@ def receipt(running: Running, name: str, data: bytes, *, client_id: str | None =
               "Content-Type: application/json", f"Content-Length: {len(body)}"]
     if client_id:
         fields.append(f"X-Filecast-Client-Id: {client_id}")
+    if person:
+        fields.append(f"{protocol.HEADER_CLIENT_NAME}: {person}")
     head = "POST /api/v1/receipts HTTP/1.1\r\n" + "\r\n".join(fields) + "\r\n\r\n"
     with socket.socket() as sock:
         sock.bind((source, 0))

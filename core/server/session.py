@@ -257,6 +257,7 @@ class Session:
         receipt, book = reply.receipt, self._server.deliveries
         if reply.outcome is not Outcome.RECEIPT or receipt is None:
             return reply
+        book.settle(self._key(), receipt.file, receipt.etag, RECEIPT_WAIT_SECONDS)
         if not book.covered_whole(self._key(), receipt.file, receipt.etag):
             return refused_receipt(receipt)  # a forged one wrote "verified" once
         if not book.first_receipt(self._key(), receipt.file, receipt.etag):
@@ -265,7 +266,8 @@ class Session:
 
     def _key(self) -> ClientKey:
         """Who this client is, for the book of downloads (core.server.delivery)."""
-        return client_key(self.client.address, self.client.client_id, self.client.user_agent)
+        return client_key(self.client.address, self.client.client_id, self.client.user_agent,
+                          name=self.client.name)
 
     # --- answering -------------------------------------------------------------------
 

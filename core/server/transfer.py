@@ -46,7 +46,7 @@ class Transfer:
     def run(self, head: bytes) -> bool:
         """Send ``head`` and the body; True when all of it was sent and acknowledged.
         HttpError (503) before any byte went out when the file cannot be sent now."""
-        entry, span = self._entry, self._span
+        entry, span, book = self._entry, self._span, self._ctx.deliveries
         try:
             handle = open_regular(entry.path, entry.folder)  # never a FIFO, device or link
         except OSError as exc:
@@ -58,15 +58,26 @@ class Transfer:
             self._sock.settimeout(self._ctx.config.stall_timeout)
             self._sock.sendall(head)
             # A whole-file answer begins a new download; a range adds to the current one.
-            self._ctx.deliveries.start(self._key, entry.name, entry.etag, entry.size,
-                                       fresh=self._whole)
-            self._ctx.emit(TransferStarted(self._client, entry.name, span.start, span.length,
-                                           entry.size))
-            with self._ctx.body_in_flight() as in_flight:
-                complete = self._stream(handle, in_flight)
-        acked = self._acknowledged(complete)
-        self._finish(acked)
+            book.start(self._key, entry.name, entry.etag, entry.size, fresh=self._whole)
+            try:
+                complete = self._send_body(handle)
+            except BaseException:
+                book.ended(self._key, entry.name, entry.etag)
+                raise
+        try:
+            acked = self._acknowledged(complete)
+            self._finish(acked)
+        finally:  # a receipt waiting for this body's verdict may go on (delivery.settle)
+            book.ended(self._key, entry.name, entry.etag)
         return complete and acked == span.length
+
+    def _send_body(self, handle: io.FileIO) -> bool:
+        """Announce the body and stream it; True when all of it was handed to the system."""
+        entry, span = self._entry, self._span
+        self._ctx.emit(TransferStarted(self._client, entry.name, span.start, span.length,
+                                       entry.size))
+        with self._ctx.body_in_flight() as in_flight:
+            return self._stream(handle, in_flight)
 
     def _acknowledged(self, complete: bool) -> int:
         """How many body bytes the client's TCP acknowledged (core.server.acks), once it took
