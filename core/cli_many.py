@@ -12,8 +12,8 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from core.client import FilecastClient, free_bytes
-from core.errors import CancelledError, FilecastError, OfferChangedError
+from core.client import FilecastClient, by_archive, free_bytes
+from core.errors import CancelledError, FilecastError
 from core.wire import sentences
 from core.wire.escaping import escape_controls, escape_text, quoted
 from core.wire.protocol import FileInfo, Offer
@@ -61,23 +61,30 @@ def _wants_them(args: argparse.Namespace, ask: Callable[[str], bool], count: int
 def _download_each(client: FilecastClient, infos: list[FileInfo], folder: Path,
                    done: Callable[[], None]) -> tuple[int, set[str]]:
     """Download each file for the version shown; the count saved and the names that were
-    not (each said in its sentence). A cancel (Ctrl-C) ends them all."""
-    saved, failed = 0, set()
-    for number, info in enumerate(infos, 1):
+    not (each said in its sentence). Small files go first, many to a request (core.client.
+    archive_fetch); the rest, and any an archive did not bring, one by one. A cancel
+    (Ctrl-C) ends them all."""
+    small = [info for info in infos if by_archive(info)] if len(infos) > 1 else []
+    saved, failed, one_by_one = 0, set(), [i for i in infos if i not in small]
+    if small:
+        print(f"[1-{len(small)}/{len(infos)}] {sentences.file_count(len(small))} at once")
+        taken = client.download_small(small, folder)
+        done()
+        saved += len(taken.saved)
+        for name, sentence in taken.failed.items():
+            failed.add(name)
+            print(escape_controls(sentence))
+        one_by_one = taken.left + one_by_one
+    for number, info in enumerate(one_by_one, len(infos) - len(one_by_one) + 1):
         print(f"[{number}/{len(infos)}] {escape_text(info.name)}")
         try:
             client.download(info.name, folder, info=info)
             saved += 1
         except CancelledError:
             raise
-        except OfferChangedError as changed:  # consent was for the version shown
-            failed.add(info.name)
-            done()
-            print(escape_controls(str(changed)))
-        except FilecastError as error:
+        except FilecastError as error:  # OfferChangedError too: consent was for the version shown
             failed.add(info.name)
             done()
             print(escape_controls(str(error)))
         done()
     return saved, failed
-

@@ -3,7 +3,7 @@ the sentence a person reads when the file changed, and the progress meter.
 
 ``file_info`` decides which version a body is (issue 9: anything else than the consented
 file is refused); ``changed_sentence`` must say *what* changed in words a person can check;
-``_Meter`` sends at most ~10 DownloadProgress events a second, always the final one, with a
+``Meter`` sends at most ~10 DownloadProgress events a second, always the final one, with a
 smoothed speed. No sockets: headers are parsed from bytes, and the meter runs on a fake clock.
 """
 
@@ -22,7 +22,7 @@ from core.client.download import (
     MIN_SLICE,
     PROGRESS_INTERVAL,
     SPEED_SMOOTHING,
-    _Meter,
+    Meter,
     changed_sentence,
     file_info,
     size_words,
@@ -121,7 +121,7 @@ def test_another_digest_of_the_same_version_says_so() -> None:
     assert "its SHA-256 is not the one you were shown" in sentence
 
 
-# --- _Meter --------------------------------------------------------------------------------
+# --- Meter --------------------------------------------------------------------------------
 
 
 STEP = 0.125  # a little over PROGRESS_INTERVAL, and exact in binary
@@ -161,7 +161,7 @@ class Sent:
 
 def test_the_first_progress_waits_until_a_speed_can_be_measured(clock: Clock) -> None:
     sent = Sent(clock)
-    meter = _Meter(sent, NAME, 1000)
+    meter = Meter(sent, NAME, 1000)
     clock.now += HALF
     meter.update(100)
     assert sent.events == []
@@ -173,7 +173,7 @@ def test_the_first_progress_waits_until_a_speed_can_be_measured(clock: Clock) ->
 
 def test_progress_is_throttled_and_the_final_one_always_sent(clock: Clock) -> None:
     sent = Sent(clock)
-    meter = _Meter(sent, NAME, 10_000)
+    meter = Meter(sent, NAME, 10_000)
     for step in range(1, 100):  # a read every 10 ms for about a second
         clock.now = 100.0 + step / 100
         meter.update(step * 100)
@@ -188,7 +188,7 @@ def test_progress_is_throttled_and_the_final_one_always_sent(clock: Clock) -> No
 
 def test_the_speed_is_smoothed_not_jumpy(clock: Clock) -> None:
     sent = Sent(clock)
-    meter = _Meter(sent, NAME, 10_000)
+    meter = Meter(sent, NAME, 10_000)
     clock.now += STEP
     meter.update(200)  # 1600 B/s
     clock.now += STEP
@@ -200,7 +200,7 @@ def test_the_speed_is_smoothed_not_jumpy(clock: Clock) -> None:
 
 def test_a_stalled_download_shows_no_time_left(clock: Clock) -> None:
     sent = Sent(clock)
-    meter = _Meter(sent, NAME, 1000)
+    meter = Meter(sent, NAME, 1000)
     clock.now += 2 * STEP
     meter.update(0)
     [(_, event)] = sent.events
@@ -209,7 +209,7 @@ def test_a_stalled_download_shows_no_time_left(clock: Clock) -> None:
 
 def test_a_resumed_body_does_not_count_the_bytes_already_saved(clock: Clock) -> None:
     sent = Sent(clock)
-    meter = _Meter(sent, NAME, 1000)
+    meter = Meter(sent, NAME, 1000)
     clock.now += 5.0
     meter.restart(600, 2000)  # a new body from byte 600, of a file now 2000 bytes
     clock.now += HALF
@@ -223,7 +223,7 @@ def test_a_resumed_body_does_not_count_the_bytes_already_saved(clock: Clock) -> 
 
 
 def test_reads_grow_with_the_speed_within_the_limit(clock: Clock) -> None:
-    meter = _Meter(lambda event: None, NAME, 10**9)
+    meter = Meter(lambda event: None, NAME, 10**9)
     assert meter.slice_size(10**9) == MIN_SLICE
     assert meter.slice_size(1000) == 1000
     clock.now += STEP

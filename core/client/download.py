@@ -96,7 +96,7 @@ def file_info(address: str, name: str, headers: http.client.HTTPMessage,
     return FileInfo(name=name, size=size, sha256=sha256, modified=modified, etag=etag)
 
 
-class _Meter:
+class Meter:
     """Throttled DownloadProgress events with an EWMA-smoothed speed."""
 
     def __init__(self, emit: Callable[[Event], None], name: str, size: int) -> None:
@@ -154,7 +154,7 @@ def changed_sentence(consented: FileInfo, now: FileInfo) -> str:
             " it was saved; decide again whether you want it.")
 
 
-def _keep_modified(part: PartFile, modified: str) -> None:
+def keep_modified(part: PartFile, modified: str) -> None:
     """Give the saved file the server's modification time, as tar and wget do (issue 12);
     a time that cannot be set is not worth failing a verified download for."""
     try:
@@ -175,7 +175,7 @@ class Fetch:
         """Nothing is fetched before :meth:`run`."""
         self.link, self.listener, self.part, self.info = link, listener, part, info
         self.retries, self.backoff, self.patience = retries, backoff, patience
-        self.meter = _Meter(listener.on_event, info.name, info.size)
+        self.meter = Meter(listener.on_event, info.name, info.size)
         self.resumed_from: int | None = None
         self.carry: Sink | None = None  # the last attempt's sink, whose hasher may go on
 
@@ -379,6 +379,6 @@ class Fetch:
         part, info = self.part, self.info
         receipt = Receipt(self.link, self.listener, part, info, patience=self.patience)
         receipt.confirm(digest, deciding=info.sha256 is None)
-        _keep_modified(part, info.modified)
+        keep_modified(part, info.modified)
         path = commit(part)
         return DownloadResult(path, info.size, digest, self.resumed_from or 0, True)

@@ -239,8 +239,9 @@ def _place(part: PartFile, final: str) -> None:
         log.warning("could not remove %s: %s", part.path, exc)
 
 
-def commit(part: PartFile) -> Path:
-    """Move a verified part to its safe name, or ``NAME (1)``..., never overwriting."""
+def commit(part: PartFile, *, sync_folder: bool = True) -> Path:
+    """Move a verified part to its safe name, or ``NAME (1)``..., never overwriting;
+    ``sync_folder=False`` when the caller flushes the folders once for many files."""
     folder, safe_name = part.folder, part.safe_name
     try:
         ours = part.still_ours()
@@ -263,7 +264,8 @@ def commit(part: PartFile) -> Path:
             raise part.failure(exc, 0) from exc
         _forget_meta(part)
         try:
-            folder.sync()
+            if sync_folder:
+                folder.sync()
         except OSError as exc:
             log.warning("could not fsync %s: %s", folder.path, exc)
         return folder.path.resolve() / candidate

@@ -12,6 +12,7 @@ callers turn them into sentences.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import stat
@@ -19,6 +20,8 @@ import sys
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from core.wire.names import numbered
 
 # Windows needs O_BINARY; O_NOFOLLOW refuses a link at the last component; O_NONBLOCK keeps
 # a planted FIFO from blocking open() for ever (it does nothing to regular files).
@@ -194,6 +197,10 @@ class SaveFolder:
             self.unlink(target)  # never leave our empty placeholder under the final name
             raise
 
+    def fileno(self) -> int | None:
+        """The folder's descriptor (None where folders are used by path: Windows)."""
+        return self._fd
+
     def sync(self) -> None:
         """fsync the folder so new names survive a crash (POSIX; Windows cannot open dirs)."""
         if self._fd is not None:
@@ -204,6 +211,23 @@ class SaveFolder:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+MAX_NUMBERED_FOLDERS = 100  # 'a (1)' ... before a clash is a sentence
+
+
+def subfolder(parent: SaveFolder, name: str) -> SaveFolder:
+    """The folder ``name`` in ``parent``, or ``name (1)``... when a file or a link holds
+    the name (issue 12: a server may offer a file 'a' and a folder 'a'); never through it."""
+    for n in range(MAX_NUMBERED_FOLDERS):
+        try:
+            return parent.descend(name if n == 0 else numbered(name, n))
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTDIR, errno.ELOOP, errno.EEXIST) \
+                    and not isinstance(exc, NotAFileError):
+                raise
+    raise FileExistsError(errno.EEXIST, f"{name} and {MAX_NUMBERED_FOLDERS - 1} numbered"
+                          " names are all taken")
 
 
 def reopen(fd: int, flags: int) -> int | None:

@@ -8,23 +8,22 @@ Every failure a person sees is a core.errors sentence.
 
 from __future__ import annotations
 
-import errno
 import json
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
 from core import DEFAULT_PORT
+from core.client.archive_fetch import ArchiveFetch, Taken
 from core.client.download import DownloadResult, Fetch, file_info
 from core.client.http import Link, parse_server
 from core.client.partfile import PartFile
 from core.client.pipeline import save_error
 from core.client.receipt import JSON_HEADERS, RECEIPT_PATIENCE
-from core.client.savefolder import NotAFileError, SaveFolder
+from core.client.savefolder import SaveFolder, subfolder
 from core.errors import NotOfferedError, ProtocolError
 from core.events import Listener, NullListener
 from core.wire import sentences
-from core.wire.names import numbered
 from core.wire.paths import saved_segments
 from core.wire.protocol import (
     DECISIONS_PATH,
@@ -47,21 +46,6 @@ __all__ = ["DownloadResult", "FilecastClient", "parse_server"]
 
 
 MAX_OFFER_FILES = 100_000  # files of an offer read in pages: ~30 MB at most
-MAX_NUMBERED_FOLDERS = 100  # 'a (1)' ... before a clash is a sentence
-
-def _subfolder(parent: SaveFolder, name: str) -> SaveFolder:
-    """The folder ``name`` in ``parent``, or ``name (1)``... when a file or a link holds
-    the name (issue 12: a server may offer a file 'a' and a folder 'a'); never through it."""
-    for n in range(MAX_NUMBERED_FOLDERS):
-        try:
-            return parent.descend(name if n == 0 else numbered(name, n))
-        except OSError as exc:
-            if exc.errno not in (errno.ENOTDIR, errno.ELOOP, errno.EEXIST) \
-                    and not isinstance(exc, NotAFileError):
-                raise
-    raise FileExistsError(errno.EEXIST, f"{name} and {MAX_NUMBERED_FOLDERS - 1} numbered"
-                          " names are all taken")
-
 
 class FilecastClient:
     """One visit to one server over one keep-alive connection (docs/PROTOCOL.md, The visit).
@@ -182,7 +166,7 @@ class FilecastClient:
         try:
             folders.append(SaveFolder(folder))
             for segment in subfolders:
-                folders.append(_subfolder(folders[-1], segment))
+                folders.append(subfolder(folders[-1], segment))
         except OSError as exc:
             for opened in folders:
                 opened.close()
@@ -195,6 +179,12 @@ class FilecastClient:
         finally:
             for opened in folders:
                 opened.close()
+
+    def download_small(self, infos: list[FileInfo], folder: Path) -> Taken:
+        """Download the small, hashed files of ``infos`` (core.client.archive_fetch.by_archive)
+        into ``folder`` as archives, each checked against the version the person was
+        shown; what a cut or a change left is in ``Taken.left``, to take one by one."""
+        return ArchiveFetch(self._link, self._listener, folder, infos).run()
 
     def cancel(self) -> None:
         """From any thread: make the running (or next) operation raise CancelledError now."""

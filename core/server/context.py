@@ -38,6 +38,9 @@ class SessionContext(Protocol):
     def record(self, entry: LedgerEntry, *, fold: bool = True) -> None:
         """Write one ledger line (through the folder); a failing ledger is reported."""
 
+    def record_many(self, entries: list[LedgerEntry]) -> None:
+        """Write lines backed by delivered bytes in one group commit, never folded."""
+
     def close_gently(self, sock: socket.socket) -> None:
         """Close a connection that may still be sending without a reset."""
 

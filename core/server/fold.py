@@ -121,10 +121,18 @@ class LedgerFolder:
             if self._on_flood is not None:
                 self._on_flood(ip)
 
+    def record_many(self, entries: list[LedgerEntry]) -> None:
+        """Write lines backed by delivered bytes (an archive's "downloaded" and "verified"
+        lines) in one group commit: never folded, never flood-counted, each its own fact;
+        lines of windows that have closed go first, so the ledger stays in order."""
+        with self._lock:
+            lines = self._flush(due_only=True)
+        self._write(lines + entries)
+
     def _write(self, lines: list[LedgerEntry]) -> None:
-        """Record each entry, in order (outside the lock)."""
-        for line in lines:
-            self._ledger.record(line)
+        """Record the entries, in order, in one group commit (outside the lock)."""
+        if lines:
+            self._ledger.record_many(lines)
 
     def next_due(self) -> float | None:
         """Seconds until the oldest open window closes or a flood summary is due; None

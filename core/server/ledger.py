@@ -280,37 +280,48 @@ class Ledger:
 
     def record(self, entry: LedgerEntry) -> LedgerEntry:
         """Append ``entry`` to both files, durably, before returning it with ``time`` filled."""
-        entry = clipped(entry)
-        if entry.time is None:
-            entry = dataclasses.replace(entry, time=datetime.now(timezone.utc))
-        assert entry.time is not None
-        stamp = timestamp(entry.time)
-        text = sentence(entry)
-        txt_line = f"{stamp} {text}\n".encode("utf-8", "backslashreplace")
-        record = _json_record(entry, stamp, text)
-        json_line = (_json_line(record) + "\n").encode("utf-8")
-        self._commit(txt_line, json_line)
-        if self._listener is not None:  # called from the recording thread: a worker's
-            self._listener.on_event(LedgerWritten(json.loads(json_line)))
-        return entry
+        return self.record_many([entry])[0]
 
-    def _commit(self, txt_line: bytes, json_line: bytes) -> None:
+    def record_many(self, entries: list[LedgerEntry]) -> list[LedgerEntry]:
+        """Append ``entries`` in order, in one group commit, durably before returning them:
+        10,000 files of one archive cost a few fsyncs, not 10,000 (issue 12)."""
+        done, lines = [], []
+        for entry in entries:
+            entry = clipped(entry)
+            if entry.time is None:
+                entry = dataclasses.replace(entry, time=datetime.now(timezone.utc))
+            assert entry.time is not None
+            stamp = timestamp(entry.time)
+            text = sentence(entry)
+            txt_line = f"{stamp} {text}\n".encode("utf-8", "backslashreplace")
+            json_line = (_json_line(_json_record(entry, stamp, text)) + "\n").encode("utf-8")
+            done.append(entry)
+            lines.append((txt_line, json_line))
+        if lines:
+            self._commit(lines)
+        if self._listener is not None:  # called from the recording thread: a worker's
+            for _, json_line in lines:
+                self._listener.on_event(LedgerWritten(json.loads(json_line)))
+        return done
+
+    def _commit(self, lines: list[tuple[bytes, bytes]]) -> None:
         """Group commit: queue the lines; the first waiter writes and fsyncs every queued
         line at once while later ones wait, so N clients finishing together cost a few
-        fsyncs, not 2N in a row. Returns only once this entry's lines are on disk."""
+        fsyncs, not 2N in a row. Returns only once these lines are on disk."""
         with self._cond:
             if self._txt is None or self._jsonl is None:
                 raise RuntimeError("record() called on a closed Ledger")
-            self._queue.append((txt_line, json_line))
-            self._issued += 1
+            self._queue.extend(lines)
+            first = self._issued + 1
+            self._issued += len(lines)
             ticket = self._issued
             while self._durable < ticket:
                 if self._flushing:
                     self._cond.wait()
                     continue
                 self._flush_queue()
-            for first, last, error in self._failures:
-                if first <= ticket <= last:
+            for failed_first, failed_last, error in self._failures:
+                if failed_first <= ticket and first <= failed_last:
                     raise error
 
     def _flush_queue(self) -> None:

@@ -126,6 +126,14 @@ class FilecastServer:
         except StorageError as error:
             self.emit(EngineError(str(error)))
 
+    def record_many(self, entries: list[LedgerEntry]) -> None:
+        """Write lines backed by delivered bytes in one group commit (core.server.fold);
+        a failing ledger is reported, not fatal. Called from worker threads."""
+        try:
+            self._folder.record_many(entries)
+        except StorageError as error:
+            self.emit(EngineError(str(error)))
+
     def close_gently(self, sock: socket.socket) -> None:
         """Hand a connection we are done with to the lingerer (half-close, drain, close).
 

@@ -16,8 +16,10 @@ import json
 from dataclasses import dataclass
 
 from core import PROTOCOL_VERSION
+from core.server.archives import archive_headers, folder_of, layout, selected
 from core.server.entries import ServedFile
 from core.server.offer import OfferState
+from core.wire.archive import ARCHIVE_PATH, ARCHIVE_PREFIX, Layout
 from core.wire.http11 import HttpError, Request
 from core.wire.protocol import (
     DECISIONS_PATH,
@@ -59,6 +61,8 @@ class Outcome(enum.Enum):
     RECEIPT_AGAIN = "receipt_again"  # a receipt this download already had: no second line
     RECEIPT_REFUSED = "receipt_refused"
     WAIT_DIGEST = "wait_digest"
+    ARCHIVE = "archive"  # many files in one tar (core.server.archives)
+    RECEIPTS = "receipts"  # many receipts in one request, counted by the session
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,9 @@ class Reply:
     outcome: Outcome = Outcome.NONE
     subject: str | None = None
     receipt: Receipt | None = None
+    members: tuple[ServedFile, ...] = ()  # an archive's files, in order
+    archive: Layout | None = None  # and where each one's bytes lie in it
+    receipts: tuple[Receipt | str, ...] = ()  # each receipt, or why it cannot count
 
 
 @dataclass(frozen=True)
@@ -155,7 +162,18 @@ def route(request: Request, body: bytes, state: OfferState, *, now: float,
         return _decision_reply(_json_body(request, body), state)
     if path == RECEIPTS_PATH:
         _allow(request, ("POST",))
-        return _receipt_reply(_json_body(request, body), state)
+        data = _json_body(request, body)
+        if "receipts" in data:
+            return _receipts_reply(data, state)
+        return _receipt_reply(data, state)
+    if path == ARCHIVE_PATH:
+        _allow(request, ("POST",))
+        entries = selected(_json_body(request, body), state)
+        return _archive_reply(entries, "Filecast files.tar", head_only=False)
+    if path.startswith(ARCHIVE_PREFIX):
+        _allow(request, ("GET", "HEAD"))
+        entries, filename = folder_of(request, state)
+        return _archive_reply(entries, filename, head_only=request.method == "HEAD")
     if path == "/":
         _allow(request, ("GET", "HEAD"))
         page = index_page(state).encode("utf-8")
@@ -301,6 +319,36 @@ def _receipt_reply(data: dict[str, object], state: OfferState) -> Reply:
     reply = _json_reply(200, answer, Outcome.RECEIPT, entry.name)
     return Reply(reply.status, reply.headers, reply.body, outcome=Outcome.RECEIPT,
                  subject=entry.name, receipt=receipt)
+
+
+def _archive_reply(entries: list[ServedFile], filename: str, *, head_only: bool) -> Reply:
+    """200 with the tar of ``entries``; the session sends it (core.server.archive_send)."""
+    plan = layout(entries)
+    return Reply(200, archive_headers(plan, filename), outcome=Outcome.ARCHIVE,
+                 members=() if head_only else tuple(entries), archive=plan)
+
+
+def _receipts_reply(data: dict[str, object], state: OfferState) -> Reply:
+    """Many receipts at once (the files of an archive): each checked as ``_receipt_reply``
+    checks one, an item that cannot count said by its error code, never failing the rest;
+    the session counts them against the book of downloads and writes the answer."""
+    items = data.get("receipts")
+    if not isinstance(items, list) or not items:
+        raise HttpError(400, "bad_request", "A list of receipts needs at least one receipt.")
+    checked: list[Receipt | str] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise HttpError(400, "bad_request", "Each receipt needs file, etag, bytes and"
+                            " sha256.")
+        try:
+            reply = _receipt_reply(item, state)
+        except HttpError as error:
+            if error.status == 400:
+                raise
+            checked.append(error.code)
+            continue
+        checked.append(reply.receipt if reply.receipt is not None else "not_ready")
+    return Reply(200, (), outcome=Outcome.RECEIPTS, receipts=tuple(checked))
 
 
 def refused_receipt(receipt: Receipt) -> Reply:

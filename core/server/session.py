@@ -13,6 +13,7 @@ import time
 from dataclasses import replace
 
 from core.events import ClientConnected, ClientDisconnected, ClientInfo, EngineError, ServerEvent
+from core.server.archive_send import ArchiveTransfer, count_receipts
 from core.server.context import SessionContext
 from core.server.delivery import ClientKey, client_key
 from core.server.effects import reply_effects
@@ -254,6 +255,8 @@ class Session:
 
     def _counted(self, reply: Reply) -> Reply:
         """A receipt counts only for a download delivered whole, and once (issue 9)."""
+        if reply.outcome is Outcome.RECEIPTS:
+            return count_receipts(self._server, self.client, self._key(), reply)
         receipt, book = reply.receipt, self._server.deliveries
         if reply.outcome is not Outcome.RECEIPT or receipt is None:
             return reply
@@ -298,6 +301,9 @@ class Session:
             self._server.record(effects.entry)
         for event in effects.before:
             self._emit(event)
+        if reply.members:
+            archive = ArchiveTransfer(self._server, self._sock, self.client, self._key(), reply)
+            return archive.run(self._head(reply))
         if reply.file is not None and reply.span is not None:
             transfer = Transfer(self._server, self._sock, self.client, self._key(), reply)
             try:

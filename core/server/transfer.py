@@ -80,18 +80,8 @@ class Transfer:
             return self._stream(handle, in_flight)
 
     def _acknowledged(self, complete: bool) -> int:
-        """How many body bytes the client's TCP acknowledged (core.server.acks), once it took
-        what it will take: the stall time after a whole body, CUT_DRAIN after a cut (a client
-        still reading gets what was queued; a stalled one has no window left). Anything
-        still unacknowledged then is dropped with a reset, so the client never receives
-        bytes that were not counted for it. Where the system cannot tell, the bytes handed
-        to it count."""
-        stall = self._ctx.config.stall_timeout if complete else CUT_DRAIN
-        left = wait_acknowledged(self._sock, stall=stall, stopping=lambda: self._ctx.stopping)
-        if left:
-            end_cut(self._sock)
-        # TCP acknowledges in order: what is still unacknowledged is the body's tail.
-        return max(0, self._sent - (left or 0))
+        """How many body bytes the client's TCP acknowledged (see ``acknowledged``)."""
+        return acknowledged(self._ctx, self._sock, self._sent, complete)
 
     def _stream(self, handle: io.FileIO, in_flight: int) -> bool:
         """Send the span, holding back the last byte until the file is checked unchanged."""
@@ -116,15 +106,8 @@ class Transfer:
             self._ctx.offer.refresh(self._entry.name)
 
     def _sender(self, handle: io.FileIO, in_flight: int) -> Callable[[int, int, Progress], int]:
-        """``send(offset, count, progress)``: the copy loop in this thread, or sendfile
-        through the server's sendfile loop (core.server.sendbody.choose_mode decides)."""
-        config, sock = self._ctx.config, self._sock
-        if choose_mode(config.body_mode, in_flight) == "copy":
-            return lambda offset, count, progress: send_copy(sock, handle, offset, count,
-                                                             progress)
-        loop, fd, stall = self._ctx.sendfile_loop, handle.fileno(), config.stall_timeout
-        return lambda offset, count, progress: loop.send(sock, fd, offset, count, stall=stall,
-                                                         progress=progress)
+        """``send(offset, count, progress)`` for this body (see ``body_sender``)."""
+        return body_sender(self._ctx, self._sock, handle, in_flight)
 
     def _report(self, sent: int) -> None:
         """Keep the count of bytes sent; report it at most once a progress interval."""
@@ -144,6 +127,33 @@ class Transfer:
         effects, fold = transfer_effects(body, verdict, acked, self._client,
                                          stopping=self._ctx.stopping)
         carry_out(self._ctx, effects, fold=fold)
+
+
+def acknowledged(ctx: SessionContext, sock: socket.socket, sent: int, complete: bool) -> int:
+    """How many of ``sent`` body bytes the client's TCP acknowledged (core.server.acks),
+    once it took what it will take: the stall time after a whole body, CUT_DRAIN after a
+    cut (a client still reading gets what was queued; a stalled one has no window left).
+    Anything still unacknowledged then is dropped with a reset, so the client never
+    receives bytes that were not counted for it. Where the system cannot tell, the bytes
+    handed to it count."""
+    stall = ctx.config.stall_timeout if complete else CUT_DRAIN
+    left = wait_acknowledged(sock, stall=stall, stopping=lambda: ctx.stopping)
+    if left:
+        end_cut(sock)
+    # TCP acknowledges in order: what is still unacknowledged is the body's tail.
+    return max(0, sent - (left or 0))
+
+
+def body_sender(ctx: SessionContext, sock: socket.socket, handle: io.FileIO,
+                in_flight: int) -> Callable[[int, int, Progress], int]:
+    """``send(offset, count, progress)``: the copy loop in this thread, or sendfile
+    through the server's sendfile loop (core.server.sendbody.choose_mode decides)."""
+    config = ctx.config
+    if choose_mode(config.body_mode, in_flight) == "copy":
+        return lambda offset, count, progress: send_copy(sock, handle, offset, count, progress)
+    loop, fd, stall = ctx.sendfile_loop, handle.fileno(), config.stall_timeout
+    return lambda offset, count, progress: loop.send(sock, fd, offset, count, stall=stall,
+                                                     progress=progress)
 
 
 def carry_out(ctx: SessionContext, effects: Effects, *, fold: bool = True) -> None:

@@ -1,0 +1,289 @@
+"""Many small files in one response (issue 12): ask for them as one tar, check each on the
+way in, and make them durable together.
+
+One request per 10 KiB file lets per-request overhead set the pace; one archive of a
+selection does not (docs/PROTOCOL.md, "Many files at once"). Each member must be the file
+asked for next, with the size and SHA-256 the person was shown (core.wire.archive reads
+the stream strictly). Durability is grouped without weakening it: every file is written
+as ``NAME.part`` and verified, the parts' data is flushed to disk at once (syncfs on
+Linux, else one fsync each), and only then do they take their final names, the folders
+flushed once at the end. Nothing is ever under a final name unverified or unflushed.
+
+A cut archive keeps every file finished before the cut; the caller takes the rest one by
+one (each then resumable on its own, with retries). Runs on the caller's worker thread.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import http.client
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from core.client.download import Meter, keep_modified
+from core.client.http import Link
+from core.client.partfile import PartFile, commit
+from core.client.pipeline import save_error
+from core.client.savefolder import SaveFolder, subfolder
+from core.errors import CancelledError, FilecastError, ProtocolError, StorageError
+from core.events import DownloadStarted, Listener
+from core.wire import sentences
+from core.wire.archive import ARCHIVE_PATH, MAX_ARCHIVE_REQUEST_BYTES, RECORD, TarReader
+from core.wire.paths import saved_segments
+from core.wire.protocol import RECEIPTS_PATH, FileInfo, parse_length
+
+log = logging.getLogger("filecast.client")
+
+SMALL_FILE_BYTES = 1024 * 1024  # larger files go one by one: a cut resumes where it was
+JSON_HEADERS = {"Content-Type": "application/json"}
+T = TypeVar("T")
+
+
+@dataclass
+class Taken:
+    """What an archive run did: files saved (name → path), files that failed (name →
+    sentence), and files not reached, for the caller to take one by one."""
+
+    saved: dict[str, Path] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    left: list[FileInfo] = field(default_factory=list)
+
+
+def by_archive(info: FileInfo) -> bool:
+    """Whether ``info`` goes in an archive: small, and its digest known to check it by."""
+    return info.size <= SMALL_FILE_BYTES and info.sha256 is not None
+
+
+def runs_of(items: list[T], cost: Callable[[T], int], limit: int = MAX_ARCHIVE_REQUEST_BYTES
+         ) -> Iterator[list[T]]:
+    """``items`` in runs whose request bodies (``cost`` bytes each) stay under ``limit``."""
+    run: list[T] = []
+    size = 40  # the body's own braces and version
+    for item in items:
+        if run and size + cost(item) + 2 > limit:
+            yield run
+            run, size = [], 40
+        run.append(item)
+        size += cost(item) + 2
+    if run:
+        yield run
+
+
+def _json_size(item: object) -> int:
+    return len(json.dumps(item).encode())
+
+
+def _asked(info: FileInfo) -> dict[str, str]:
+    """How an archive request names one file: the name and the version consented to."""
+    return {"file": info.name, "etag": info.etag}
+
+
+def _receipt(info: FileInfo) -> dict[str, object]:
+    """One receipt of a list: the file as offered, which the bytes were checked against."""
+    return {"file": info.name, "etag": info.etag, "bytes": info.size, "sha256": info.sha256}
+
+
+class ArchiveFetch:
+    """Takes ``infos`` (all ``by_archive``) into ``root`` through ``link``."""
+
+    def __init__(self, link: Link, listener: Listener, root: Path, infos: list[FileInfo]
+                 ) -> None:
+        self.link, self.listener, self.root, self.infos = link, listener, root, infos
+        self.taken = Taken()
+        self._folders: dict[tuple[str, ...], SaveFolder] = {}
+        self._label = sentences.file_count(len(infos))
+        self._meter = Meter(listener.on_event, self._label, sum(i.size for i in infos))
+        self._received = 0
+        self._unreceipted: list[FileInfo] = []  # saved, the server not yet told
+
+    def run(self) -> Taken:
+        """Every batch in turn; on a cut, what is not saved yet is ``left``."""
+        self.listener.on_event(DownloadStarted(self._label, sum(i.size for i in self.infos), 0))
+        try:
+            self._folders[()] = SaveFolder(self.root)
+            runs = list(runs_of(self.infos, lambda i: _json_size(_asked(i))))
+            for number, run in enumerate(runs):
+                try:
+                    self._take(run)
+                except (OSError, http.client.HTTPException, ProtocolError) as exc:
+                    self.link.drop()
+                    if self.link.cancelled.is_set():
+                        raise self.link.cancel_error(
+                            "The download was cancelled; the files saved so far are kept."
+                        ) from exc
+                    log.info("archive cut (%s); the rest goes file by file", exc)
+                    self._send_receipts()
+                    self.taken.left.extend(self._not_done(run))
+                    for later in runs[number + 1:]:
+                        self.taken.left.extend(later)
+                    break
+        finally:
+            for folder in self._folders.values():
+                folder.close()
+        return self.taken
+
+    def _not_done(self, run: list[FileInfo]) -> list[FileInfo]:
+        return [i for i in run if i.name not in self.taken.saved
+                and i.name not in self.taken.failed]
+
+    def _take(self, run: list[FileInfo]) -> None:
+        """One archive request: stream it in, then flush, name and report its files."""
+        body = json.dumps({"version": 1, "files": [_asked(i) for i in run]}).encode()
+        resp = self.link.send("POST", ARCHIVE_PATH, body, JSON_HEADERS)
+        if resp.status in (404, 409):  # the offer changed: each file says how, one by one
+            resp.read(64 * 1024)
+            self.link.drop()
+            self.taken.left.extend(run)
+            return
+        if resp.status != 200:
+            raise self.link.status_error(resp.status, resp.read(64 * 1024))
+        self.link.relax()
+        pending: list[tuple[PartFile, FileInfo]] = []
+        try:
+            self._read(resp, run, pending)
+        finally:
+            self._settle(pending)  # what was verified before a cut is kept, and receipted
+            self._unreceipted.extend(i for _, i in pending if i.name in self.taken.saved)
+        self._send_receipts()
+
+    def _read(self, resp: http.client.HTTPResponse, run: list[FileInfo],
+              pending: list[tuple[PartFile, FileInfo]]) -> None:
+        """Each member in turn, checked against the file asked for, into its part."""
+        length = parse_length(resp.getheader("Content-Length"))
+        if length is None:
+            raise ProtocolError("The server's archive did not say its length.")
+        reader = TarReader(resp.read)
+        for info in run:
+            entry = reader.next()
+            if entry is None or entry.name != info.name or entry.size != info.size:
+                raise ProtocolError(f"The server's archive did not hold '{info.name}' as"
+                                    " offered.")
+            part = self._part(info)
+            if self._write(reader, part, info):
+                pending.append((part, info))
+        if reader.next() is not None:
+            raise ProtocolError("The server's archive holds more than was asked for.")
+        rest = resp.length or 0
+        if rest > 2 * RECORD:
+            self.link.drop()  # not worth reading a hostile server's padding
+        else:
+            resp.read(rest)
+
+    def _part(self, info: FileInfo) -> PartFile:
+        """The part for ``info`` in its folder (made, or numbered on a clash, once)."""
+        *subfolders, leaf = saved_segments(info.name)
+        path: tuple[str, ...] = ()
+        for segment in subfolders:
+            parent, path = self._folders[path], (*path, segment)
+            if path not in self._folders:
+                try:
+                    self._folders[path] = subfolder(parent, segment)
+                except OSError as exc:
+                    raise save_error(exc, parent.path, info.name, info.size) from exc
+        return PartFile(self._folders[path], info.name, leaf)
+
+    def _write(self, reader: TarReader, part: PartFile, info: FileInfo) -> bool:
+        """Stream one member into its part; True when its SHA-256 is the offered one."""
+        try:
+            fd = part.folder.create(part.part_name, os.O_WRONLY)
+        except OSError as exc:
+            raise save_error(exc, part.folder.path, info.name, info.size) from exc
+        hasher = hashlib.sha256()
+        try:
+            status = os.fstat(fd)
+            part.identity = (status.st_dev, status.st_ino)
+            for chunk in reader.data(info.size):
+                hasher.update(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
+                self._received += len(chunk)
+                self._meter.update(self._received)
+        except OSError as exc:
+            part.discard()
+            raise save_error(exc, part.folder.path, info.name, info.size) from exc
+        except BaseException:
+            part.discard()
+            raise
+        finally:
+            os.close(fd)
+        if hasher.hexdigest() != info.sha256:
+            part.discard()
+            self.taken.failed[info.name] = (
+                f"'{info.name}' arrived damaged: its SHA-256 is not the one the server"
+                " offered. Nothing was saved; download it again.")
+            return False
+        keep_modified(part, info.modified)
+        return True
+
+    def _settle(self, pending: list[tuple[PartFile, FileInfo]]) -> None:
+        """Flush the verified parts' data, name them, flush the folders (see module doc)."""
+        if not pending:
+            return
+        _flush_data(self._folders[()], [part for part, _ in pending])
+        for part, info in pending:
+            try:
+                self.taken.saved[info.name] = commit(part, sync_folder=False)
+            except FilecastError as error:
+                self.taken.failed[info.name] = str(error)
+        if not _syncfs(self._folders[()]):
+            for folder in self._folders.values():
+                try:
+                    folder.sync()
+                except OSError as exc:
+                    log.warning("could not fsync %s: %s", folder.path, exc)
+        self._meter.update(self._received, final=True)
+
+    def _send_receipts(self) -> None:
+        """Tell the server each file saved arrived verified, in a few requests (its ledger's
+        "verified" lines); a refused one is logged, as for one file (core.client.receipt)."""
+        infos, self._unreceipted = self._unreceipted, []
+        for run in runs_of([_receipt(i) for i in infos], _json_size):
+            body = json.dumps({"version": 1, "receipts": run}).encode()
+            try:
+                status, _, data = self.link.exchange("POST", RECEIPTS_PATH, body, JSON_HEADERS)
+            except CancelledError:
+                raise
+            except FilecastError as error:
+                log.warning("receipts not sent: %s", error)
+                return
+            if status != 200:
+                log.warning("receipts answered %s: %r", status, data[:200])
+
+
+def _flush_data(root: SaveFolder, parts: list[PartFile]) -> None:
+    """Make the parts' bytes durable: one syncfs for all, else one fsync each."""
+    if _syncfs(root):
+        return
+    for part in parts:
+        try:
+            fd = part.folder.open_existing(part.part_name, os.O_RDONLY)
+        except OSError as exc:
+            raise StorageError(f"'{part.part_name}' in {part.folder.path} could not be"
+                               f" flushed to disk: {exc.strerror or exc}.") from exc
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _syncfs(folder: SaveFolder) -> bool:
+    """syncfs(2) on the folder's file system (Linux); False where it is not available."""
+    fd = folder.fileno()
+    if not sys.platform.startswith("linux") or fd is None:
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.syncfs(fd) == 0:
+            return True
+    except (OSError, AttributeError):
+        return False
+    log.warning("syncfs failed: %s", os.strerror(ctypes.get_errno()))
+    return False

@@ -1,0 +1,150 @@
+"""Many files going out of a session as one tar (issue 12), and many receipts counted at once.
+
+The archive is sent as laid out (core.wire.archive.Layout): each member's header, its
+bytes, its padding. A member that changed on disk since the offer's snapshot cuts the
+stream before its last byte, as a single body is cut (core.server.transfer): the client
+keeps the files before it and never gets a mix of versions. When the stream ends, the
+bytes the client's TCP acknowledged say which members it received whole; each is a
+download of its own in the book (core.server.delivery), so its receipt counts, and the
+lines are written in one group commit.
+
+Runs on the session's worker thread; every listener call made here comes from that thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+
+from core.events import ClientInfo
+from core.server.context import SessionContext
+from core.server.delivery import ClientKey
+from core.server.effects import Body, Effects, reply_effects, transfer_effects
+from core.server.entries import FileUnavailable, ServedFile
+from core.server.ledger import LedgerEntry
+from core.server.regular import open_regular
+from core.server.routing import Outcome, Receipt, Reply, refused_receipt
+from core.server.transfer import acknowledged, body_sender
+from core.wire.archive import header, padding
+from core.wire.protocol import dump_json
+
+
+class ArchiveTransfer:
+    """Sends one archive reply to one client and records which files it received."""
+
+    def __init__(self, ctx: SessionContext, sock: socket.socket, client: ClientInfo,
+                 key: ClientKey, reply: Reply) -> None:
+        assert reply.archive is not None
+        self._ctx, self._sock, self._client, self._key = ctx, sock, client, key
+        self._members, self._layout = reply.members, reply.archive
+        self._sent = 0
+
+    def run(self, head: bytes) -> bool:
+        """Send ``head`` and the archive; True when all of it was sent and acknowledged."""
+        self._sock.settimeout(self._ctx.config.stall_timeout)
+        self._sock.sendall(head)
+        with self._ctx.body_in_flight() as in_flight:
+            complete = self._stream(in_flight)
+        acked = acknowledged(self._ctx, self._sock, self._sent, complete)
+        self._record(acked)
+        return complete and acked == self._layout.length
+
+    def _put(self, data: bytes) -> None:
+        self._sock.sendall(data)
+        self._sent += len(data)
+
+    def _stream(self, in_flight: int) -> bool:
+        """Every member, then the end blocks; False at the first that cannot be sent whole."""
+        try:
+            for entry, plan in zip(self._members, self._layout.members, strict=True):
+                self._put(header(plan))
+                if not self._send_member(entry, in_flight):
+                    return False
+                self._put(bytes(padding(entry.size)))
+            self._put(bytes(self._layout.length - self._sent))  # two zero blocks and more
+        except (OSError, EOFError):
+            return False
+        return True
+
+    def _send_member(self, entry: ServedFile, in_flight: int) -> bool:
+        """One member's bytes, the last one held back until the file is checked unchanged."""
+        try:
+            handle = open_regular(entry.path, entry.folder)
+        except OSError:
+            return False
+        with handle:
+            if not entry.matches(os.fstat(handle.fileno())):
+                self._refresh(entry)
+                return False
+            send = body_sender(self._ctx, self._sock, handle, in_flight)
+            base = self._sent
+
+            def progress(count: int) -> None:
+                self._sent = base + count
+
+            if entry.size > 1:
+                send(0, entry.size - 1, progress)
+            if entry.size > 0:
+                if not self._ctx.offer.unchanged(entry):
+                    self._refresh(entry)
+                    return False
+                send(entry.size - 1, 1, lambda n: progress(entry.size - 1 + n))
+        return True
+
+    def _refresh(self, entry: ServedFile) -> None:
+        with contextlib.suppress(FileUnavailable):
+            self._ctx.offer.refresh(entry.name)
+
+    def _record(self, acked: int) -> None:
+        """The book's verdict on each member the client received (whole, or the one it
+        was cut in), written in one group commit, then the events."""
+        whole, part = self._layout.received(acked)
+        book, effects = self._ctx.deliveries, []
+        for index, entry in enumerate(self._members[:whole + (1 if part else 0)]):
+            got = entry.size if index < whole else part
+            book.start(self._key, entry.name, entry.etag, entry.size, fresh=True)
+            verdict = book.finish(self._key, entry.name, entry.etag, entry.size, 0,
+                                  entry.size, got, whole=True)
+            book.ended(self._key, entry.name, entry.etag)
+            body = Body(entry.name, entry.etag, 0, entry.size, entry.size, got)
+            effect, _ = transfer_effects(body, verdict, got, self._client,
+                                         stopping=self._ctx.stopping)
+            effects.append(effect)
+        _carry_out_all(self._ctx, effects)
+
+
+def _carry_out_all(ctx: SessionContext, effects: list[Effects]) -> None:
+    """Write every effect's line in one group commit, then report their events."""
+    lines: list[LedgerEntry] = [e.entry for e in effects if e.entry is not None]
+    ctx.record_many(lines)
+    for effect in effects:
+        for event in effect.after:
+            ctx.emit(event)
+
+
+def count_receipts(ctx: SessionContext, client: ClientInfo, key: ClientKey,
+                   reply: Reply) -> Reply:
+    """Count each receipt of a list as a single one is counted (only for a download
+    delivered whole, once), write the lines in one group commit, and answer each."""
+    book, effects, results = ctx.deliveries, [], []
+    for item in reply.receipts:
+        if not isinstance(item, Receipt):
+            results.append(item)
+            continue
+        one = Reply(200, (), outcome=Outcome.RECEIPT, subject=item.file, receipt=item)
+        if not book.covered_whole(key, item.file, item.etag):
+            one = refused_receipt(item)
+            results.append("not_delivered")
+        elif not book.first_receipt(key, item.file, item.etag):
+            one = Reply(200, (), outcome=Outcome.RECEIPT_AGAIN, subject=item.file, receipt=item)
+            results.append("verified" if item.verified else "digest_mismatch")
+        else:
+            results.append("verified" if item.verified else "digest_mismatch")
+        effects.append(reply_effects(one, client))
+    _carry_out_all(ctx, effects)
+    body = dump_json({"results": results})
+    headers = (("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+               ("Cache-Control", "no-cache"))
+    return Reply(200, headers, body)
+
