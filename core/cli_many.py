@@ -65,7 +65,9 @@ def _download_each(client: FilecastClient, infos: list[FileInfo], folder: Path,
     archive_fetch); the rest, and any an archive did not bring, one by one. A cancel
     (Ctrl-C) ends them all."""
     small = [info for info in infos if by_archive(info)] if len(infos) > 1 else []
-    saved, failed, one_by_one = 0, set(), [i for i in infos if i not in small]
+    at_once = {info.name for info in small}
+    saved, failed = 0, set()
+    one_by_one = [info for info in infos if info.name not in at_once]
     if small:
         print(f"[1-{len(small)}/{len(infos)}] {sentences.file_count(len(small))} at once")
         taken = client.download_small(small, folder)

@@ -54,6 +54,8 @@ class Lies:
     endless_continue: bool = False  # every answer: "100 Continue" heads, forever
     trickle: float | None = None  # every answer: one byte per this many seconds
     other_version: bytes | None = None  # GET (not HEAD) serves these bytes, their own ETag
+    # issue 12
+    archive: bytes | None = None  # the raw answer body to POST /api/v1/archive
 
 
 @dataclass
@@ -189,6 +191,10 @@ class HostileServer:
                     ("Content-Length", str(len(NOT_READY)))], NOT_READY)
                 return True
             receipt = json.loads(request.body)
+            if "receipts" in receipt:  # a list of them (issue 12): each taken at its word
+                self._json(sock, "200 OK", json.dumps({"version": 1, "results": [
+                    "verified" for _ in receipt["receipts"]]}).encode())
+                return True
             data = self.files.get(receipt["file"], b"")
             verified = (receipt["sha256"] == hashlib.sha256(data).hexdigest()
                         if lies.receipt_verified is None else lies.receipt_verified)
@@ -199,6 +205,15 @@ class HostileServer:
                 body = json.dumps({"version": 1, "error": {
                     "code": lies.receipt_code, "message": "busy"}}).encode()
             self._json(sock, f"{lies.receipt_status} X", body)
+            return True
+        if request.path == "/api/v1/archive":
+            if lies.archive is None:
+                self._json(sock, "404 Not Found", b'{"version": 1, "error": {"code":'
+                           b' "not_found", "message": "no"}}')
+                return True
+            self._send(sock, "200 OK", [("Content-Type", "application/x-tar"),
+                                        ("Content-Length", str(len(lies.archive)))],
+                       lies.archive)
             return True
         if request.path == "/api/v1/decisions":
             self._json(sock, "200 OK", b'{"version": 1, "recorded": true}')

@@ -230,7 +230,7 @@ class ArchiveFetch:
         _flush_data(self._folders[()], [part for part, _ in pending])
         for part, info in pending:
             try:
-                self.taken.saved[info.name] = commit(part, sync_folder=False)
+                self.taken.saved[info.name] = commit(part, one_of_many=True)
             except FilecastError as error:
                 self.taken.failed[info.name] = str(error)
         if not _syncfs(self._folders[()]):

@@ -239,9 +239,10 @@ def _place(part: PartFile, final: str) -> None:
         log.warning("could not remove %s: %s", part.path, exc)
 
 
-def commit(part: PartFile, *, sync_folder: bool = True) -> Path:
-    """Move a verified part to its safe name, or ``NAME (1)``..., never overwriting;
-    ``sync_folder=False`` when the caller flushes the folders once for many files."""
+def commit(part: PartFile, *, one_of_many: bool = False) -> Path:
+    """Move a verified part to its safe name, or ``NAME (1)``..., never overwriting.
+    ``one_of_many``: a file of an archive (core.client.archive_fetch), which wrote no
+    ``.part.json`` and flushes the folders once for all its files."""
     folder, safe_name = part.folder, part.safe_name
     try:
         ours = part.still_ours()
@@ -262,13 +263,14 @@ def commit(part: PartFile, *, sync_folder: bool = True) -> Path:
             continue
         except OSError as exc:
             raise part.failure(exc, 0) from exc
+        if one_of_many:
+            return folder.resolved / candidate
         _forget_meta(part)
         try:
-            if sync_folder:
-                folder.sync()
+            folder.sync()
         except OSError as exc:
             log.warning("could not fsync %s: %s", folder.path, exc)
-        return folder.path.resolve() / candidate
+        return folder.resolved / candidate
     raise StorageError(
         f"'{safe_name}' and {MAX_NUMBERED - 1} numbered copies already exist in"
         f" {folder.path}. Choose another folder."

@@ -100,6 +100,7 @@ class DeliveryBook:
                  max_ranges: int = MAX_RANGES, max_per_address: int = MAX_PER_ADDRESS) -> None:
         self._lock = threading.Lock()
         self._ended = threading.Condition(self._lock)  # a body ended
+        self._archives: dict[ClientKey, int] = {}  # archives going out, per client
         self._downloads: OrderedDict[_Key, _Download] = OrderedDict()
         self._groups: dict[str, OrderedDict[_Key, None]] = {}  # address group -> its keys
         self._max_downloads, self._max_ranges = max_downloads, max_ranges
@@ -150,17 +151,36 @@ class DeliveryBook:
                 download.bodies -= 1
             self._ended.notify_all()
 
+    def archive_started(self, client: ClientKey) -> None:
+        """An archive (many files, core.server.archive_send) starts going to ``client``;
+        its files enter the book only when it ends, so receipts wait for it (``settle``)."""
+        with self._lock:
+            self._archives[client] = self._archives.get(client, 0) + 1
+
+    def archive_ended(self, client: ClientKey) -> None:
+        """The archive ``archive_started`` announced is over and its files are on record."""
+        with self._lock:
+            left = self._archives.get(client, 0) - 1
+            if left > 0:
+                self._archives[client] = left
+            else:
+                self._archives.pop(client, None)
+            self._ended.notify_all()
+
     def settle(self, client: ClientKey, file: str, etag: str, timeout: float) -> None:
-        """Wait, at most ``timeout`` seconds, until no body of this download is still going
-        out: a client that cancels and resumes on a new connection can finish the resumed
-        body and send its receipt while the server is still learning how much of the first
-        body was acknowledged, and its receipt was refused (issue 11, the ten-windows test)."""
+        """Wait, at most ``timeout`` seconds, until no body of this download and no archive
+        to this client is still going out: a client that cancels and resumes on a new
+        connection can finish the resumed body and send its receipt while the server is
+        still learning how much of the first body was acknowledged, and its receipt was
+        refused (issue 11, the ten-windows test); a cut archive's receipts came the same way."""
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
                 download = self._downloads.get((client, file, etag))
                 left = deadline - time.monotonic()
-                if download is None or download.complete or not download.bodies or left <= 0:
+                busy = client in self._archives or (
+                    download is not None and not download.complete and download.bodies > 0)
+                if not busy or left <= 0:
                     return
                 self._ended.wait(left)
 

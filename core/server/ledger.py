@@ -110,6 +110,8 @@ def clip(text: str | None, limit: int) -> str | None:
     many more characters there were."""
     if text is None:
         return text
+    if text.isprintable() and len(text.encode("utf-8", "surrogatepass")) <= limit:
+        return text  # each character costs its UTF-8 (below): no pass per character
     cost = 0
     for index, ch in enumerate(text):
         cost += _written_size(ch)
@@ -118,11 +120,13 @@ def clip(text: str | None, limit: int) -> str | None:
     return text
 
 
-def clipped(entry: LedgerEntry) -> LedgerEntry:
-    """``entry`` with its network texts within the caps (MAX_*_BYTES)."""
+def clipped(entry: LedgerEntry, now: datetime | None = None) -> LedgerEntry:
+    """``entry`` with its network texts within the caps (MAX_*_BYTES), and its time
+    ``now`` when it has none."""
     return dataclasses.replace(entry, file=clip(entry.file, MAX_FILE_BYTES) or "",
                                name=clip(entry.name, MAX_NAME_BYTES),
-                               user_agent=clip(entry.user_agent, MAX_AGENT_BYTES))
+                               user_agent=clip(entry.user_agent, MAX_AGENT_BYTES),
+                               time=entry.time or now)
 
 
 def _who(entry: LedgerEntry) -> str:
@@ -286,10 +290,9 @@ class Ledger:
         """Append ``entries`` in order, in one group commit, durably before returning them:
         10,000 files of one archive cost a few fsyncs, not 10,000 (issue 12)."""
         done, lines = [], []
+        now = datetime.now(timezone.utc)
         for entry in entries:
-            entry = clipped(entry)
-            if entry.time is None:
-                entry = dataclasses.replace(entry, time=datetime.now(timezone.utc))
+            entry = clipped(entry, now)
             assert entry.time is not None
             stamp = timestamp(entry.time)
             text = sentence(entry)

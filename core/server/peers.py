@@ -8,6 +8,7 @@ the book of downloads) count per group instead. Pure.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 
@@ -23,6 +24,7 @@ def unmapped(ip: str) -> str:
     return ip
 
 
+@functools.lru_cache(maxsize=4096)
 def address_group(ip: str) -> str:
     """``192.168.1.20`` → itself; ``2001:db8:1:2::5`` → ``2001:db8:1:2::/64``; an
     IPv4-mapped IPv6 address → its IPv4 address; anything unparsable → itself."""

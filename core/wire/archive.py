@@ -16,6 +16,7 @@ header of any size a hostile server announces in memory).
 
 from __future__ import annotations
 
+import functools
 import tarfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,8 +43,11 @@ class Member:
     mtime: int
 
 
+@functools.lru_cache(maxsize=16384)
 def header(member: Member) -> bytes:
-    """The tar header blocks of ``member`` (a pax header first when the name needs one)."""
+    """The tar header blocks of ``member`` (a pax header first when the name needs one).
+    Cached: laying an archive out and sending it make each header twice, and every
+    client asks for the same files (10,000 headers: 0.4-1 s of tarfile each time)."""
     info = tarfile.TarInfo(member.name)
     info.size, info.mtime, info.mode = member.size, member.mtime, 0o644
     info.type = tarfile.REGTYPE

@@ -23,6 +23,8 @@ def _escape_char(ch: str) -> str:
 
 def escape_text(text: str) -> str:
     """Escape backslash, quote and non-printables so a name cannot end its quote or line."""
+    if text.isprintable() and "\\" not in text and "'" not in text:
+        return text  # the common case, without a pass per character (10,000-line archives)
     return "".join(
         "\\" + ch if ch in "\\'" else ch if ch.isprintable() else _escape_char(ch) for ch in text
     )

@@ -9,6 +9,7 @@ create inside the chosen folder on Windows, macOS and Linux.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -86,6 +87,7 @@ def _cap(text: str, limit: int) -> str:
     return _cut(text, limit)
 
 
+@functools.lru_cache(maxsize=4096)  # folder names recur for every file in them
 def safe_filename(name: str) -> str:
     """A single, safe file name component for ``name``; ``download`` when nothing is left."""
     last = _SEPARATORS.split(name)[-1]
