@@ -76,6 +76,10 @@ def _download_each(client: FilecastClient, infos: list[FileInfo], folder: Path,
         for name, sentence in taken.failed.items():
             failed.add(name)
             print(escape_controls(sentence))
+        if taken.stopped is not None:  # a full disk, say: the rest would only fail the same
+            print(escape_controls(str(taken.stopped)))
+            failed.update(info.name for info in taken.left + one_by_one)
+            return saved, failed
         one_by_one = taken.left + one_by_one
     for number, info in enumerate(one_by_one, len(infos) - len(one_by_one) + 1):
         print(f"[{number}/{len(infos)}] {escape_text(info.name)}")

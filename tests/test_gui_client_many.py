@@ -10,12 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from faultproxy import FaultProxy
 from guikit import pump_until
 from serverkit import Running, serving
+from test_cli_many import same_tree
 from test_gui_client import config_dir as config_dir  # the fixtures, shared
 from test_gui_client import connect, finished, make_window
 from test_gui_client import downloads as downloads
 
+from core.client.archive_fetch import SMALL_FILE_BYTES
 from core.gui import client_window as cw
 
 pytestmark = pytest.mark.gui
@@ -96,3 +99,57 @@ def test_too_little_room_is_said_before_the_question(
     pump_until(tk_root, lambda: window.file_panel.answer.startswith("Only 1.0 KB free"),
                what="the warning for all of them")
     assert window.file_panel.answer.endswith("6 files, 25.0 KB. Download?")
+
+
+@pytest.fixture
+def many_served(tmp_path: Path) -> Iterator[tuple[Running, Path]]:
+    """60 small files in 3 folders and one over the archive size, which goes on its own."""
+    root = tmp_path / "share" / "Data"
+    for n in range(60):
+        (root / f"set {n % 3}").mkdir(parents=True, exist_ok=True)
+        (root / f"set {n % 3}" / f"{n:02d}.bin").write_bytes(os.urandom(20_000 + n))
+    (root / "video.bin").write_bytes(os.urandom(SMALL_FILE_BYTES + 10))
+    with serving(tmp_path, [root]) as running:
+        yield running, root
+
+
+def test_all_files_come_small_ones_at_once_the_big_one_after(
+        tk_root: tk.Tk, many_served: tuple[Running, Path], downloads: Path) -> None:
+    running, root = many_served
+    window = make_window(tk_root, downloads)
+    connect(tk_root, window, address(running))
+    window.file_panel.all_button.invoke()
+    window.file_panel.yes_button.invoke()
+    pump_until(tk_root, lambda: "60 files at once" in window.file_panel.answer, timeout=30,
+               what="the small files asked for at once")
+    pump_until(tk_root, lambda: finished(window)
+               and "Downloaded 61 of 61 files" in window.file_panel.answer, timeout=60,
+               what="all of them")
+    assert same_tree(root, downloads / "Data")
+    assert len(running.wait_lines("downloaded and verified the file 'Data/", 61)) == 61
+    assert window.error == ""
+
+
+def test_cancel_keeps_what_arrived_and_retry_takes_only_the_rest(
+        tk_root: tk.Tk, many_served: tuple[Running, Path], downloads: Path) -> None:
+    running, root = many_served
+    with FaultProxy(running.port) as proxy:
+        proxy.knobs.rate = 300_000  # slow enough to cancel part of the way
+        window = make_window(tk_root, downloads)
+        connect(tk_root, window, f"127.0.0.1:{proxy.port}")
+        window.file_panel.all_button.invoke()
+        window.file_panel.yes_button.invoke()
+        bar = window.download_panel.progress_bar
+        pump_until(tk_root, lambda: float(bar.cget("value")) > 400_000, timeout=30,
+                   what="part of the files")
+        window.download_panel.cancel_button.invoke()
+        pump_until(tk_root, lambda: finished(window), timeout=30, what="the cancel")
+        assert "cancelled" in window.error
+        kept = [p for p in (downloads / "Data").rglob("*.bin")]
+        assert 0 < len(kept) < 61
+        proxy.knobs.rate = 0.0
+        window.download_panel.retry_button.invoke()
+        pump_until(tk_root, lambda: finished(window)
+                   and "Downloaded 61 of 61 files" in window.file_panel.answer, timeout=60,
+                   what="the rest")
+    assert same_tree(root, downloads / "Data")  # no file twice, none as 'name (1)'

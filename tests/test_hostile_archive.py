@@ -22,7 +22,7 @@ def archive(members: list[tuple[str, bytes]]) -> bytes:
     """An archive as a Filecast server lays it out, of whatever members we like."""
     plan = Layout.of([Member(name, len(data), 0) for name, data in members])
     out = bytearray()
-    for (name, data), member in zip(members, plan.members, strict=True):
+    for (_name, data), member in zip(members, plan.members, strict=True):
         out += header(member) + data + bytes(padding(len(data)))
     return bytes(out + bytes(plan.length - len(out)))
 

@@ -41,6 +41,7 @@ from core.wire.protocol import RECEIPTS_PATH, FileInfo, parse_length
 
 log = logging.getLogger("filecast.client")
 
+CANCELLED_MANY = "The download was cancelled; the files saved so far are kept."
 SMALL_FILE_BYTES = 1024 * 1024  # larger files go one by one: a cut resumes where it was
 JSON_HEADERS = {"Content-Type": "application/json"}
 T = TypeVar("T")
@@ -49,11 +50,13 @@ T = TypeVar("T")
 @dataclass
 class Taken:
     """What an archive run did: files saved (name → path), files that failed (name →
-    sentence), and files not reached, for the caller to take one by one."""
+    sentence), files not reached (for the caller to take one by one, or again on Retry
+    when ``stopped`` says why it stopped)."""
 
     saved: dict[str, Path] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     left: list[FileInfo] = field(default_factory=list)
+    stopped: FilecastError | None = None  # why it stopped short: cancelled, a full disk
 
 
 def by_archive(info: FileInfo) -> bool:
@@ -104,30 +107,41 @@ class ArchiveFetch:
         self._unreceipted: list[FileInfo] = []  # saved, the server not yet told
 
     def run(self) -> Taken:
-        """Every batch in turn; on a cut, what is not saved yet is ``left``."""
+        """Every batch in turn. A cut leaves the rest in ``left`` (to take one by one); a
+        cancel or an error this side (a full disk) also says why in ``stopped``."""
         self.listener.on_event(DownloadStarted(self._label, sum(i.size for i in self.infos), 0))
+        runs = list(runs_of(self.infos, lambda i: _json_size(_asked(i))))
         try:
             self._folders[()] = SaveFolder(self.root)
-            runs = list(runs_of(self.infos, lambda i: _json_size(_asked(i))))
             for number, run in enumerate(runs):
                 try:
                     self._take(run)
                 except (OSError, http.client.HTTPException, ProtocolError) as exc:
                     self.link.drop()
                     if self.link.cancelled.is_set():
-                        raise self.link.cancel_error(
-                            "The download was cancelled; the files saved so far are kept."
-                        ) from exc
-                    log.info("archive cut (%s); the rest goes file by file", exc)
-                    self._send_receipts()
-                    self.taken.left.extend(self._not_done(run))
-                    for later in runs[number + 1:]:
-                        self.taken.left.extend(later)
+                        self.taken.stopped = self.link.cancel_error(CANCELLED_MANY)
+                    else:
+                        log.info("archive cut (%s); the rest goes file by file", exc)
+                        self._send_receipts()
+                    self._leave(runs[number:])
                     break
+                except FilecastError as error:  # cancelled, a full disk, a server error
+                    self.link.drop()
+                    self.taken.stopped = error
+                    self._leave(runs[number:])
+                    break
+        except OSError as exc:  # the chosen folder itself
+            self.taken.stopped = save_error(exc, self.root, self._label, 0)
+            self._leave(runs)
         finally:
             for folder in self._folders.values():
                 folder.close()
         return self.taken
+
+    def _leave(self, runs: list[list[FileInfo]]) -> None:
+        """What of ``runs`` is neither saved nor failed goes to ``left``."""
+        for run in runs:
+            self.taken.left.extend(self._not_done(run))
 
     def _not_done(self, run: list[FileInfo]) -> list[FileInfo]:
         return [i for i in run if i.name not in self.taken.saved

@@ -125,6 +125,7 @@ class Downloading:
     if TYPE_CHECKING:  # Selecting's, beside this mixin: a stub here would shadow them
         def batch_note(self) -> str: ...
         def _next_in_queue(self) -> bool: ...
+        def retry_many(self) -> bool: ...
 
     def _set_state(self, state: str) -> None:
         """Enter ``state`` (the window's)."""
@@ -232,7 +233,10 @@ class Downloading:
     def retry(self) -> None:
         """Download the stopped file again into the same folder: the engine resumes it, for
         the version said yes to (issue 9: not whatever the server offers now)."""
-        if self.stage != READY or self._resume is None or self.client is None:
+        if self.stage != READY or self.client is None:
+            return
+        if self._resume is None:  # a selection's files taken at once stopped: go on
+            self.retry_many()
             return
         self._download(*self._resume, resuming=True)
 

@@ -9,13 +9,15 @@ stopped and then goes on with the rest.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.client import FilecastClient, free_bytes
+from core.client import DownloadResult, FilecastClient, Taken, by_archive, free_bytes
 from core.errors import FilecastError
+from core.gui.client_download_panel import DownloadPanel
 from core.gui.client_file_panel import FilePanel
-from core.gui.client_stages import ASKING, DECLINING, READY
+from core.gui.client_stages import ASKING, DECLINING, DISCONNECTED, DOWNLOADING, READY
 from core.gui.pump import EventPump
 from core.gui.worker import run_in_background
 from core.wire import sentences
@@ -35,7 +37,11 @@ class Selecting:
     _asking: tuple[str, FileInfo] | None
     _asking_many: list[FileInfo] | None  # a selection asked about, not yet answered
     _queue: list[FileInfo]  # the selection's files still to download after this one
+    _no_archive: set[str]  # files an archive did not bring: they go one by one
     _batch: tuple[int, int, int]  # files done, files in the selection, their bytes
+    _resume: tuple[str, Path, FileInfo] | None  # Downloading's: one file's Retry
+    result: DownloadResult | None
+    download_panel: DownloadPanel
 
     def _set_state(self, state: str) -> None:
         """Enter ``state`` (the window's)."""
@@ -49,9 +55,10 @@ class Selecting:
         """Show a sentence in the error area (the window's)."""
         raise NotImplementedError
 
-    if TYPE_CHECKING:  # Downloading's, beside this mixin: a stub here would shadow it
+    if TYPE_CHECKING:  # Downloading's, beside this mixin: a stub here would shadow them
         def _download(self, name: str, folder: Path, info: FileInfo, *,
                       resuming: bool = False) -> None: ...
+        def _download_failed(self, client: FilecastClient, error: FilecastError) -> None: ...
 
     def ask_many(self, names: list[str]) -> None:
         """"All files…" / "Selected files…": one question for them all."""
@@ -76,33 +83,99 @@ class Selecting:
                           on_error=lambda _error: None)
 
     def _yes_many(self) -> None:
-        """Yes to a selection: the first file now, the rest after it."""
+        """Yes to a selection: its small files at once, then the rest one by one."""
         infos, self._asking_many = self._asking_many or [], None
         if not infos:
             return
-        self._queue = infos[1:]
+        self._queue, self._no_archive = list(infos), set()
         self._batch = (0, len(infos), sum(info.size for info in infos))
-        self._download(infos[0].name, self.folder, infos[0])
+        self._continue_many()
+
+    def _continue_many(self) -> bool:
+        """The selection's next step: its small files in one go (core.client.archive_fetch)
+        while two or more are left, else its next file; False when nothing is left."""
+        queue = self._queue
+        if not queue:
+            return False
+        small = [i for i in queue if by_archive(i) and i.name not in self._no_archive]
+        if len(small) > 1:
+            names = {info.name for info in small}
+            self._queue = [info for info in queue if info.name not in names]
+            self._download_small(small)
+        else:
+            info = self._queue.pop(0)
+            self._download(info.name, self.folder, info)
+        return True
+
+    def _download_small(self, small: list[FileInfo]) -> None:
+        """Download ``small`` at once in a worker; the panel shows them as one bar."""
+        client, folder = self.client, self.folder
+        if client is None:
+            return
+        self._resume, self.result = None, None
+        self.clear_error()
+        self._set_state(DOWNLOADING)
+        label = sentences.file_count(len(small))
+        self.file_panel.say(f"Downloading {label} at once…", "Muted.TLabel")
+        self.download_panel.start(label)
+        self.download_panel.cancel_button.focus_set()
+        run_in_background(self.pump, lambda: client.download_small(small, folder),
+                          on_done=lambda taken: self._took_small(client, small, taken),
+                          on_error=partial(self._download_failed, client))
+
+    def _took_small(self, client: FilecastClient, small: list[FileInfo], taken: Taken) -> None:
+        """Small files are in: count them; what a cut left goes one by one, what a cancel
+        or a full disk left waits for Retry."""
+        done, count, size = self._batch
+        self._batch = (done + len(taken.saved), count, size)
+        self._queue = taken.left + self._queue
+        problems = list(taken.failed.values())
+        if taken.stopped is None:
+            self._no_archive.update(info.name for info in taken.left)
+            saved = sum(info.size for info in small if info.name in taken.saved)
+            self.download_panel.done_many(self.folder, len(taken.saved), saved)
+            if problems:
+                self.show_error(_summary(problems))
+            if self._continue_many():
+                return
+            self._set_state(READY if client is self.client else DISCONNECTED)
+            self._finish_many()
+            return
+        self._set_state(READY if client is self.client else DISCONNECTED)
+        self.download_panel.stopped(resumable=bool(self._queue))
+        self.show_error(_summary([str(taken.stopped), *problems]))
+        self.file_panel.say("")
 
     def _next_in_queue(self) -> bool:
-        """After a file of a selection is saved: start the next; False at the end (the
-        panel then says how many were taken)."""
+        """After a file of a selection is saved: start the next step; False at the end
+        (the panel then says how many were taken)."""
         done, count, size = self._batch
         if not count:
             return False
         self._batch = (done + 1, count, size)
-        if self._queue:
-            info = self._queue.pop(0)
-            self._download(info.name, self.folder, info)
+        if self._continue_many():
             return True
-        self._batch = (0, 0, 0)
-        self.file_panel.say(sentences.took_many(done + 1, count, size), "Muted.TLabel")
+        self._finish_many()
         return False
+
+    def _finish_many(self) -> None:
+        """The selection is over: say how many of its files were taken."""
+        done, count, size = self._batch
+        self._batch = (0, 0, 0)
+        self.file_panel.say(sentences.took_many(done, count, size), "Muted.TLabel")
+
+    def retry_many(self) -> bool:
+        """Retry after a selection stopped (a cancel, a full disk): go on with what is
+        left, the files already saved not taken again; False when nothing is left."""
+        if not self._batch[1]:
+            return False
+        return self._continue_many()
 
     def batch_note(self) -> str:
         """`` (file 3 of 7)`` while a selection downloads, else nothing."""
         done, count, _size = self._batch
         return f" (file {done + 1} of {count})" if count else ""
+
 
     def _no_many(self) -> None:
         """No to a selection: the server records a decline for each file."""
@@ -130,3 +203,9 @@ class Selecting:
                 self.show_error(str(error))
 
         run_in_background(self.pump, work, on_done=done, on_error=failed)
+
+
+def _summary(sentences_: list[str], shown: int = 3) -> str:
+    """The first few sentences, and how many more there are."""
+    more = len(sentences_) - shown
+    return "\n".join(sentences_[:shown]) + (f"\n…and {more:,} more." if more > 0 else "")
