@@ -37,8 +37,7 @@ def get_many(client: FilecastClient, offer: Offer, args: argparse.Namespace,
     if warning:
         print(warning)
     if not _wants_them(args, ask, len(infos), total):
-        for info in infos:
-            client.decline(info.name)
+        client.decline_many(infos) if len(infos) > 1 else client.decline(infos[0].name)
         print(f"You did not download {sentences.file_count(len(infos))}; the server has"
               " recorded that.")
         return 1 if chosen.missing else 0  # a name that matched nothing is an error

@@ -89,6 +89,29 @@ def test_lines_backed_by_delivered_bytes_are_never_dropped(tmp_path: Path) -> No
     assert [r["event"] for r in records].count("downloaded") == 20
 
 
+def test_a_selection_declined_is_written_whole_but_repeated_lists_are_summed(
+        tmp_path: Path) -> None:
+    """issue 12: a class declining a folder of 1,000 files leaves 1,000 lines (the list
+    costs ten lines of the budget); a client sending such lists over and over is summed."""
+    clock = Clock()
+    declined = [LedgerEntry(LedgerEvent.DECLINED, ("10.0.0.7", 40000), f"Data/{n:04d}.bin")
+                for n in range(1000)]
+    with Ledger(tmp_path / "Clients.txt") as ledger:
+        folder = LedgerFolder(ledger, 10.0, clock=clock)
+        folder.record_list(declined)
+        assert len(jsonl(ledger)) == 1000
+        for _ in range(30):  # 30,000 more declines within the minute
+            folder.record_list(declined)
+        clock.now += 60
+        folder.flush_due()
+        records = jsonl(ledger)
+    written = [r for r in records if r["event"] == "declined"]
+    assert len(written) == FLOOD_BUDGET // 10 * 1000  # the budget, in lists of ten units
+    summary = records[-1]
+    assert summary["event"] == "flooded"
+    assert len(written) + summary["repeats"] == 31 * 1000  # every decline accounted for
+
+
 def test_a_line_carries_at_most_a_few_kilobytes(tmp_path: Path) -> None:
     huge = "\U0001f600" * 16_000  # escaped as \U0001f600 in Clients.txt: 10 characters each
     agent = "A" * 16_000

@@ -83,7 +83,7 @@ def _json_size(item: object) -> int:
     return len(json.dumps(item).encode())
 
 
-def _asked(info: FileInfo) -> dict[str, str]:
+def asked(info: FileInfo) -> dict[str, str]:
     """How an archive request names one file: the name and the version consented to."""
     return {"file": info.name, "etag": info.etag}
 
@@ -110,7 +110,7 @@ class ArchiveFetch:
         """Every batch in turn. A cut leaves the rest in ``left`` (to take one by one); a
         cancel or an error this side (a full disk) also says why in ``stopped``."""
         self.listener.on_event(DownloadStarted(self._label, sum(i.size for i in self.infos), 0))
-        runs = list(runs_of(self.infos, lambda i: _json_size(_asked(i))))
+        runs = list(runs_of(self.infos, lambda i: _json_size(asked(i))))
         try:
             self._folders[()] = SaveFolder(self.root)
             for number, run in enumerate(runs):
@@ -149,7 +149,7 @@ class ArchiveFetch:
 
     def _take(self, run: list[FileInfo]) -> None:
         """One archive request: stream it in, then flush, name and report its files."""
-        body = json.dumps({"version": 1, "files": [_asked(i) for i in run]}).encode()
+        body = json.dumps({"version": 1, "files": [asked(i) for i in run]}).encode()
         resp = self.link.send("POST", ARCHIVE_PATH, body, JSON_HEADERS)
         if resp.status in (404, 409):  # the offer changed: each file says how, one by one
             resp.read(64 * 1024)

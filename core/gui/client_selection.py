@@ -187,8 +187,7 @@ class Selecting:
         self.file_panel.say("Telling the server…", "Muted.TLabel")
 
         def work() -> None:
-            for info in infos:
-                client.decline(info.name)
+            client.decline_many(infos)
 
         def done(_result: None) -> None:
             if client is self.client:

@@ -1,4 +1,4 @@
-"""Many files going out of a session as one tar (issue 12), and many receipts counted at once.
+"""Many files going out of a session as one tar (issue 12).
 
 The archive is sent as laid out (core.wire.archive.Layout): each member's header, its
 bytes, its padding. A member that changed on disk since the offer's snapshot cuts the
@@ -20,14 +20,13 @@ import socket
 from core.events import ClientInfo
 from core.server.context import SessionContext
 from core.server.delivery import ClientKey
-from core.server.effects import Body, Effects, reply_effects, transfer_effects
+from core.server.effects import Body, Effects, transfer_effects
 from core.server.entries import FileUnavailable, ServedFile
 from core.server.ledger import LedgerEntry
 from core.server.regular import open_regular
-from core.server.routing import Outcome, Receipt, Reply, refused_receipt
+from core.server.routing import Reply
 from core.server.transfer import acknowledged, body_sender
 from core.wire.archive import header, padding
-from core.wire.protocol import RECEIPT_WAIT_SECONDS, dump_json
 
 GATHER_BYTES = 256 * 1024  # members this small are read whole and sent many at once
 
@@ -154,43 +153,17 @@ class ArchiveTransfer:
             effect, _ = transfer_effects(body, verdict, got, self._client,
                                          stopping=self._ctx.stopping)
             effects.append(effect)
-        _carry_out_all(self._ctx, effects)
+        carry_out_all(self._ctx, effects)
 
 
-def _carry_out_all(ctx: SessionContext, effects: list[Effects]) -> None:
-    """Write every effect's line in one group commit, then report their events."""
+def carry_out_all(ctx: SessionContext, effects: list[Effects], *, listed: bool = False) -> None:
+    """Write every effect's line in one group commit (``listed``: as one request about many
+    files, through the flood gate), then report their events."""
     lines: list[LedgerEntry] = [e.entry for e in effects if e.entry is not None]
-    ctx.record_many(lines)
+    if listed:
+        ctx.record_list(lines)
+    else:
+        ctx.record_many(lines)
     for effect in effects:
         for event in effect.after:
             ctx.emit(event)
-
-
-def count_receipts(ctx: SessionContext, client: ClientInfo, key: ClientKey,
-                   reply: Reply) -> Reply:
-    """Count each receipt of a list as a single one is counted (only for a download
-    delivered whole, once), write the lines in one group commit, and answer each."""
-    book, effects, results = ctx.deliveries, [], []
-    first = next((r for r in reply.receipts if isinstance(r, Receipt)), None)
-    if first is not None:  # an archive of them may still be going out (delivery.settle)
-        book.settle(key, first.file, first.etag, RECEIPT_WAIT_SECONDS)
-    for item in reply.receipts:
-        if not isinstance(item, Receipt):
-            results.append(item)
-            continue
-        one = Reply(200, (), outcome=Outcome.RECEIPT, subject=item.file, receipt=item)
-        if not book.covered_whole(key, item.file, item.etag):
-            one = refused_receipt(item)
-            results.append("not_delivered")
-        elif not book.first_receipt(key, item.file, item.etag):
-            one = Reply(200, (), outcome=Outcome.RECEIPT_AGAIN, subject=item.file, receipt=item)
-            results.append("verified" if item.verified else "digest_mismatch")
-        else:
-            results.append("verified" if item.verified else "digest_mismatch")
-        effects.append(reply_effects(one, client))
-    _carry_out_all(ctx, effects)
-    body = dump_json({"results": results})
-    headers = (("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-               ("Cache-Control", "no-cache"))
-    return Reply(200, headers, body)
-

@@ -41,6 +41,9 @@ class SessionContext(Protocol):
     def record_many(self, entries: list[LedgerEntry]) -> None:
         """Write lines backed by delivered bytes in one group commit, never folded."""
 
+    def record_list(self, entries: list[LedgerEntry]) -> None:
+        """Write the lines of one request about many files (core.server.fold)."""
+
     def close_gently(self, sock: socket.socket) -> None:
         """Close a connection that may still be sending without a reset."""
 

@@ -66,10 +66,10 @@ class FloodGate:
         self._minutes: OrderedDict[str, _Minute] = OrderedDict()
 
     def admit(self, ip: str, event: LedgerEvent, entry: LedgerEntry | None = None, *,
-              weight: int = 1) -> bool:
-        """True when a line for ``event`` from ``ip`` may be written now; otherwise the
-        ``weight`` events it stands for (a folded line's repeats) are counted for the
-        minute's summary line."""
+              weight: int = 1, cost: int = 1) -> bool:
+        """True when a line for ``event`` from ``ip`` may be written now (using ``cost``
+        of the minute's budget); otherwise the ``weight`` events it stands for (a folded
+        line's repeats, a list's files) are counted for the minute's summary line."""
         now = self._clock()
         ip = address_group(ip)  # an IPv6 host holds a whole /64 (core.server.peers)
         minute = self._minutes.get(ip)
@@ -85,7 +85,7 @@ class FloodGate:
                     break  # its summary is still to be written; due() will
                 del self._minutes[oldest]
         if minute.written < self._budget:
-            minute.written += 1
+            minute.written += cost
             return True
         return self._count(ip, minute, event, entry, weight)
 

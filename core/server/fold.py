@@ -40,6 +40,7 @@ from core.server.ledger import Ledger, LedgerEntry, LedgerEvent
 
 FOLDED_EVENTS = frozenset({LedgerEvent.NOT_OFFERED, LedgerEvent.PARTIAL,
                            LedgerEvent.INTERRUPTED})
+LIST_UNIT = 100  # files of one list that cost one line of the flood budget
 MAX_OPEN_WINDOWS = 10_000  # memory bound: a flood of distinct names closes the oldest early
 
 _Key = tuple[str, "str | None", "str | None", LedgerEvent, str]  # ip, id, name, event, file
@@ -128,6 +129,27 @@ class LedgerFolder:
         with self._lock:
             lines = self._flush(due_only=True)
         self._write(lines + entries)
+
+    def record_list(self, entries: list[LedgerEntry]) -> None:
+        """Write the lines of one request about many files (a selection declined: one line
+        per file, issue 12) in one group commit. Unbacked lines pass the flood gate as
+        one list costing a unit per LIST_UNIT files, so a class declining a folder is
+        written whole while a client repeating such lists is still summed."""
+        if not entries:
+            return
+        first = entries[0]
+        with self._lock:
+            lines = self._flush(due_only=True)
+            admitted = not unbacked(first) or self._gate.admit(
+                first.address[0], first.event, entries[-1], weight=len(entries),
+                cost=-(-len(entries) // LIST_UNIT))
+            flooding, self._flooding[:] = list(self._flooding), []
+        self._write(lines + (entries if admitted else []))
+        if flooding and self._on_open is not None:
+            self._on_open()  # the summary line needs a wake-up
+        for ip in flooding:
+            if self._on_flood is not None:
+                self._on_flood(ip)
 
     def _write(self, lines: list[LedgerEntry]) -> None:
         """Record the entries, in order, in one group commit (outside the lock)."""

@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from core.errors import PortInUseError, ServeError, StorageError
@@ -118,19 +118,22 @@ class FilecastServer:
             log.exception("listener failed on %r", event)
 
     def record(self, entry: LedgerEntry, *, fold: bool = True) -> None:
-        """Write a ledger line through the folder; a failing ledger is reported, not fatal.
-
-        Called from worker threads."""
-        try:
-            self._folder.record(entry, fold=fold)
-        except StorageError as error:
-            self.emit(EngineError(str(error)))
+        """Write a ledger line through the folder (core.server.fold). Called from worker
+        threads, as the two below; a failing ledger is reported, not fatal."""
+        self._guarded(lambda entries: self._folder.record(entries[0], fold=fold), [entry])
 
     def record_many(self, entries: list[LedgerEntry]) -> None:
-        """Write lines backed by delivered bytes in one group commit (core.server.fold);
-        a failing ledger is reported, not fatal. Called from worker threads."""
+        """Write lines backed by delivered bytes in one group commit (core.server.fold)."""
+        self._guarded(self._folder.record_many, entries)
+
+    def record_list(self, entries: list[LedgerEntry]) -> None:
+        """Write the lines of one request about many files (core.server.fold)."""
+        self._guarded(self._folder.record_list, entries)
+
+    def _guarded(self, write: Callable[[list[LedgerEntry]], None],
+                 entries: list[LedgerEntry]) -> None:
         try:
-            self._folder.record_many(entries)
+            write(entries)
         except StorageError as error:
             self.emit(EngineError(str(error)))
 

@@ -63,6 +63,7 @@ class Outcome(enum.Enum):
     WAIT_DIGEST = "wait_digest"
     ARCHIVE = "archive"  # many files in one tar (core.server.archives)
     RECEIPTS = "receipts"  # many receipts in one request, counted by the session
+    DECLINED_MANY = "declined_many"  # a selection declined: a line per file
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,11 @@ def route(request: Request, body: bytes, state: OfferState, *, now: float,
         return _file_reply(request, now, target)
     if path == DECISIONS_PATH:
         _allow(request, ("POST",))
-        return _decision_reply(_json_body(request, body), state)
+        data = _json_body(request, body)
+        if "files" in data and data.get("decision") == "declined":
+            return Reply(200, (), outcome=Outcome.DECLINED_MANY,
+                         members=tuple(selected(data, state)))
+        return _decision_reply(data, state)
     if path == RECEIPTS_PATH:
         _allow(request, ("POST",))
         data = _json_body(request, body)

@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 
 from core.events import ClientConnected, ClientDisconnected, ClientInfo, EngineError, ServerEvent
-from core.server.archive_send import ArchiveTransfer, count_receipts
+from core.server.archive_send import ArchiveTransfer
 from core.server.context import SessionContext
 from core.server.delivery import ClientKey, client_key
 from core.server.effects import reply_effects
@@ -27,6 +27,7 @@ from core.server.keepalive import (
     new_deadline,
     stays_open,
 )
+from core.server.listed import count_receipts, decline_many
 from core.server.origin import check_host, check_origin
 from core.server.routing import (
     SERVER,
@@ -254,9 +255,12 @@ class Session:
         return self._counted(reply)
 
     def _counted(self, reply: Reply) -> Reply:
-        """A receipt counts only for a download delivered whole, and once (issue 9)."""
+        """A receipt counts only for a download delivered whole, and once (issue 9); a
+        list of receipts and a selection declined are decided file by file (server.listed)."""
         if reply.outcome is Outcome.RECEIPTS:
             return count_receipts(self._server, self.client, self._key(), reply)
+        if reply.outcome is Outcome.DECLINED_MANY:
+            return decline_many(self._server, self.client, reply)
         receipt, book = reply.receipt, self._server.deliveries
         if reply.outcome is not Outcome.RECEIPT or receipt is None:
             return reply
@@ -301,7 +305,7 @@ class Session:
             self._server.record(effects.entry)
         for event in effects.before:
             self._emit(event)
-        if reply.members:
+        if reply.outcome is Outcome.ARCHIVE and reply.members:
             archive = ArchiveTransfer(self._server, self._sock, self.client, self._key(), reply)
             return archive.run(self._head(reply))
         if reply.file is not None and reply.span is not None:

@@ -1,0 +1,57 @@
+"""Requests about many files at once (issue 12): a list of receipts, a selection declined.
+
+Each file is decided as a request about it alone would be (core.server.routing and the
+book of downloads), and the lines are written in one group commit (a selection declined
+passes the flood gate as one list: core.server.fold). Runs on the session's worker thread.
+"""
+
+from __future__ import annotations
+
+from core.events import ClientInfo
+from core.server.archive_send import carry_out_all
+from core.server.context import SessionContext
+from core.server.delivery import ClientKey
+from core.server.effects import reply_effects
+from core.server.routing import Outcome, Receipt, Reply, refused_receipt
+from core.wire.protocol import RECEIPT_WAIT_SECONDS, dump_json
+
+
+def _json(body: bytes) -> Reply:
+    headers = (("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+               ("Cache-Control", "no-cache"))
+    return Reply(200, headers, body)
+
+
+def decline_many(ctx: SessionContext, client: ClientInfo, reply: Reply) -> Reply:
+    """One "did not download the file" line per file of the selection declined."""
+    effects = [reply_effects(Reply(200, (), outcome=Outcome.DECLINED, subject=entry.name,
+                                   file=entry), client) for entry in reply.members]
+    carry_out_all(ctx, effects, listed=True)
+    return _json(dump_json({"recorded": len(effects)}))
+
+
+def count_receipts(ctx: SessionContext, client: ClientInfo, key: ClientKey,
+                   reply: Reply) -> Reply:
+    """Count each receipt of a list as a single one is counted (only for a download
+    delivered whole, once), write the lines in one group commit, and answer each."""
+    book, effects, results = ctx.deliveries, [], []
+    first = next((r for r in reply.receipts if isinstance(r, Receipt)), None)
+    if first is not None:  # an archive of them may still be going out (delivery.settle)
+        book.settle(key, first.file, first.etag, RECEIPT_WAIT_SECONDS)
+    for item in reply.receipts:
+        if not isinstance(item, Receipt):
+            results.append(item)
+            continue
+        one = Reply(200, (), outcome=Outcome.RECEIPT, subject=item.file, receipt=item)
+        if not book.covered_whole(key, item.file, item.etag):
+            one = refused_receipt(item)
+            results.append("not_delivered")
+        elif not book.first_receipt(key, item.file, item.etag):
+            one = Reply(200, (), outcome=Outcome.RECEIPT_AGAIN, subject=item.file, receipt=item)
+            results.append("verified" if item.verified else "digest_mismatch")
+        else:
+            results.append("verified" if item.verified else "digest_mismatch")
+        effects.append(reply_effects(one, client))
+    carry_out_all(ctx, effects)
+    return _json(dump_json({"results": results}))
+
