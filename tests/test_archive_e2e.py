@@ -208,3 +208,21 @@ def test_tarfile_reads_a_whole_offer_as_offered(tmp_path: Path, week: Path) -> N
                for m in tar.getmembers()}
     assert got == {str(p.relative_to(week.parent)): hashlib.sha256(p.read_bytes()).hexdigest()
                    for p in week.rglob("*") if p.is_file()}
+
+
+def test_the_page_offers_download_all_and_each_folder_as_one_archive(
+        tmp_path: Path, week: Path) -> None:
+    other = tmp_path / "loose.txt"
+    other.write_bytes(b"loose")
+    with serving(tmp_path, [week, other]) as running:
+        conn = running.connect(timeout=30.0)
+        conn.request("GET", "/")
+        page = conn.getresponse().read().decode()
+        conn.request("HEAD", "/archive/Week%2012/")
+        head = conn.getresponse()
+        head.read()
+        conn.close()
+    assert '<a href="/archive/" download>Download all (82 files,' in page
+    assert '<a href="/archive/Week%2012/" download>Week 12/ (81 files) as one .tar</a>' in page
+    assert head.status == 200 and head.getheader("Content-Type") == "application/x-tar"
+    assert 'filename="Week 12.tar"' in (head.getheader("Content-Disposition") or "")

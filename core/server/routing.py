@@ -21,6 +21,7 @@ from core.server.entries import ServedFile
 from core.server.offer import OfferState
 from core.wire.archive import ARCHIVE_PATH, ARCHIVE_PREFIX, Layout
 from core.wire.http11 import HttpError, Request
+from core.wire.paths import url_path
 from core.wire.protocol import (
     DECISIONS_PATH,
     FILES_PREFIX,
@@ -45,6 +46,7 @@ from core.wire.ranges import (
 )
 
 SERVER = SOFTWARE  # the Server header and the page's footer
+MAX_FOLDER_LINKS = 50  # top-level folders linked as archives on the page
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -368,10 +370,31 @@ def refused_receipt(receipt: Receipt) -> Reply:
 
 
 def index_page(state: OfferState) -> str:
-    """A small page for browsers: the message and a link per offered file."""
+    """A small page for browsers: the message, a link per offered file, and with several
+    files "Download all" and one link per top-level folder, each as one .tar (issue 12)."""
+    files = state.files
     items = "".join(
         f'<li><a href="{html.escape(file_path(f.name))}">{html.escape(f.name)}</a>'
-        f" ({f.size:,} bytes)</li>" for f in state.files)
+        f" ({f.size:,} bytes)</li>" for f in files)
     return (f"<!doctype html><meta charset=utf-8><title>Filecast</title>"
             f"<h1>{html.escape(state.server_name)}</h1><p>{html.escape(state.message)}</p>"
-            f"<ul>{items}</ul><p>{SERVER}</p>\n")
+            f"{_archive_links(files)}<ul>{items}</ul><p>{SERVER}</p>\n")
+
+
+def _archive_links(files: tuple[ServedFile, ...]) -> str:
+    """"Download all" and each top-level folder as one archive; nothing for one file."""
+    if len(files) < 2:
+        return ""
+    total = sum(f.size for f in files)
+    links = [f'<a href="{ARCHIVE_PREFIX}" download>Download all ({len(files):,} files,'
+             f" {total:,} bytes) as one .tar</a>"]
+    folders: dict[str, int] = {}
+    for f in files:
+        if "/" in f.name:
+            top = f.name.split("/", 1)[0]
+            folders[top] = folders.get(top, 0) + 1
+    for top, count in list(folders.items())[:MAX_FOLDER_LINKS]:
+        href = html.escape(ARCHIVE_PREFIX + url_path(top) + "/")
+        links.append(f'<a href="{href}" download>{html.escape(top)}/ ({count:,} files)'
+                     " as one .tar</a>")
+    return "<p>" + "<br>".join(links) + "</p>"
