@@ -98,6 +98,9 @@ def test_curl_and_tar_read_the_archive_of_a_folder(tmp_path: Path, week: Path) -
         running.wait_lines("downloaded the file", 40)
     assert same_tree(week / "a", out / "Week 12" / "a")
     assert len(events(running, "downloaded")) == 40 and not events(running, "verified")
+    (summary,) = running.wait_lines("in one archive")
+    assert summary.endswith("downloaded 40 of 40 files (134.1 KB) of 'Week 12/a/' in one"
+                            " archive")
 
 
 def test_a_cut_archive_keeps_what_arrived_and_the_rest_comes_one_by_one(

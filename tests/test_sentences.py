@@ -112,7 +112,8 @@ def test_the_ledger_writes_exactly_what_about_client_says(
 
 def test_every_ledger_event_has_a_sentence_and_every_sentence_an_event() -> None:
     events = {e.value for e in LedgerEvent}
-    assert set(sentences.ABOUT_CLIENT) == events - {LedgerEvent.FLOODED.value}
+    summaries = {LedgerEvent.FLOODED.value, LedgerEvent.TOOK_ARCHIVE.value}  # their own
+    assert set(sentences.ABOUT_CLIENT) == events - summaries
     assert set(sentences.ABOUT_CLIENT_FOLDED) <= events
     assert set(sentences.COUNTED) <= events
 
@@ -183,3 +184,14 @@ def test_a_flood_summary_of_one_of_a_kind_reads_in_the_singular() -> None:
     said = flood_summary(WHO, 1, (("not_offered", 200), ("declined", 1)))
     assert said.endswith("made 1 more request within a minute than the ledger writes one by"
                          " one: 200 asks for files that do not exist, 1 decline")
+
+
+def test_an_archive_summary_says_how_many_files_of_which_folder() -> None:
+    """issue 12: one line for an archive, after its line per file."""
+    line = sentence(LedgerEntry(LedgerEvent.TOOK_ARCHIVE, ADDR, "Week 12/", bytes=48_000_000,
+                                counts=(("downloaded", 118), ("files", 120))))
+    assert line == (f"{WHO} downloaded 118 of 120 files (48.0 MB) of 'Week 12/' in one"
+                    " archive")
+    whole = sentence(LedgerEntry(LedgerEvent.TOOK_ARCHIVE, ADDR, "", bytes=10,
+                                 counts=(("downloaded", 2), ("files", 2))))
+    assert whole.endswith("downloaded 2 of 2 files (10 B) of the offer in one archive")

@@ -54,6 +54,7 @@ class LedgerEvent(str, enum.Enum):
     PARTIAL = "partial"
     RECEIPT_REFUSED = "receipt_refused"
     FLOODED = "flooded"  # a summary of lines only counted (core.server.floodgate)
+    TOOK_ARCHIVE = "took_archive"  # a summary of one archive's files (core.server.archive_send)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ class LedgerEntry:
     etag: str | None = None  # the version of the file the line is about
     time: datetime | None = None
     repeats: int = 0  # > 0: a folded line standing for this many repeats (core.server.fold)
-    counts: tuple[tuple[str, int], ...] = ()  # FLOODED: how many of each event it stands for
+    # FLOODED: how many of each event it stands for; TOOK_ARCHIVE: "downloaded" and "files"
+    counts: tuple[tuple[str, int], ...] = ()
 
 
 def _json_escape_char(ch: str) -> str:
@@ -141,6 +143,11 @@ def sentence(entry: LedgerEntry) -> str:
     who = _who(entry)
     if entry.event is LedgerEvent.FLOODED:
         return sentences.flood_summary(who, entry.repeats, entry.counts)
+    if entry.event is LedgerEvent.TOOK_ARCHIVE:
+        counts = dict(entry.counts)
+        return sentences.took_archive(who, counts.get("downloaded", 0), counts.get("files", 0),
+                                      entry.bytes or 0, quoted(entry.file) if entry.file
+                                      else None)
     if entry.repeats:
         if entry.event.value not in sentences.ABOUT_CLIENT_FOLDED:
             raise ValueError(f"{entry.event.value} ledger entries are never folded")

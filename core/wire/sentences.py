@@ -72,6 +72,14 @@ def took_many(done: int, count: int, size: int) -> str:
     return f"Downloaded {done:,} of {file_count(count)} ({human_size(size)})."
 
 
+def took_archive(who: str, done: int, count: int, size: int, folder: str | None) -> str:
+    """The ledger's summary of one archive (issue 12): ``Client: … downloaded 120 of 120
+    files (48.0 MB) of 'Week 12/'``; ``folder`` is already quoted (None: no common folder)."""
+    of = folder if folder is not None else "the offer"
+    return (f"{who} downloaded {done:,} of {file_count(count)} ({human_size(size)}) of {of}"
+            " in one archive")
+
+
 def file_count(count: int) -> str:
     """``1 file``, ``120 files``: the one spelling of a count of files."""
     return "1 file" if count == 1 else f"{count:,} files"
