@@ -12,6 +12,8 @@ from guikit import FakeDialogs, pump_until
 from test_gui_server import Harness, get_json
 from test_gui_server import harness as harness  # the fixture, shared
 
+from core.client import FilecastClient
+
 pytestmark = pytest.mark.gui
 
 
@@ -61,3 +63,26 @@ def test_a_folder_then_files_added_and_removed_while_serving(harness: Harness) -
                ["Week 12/worksheet 1.pdf"], what="the removal")
     assert offered(port) == ["Week 12/worksheet 1.pdf"]
     assert "Removed 2 files from the offer." in window.status_bar.detail.cget("text")
+
+
+def test_a_folder_taken_as_one_archive_shows_in_the_tables_and_the_log(
+        harness: Harness) -> None:
+    """issue 12: 300 files in one archive: the Connections row counts the files taken,
+    the log stays bounded and the window keeps drawing (no 600 lines at once freeze)."""
+    folder = harness.tmp / "Data"
+    for n in range(300):
+        (folder / f"set {n % 3}").mkdir(parents=True, exist_ok=True)
+        (folder / f"set {n % 3}" / f"{n:03d}.bin").write_bytes(os.urandom(2000))
+    window = harness.open([folder])
+    port = harness.serving(window)
+    (harness.tmp / "got").mkdir()
+    with FilecastClient("127.0.0.1", port, client_id="archive-window-01", name="Ana") as client:
+        taken = client.download_small(list(client.connect().files), harness.tmp / "got")
+    assert len(taken.saved) == 300
+    tree = window.clients_panel.tree
+    pump_until(harness.root, lambda: any("300 files taken" in tree.set(row, "state")
+                                         for row in tree.get_children()),
+               what="the row counting 300 files", timeout=30)
+    pump_until(harness.root, lambda: "in one archive" not in window.log_panel.content
+               and "downloaded and verified the file 'Data/set 2/299.bin'"
+               in window.log_panel.content, what="the last file in the log", timeout=30)

@@ -17,7 +17,7 @@ import contextlib
 import os
 import socket
 
-from core.events import ClientInfo
+from core.events import ClientInfo, Throttle, TransferProgress, TransferStarted
 from core.server.context import SessionContext
 from core.server.delivery import ClientKey
 from core.server.effects import Body, Effects, entry_for, transfer_effects
@@ -27,6 +27,7 @@ from core.server.regular import open_regular
 from core.server.routing import Reply
 from core.server.transfer import acknowledged, body_sender
 from core.wire.archive import header, padding
+from core.wire.sentences import file_count
 
 GATHER_BYTES = 256 * 1024  # members this small are read whole and sent many at once
 
@@ -41,6 +42,10 @@ class ArchiveTransfer:
         self._members, self._layout = reply.members, reply.archive
         self._sent = 0
         self._out = bytearray()  # small members gathered for one send
+        folder, count = common_folder(self._members), file_count(len(self._members))
+        # What the window's tables show while it goes out: "Week 12/ (120 files)".
+        self._label = f"{folder} ({count})" if folder else count
+        self._throttle = Throttle(ctx.config.progress_interval)
 
     def run(self, head: bytes) -> bool:
         """Send ``head`` and the archive; True when all of it was sent and acknowledged."""
@@ -49,6 +54,8 @@ class ArchiveTransfer:
         try:
             self._sock.settimeout(self._ctx.config.stall_timeout)
             self._sock.sendall(head)
+            length = self._layout.length
+            self._ctx.emit(TransferStarted(self._client, self._label, 0, length, length))
             with self._ctx.body_in_flight() as in_flight:
                 complete = self._stream(in_flight)
             acked = acknowledged(self._ctx, self._sock, self._sent, complete)
@@ -59,7 +66,14 @@ class ArchiveTransfer:
 
     def _put(self, data: bytes | bytearray | memoryview) -> None:
         self._sock.sendall(data)
-        self._sent += len(data)
+        self._report(self._sent + len(data))
+
+    def _report(self, sent: int) -> None:
+        """Keep the count of bytes sent; tell the window at most once a progress interval."""
+        self._sent = sent
+        if self._throttle.due():
+            length = self._layout.length
+            self._ctx.emit(TransferProgress(self._client, self._label, sent, length, length))
 
     def _flush(self) -> None:
         """Send what small members gathered (one send for many: one per 10 KiB file set
@@ -124,7 +138,7 @@ class ArchiveTransfer:
             base = self._sent
 
             def progress(count: int) -> None:
-                self._sent = base + count
+                self._report(base + count)
 
             if entry.size > 1:
                 send(0, entry.size - 1, progress)
