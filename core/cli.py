@@ -64,7 +64,9 @@ class ProgressPrinter:
             percent = 100 * event.received / event.size
             self._out.write(f"\r{percent:5.1f}%  {human_size(event.received)} of "
                             f"{human_size(event.size)}  {human_rate(event.bytes_per_second)}  "
-                            f"{human_duration(event.seconds_left)} left   ")
+                            f"{human_duration(event.seconds_left)} left"
+                            + (f"  {event.files_done:,} of {event.files:,} files" if event.files
+                               else "") + "   ")
             self._out.flush()
         elif isinstance(event, DownloadRechecking) and self._live:
             self._out.write(f"\r{sentences.rechecking(event.done, event.total)}   ")

@@ -280,6 +280,8 @@ class DownloadProgress:
     size: int
     bytes_per_second: float
     seconds_left: float | None
+    files_done: int | None = None  # files of a selection taken at once: how many are in
+    files: int | None = None  # ... of how many (issue 12: "37 of 120 files")
 
 
 @dataclass(frozen=True)

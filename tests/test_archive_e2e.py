@@ -195,6 +195,7 @@ def test_the_archive_says_how_far_it_got(tmp_path: Path, week: Path) -> None:
     progress = [e for e in seen.seen if isinstance(e, DownloadProgress)]
     total = sum(f.size for f in small)
     assert progress and progress[-1].received == progress[-1].size == total
+    assert (progress[-1].files_done, progress[-1].files) == (len(small), len(small))
 
 
 def test_tarfile_reads_a_whole_offer_as_offered(tmp_path: Path, week: Path) -> None:

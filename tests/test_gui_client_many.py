@@ -142,6 +142,8 @@ def test_cancel_keeps_what_arrived_and_retry_takes_only_the_rest(
         bar = window.download_panel.progress_bar
         pump_until(tk_root, lambda: float(bar.cget("value")) > 400_000, timeout=30,
                    what="part of the files")
+        said = window.download_panel.progress_label.cget("text")
+        assert " of 60 files" in said and not said.startswith("0 of"), said
         window.download_panel.cancel_button.invoke()
         pump_until(tk_root, lambda: finished(window), timeout=30, what="the cancel")
         assert "cancelled" in window.error

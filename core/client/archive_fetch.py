@@ -104,6 +104,7 @@ class ArchiveFetch:
         self._label = sentences.file_count(len(infos))
         self._meter = Meter(listener.on_event, self._label, sum(i.size for i in infos))
         self._received = 0
+        self._checked = 0  # files in and verified (named once flushed)
         self._unreceipted: list[FileInfo] = []  # saved, the server not yet told
 
     def run(self) -> Taken:
@@ -235,6 +236,8 @@ class ArchiveFetch:
                 " offered. Nothing was saved; download it again.")
             return False
         keep_modified(part, info.modified)
+        self._checked += 1
+        self._meter.files = (self._checked, len(self.infos))
         return True
 
     def _settle(self, pending: list[tuple[PartFile, FileInfo]]) -> None:

@@ -107,6 +107,7 @@ class Meter:
         self._throttle.hold()  # the first event after a speed can be measured
         self._last_time = time.monotonic()
         self._last_bytes = 0
+        self.files: tuple[int, int] | None = None  # (done, of) for files taken at once
 
     def restart(self, received: int, size: int) -> None:
         """A new body begins at ``received`` (of a file that may have changed size)."""
@@ -130,7 +131,8 @@ class Meter:
         self._last_time, self._last_bytes = now, received
         speed = self._speed or 0.0
         left = (self._size - received) / speed if speed > 0 else None
-        self._emit(DownloadProgress(self._name, received, self._size, speed, left))
+        done, count = self.files or (None, None)
+        self._emit(DownloadProgress(self._name, received, self._size, speed, left, done, count))
 
 
 def size_words(count: int, other: int) -> str:

@@ -15,12 +15,16 @@ from core.wire.units import human_duration, human_rate, human_size
 IDLE = "A file that is already there is never overwritten: the new one gets a number."
 
 
-def progress_text(received: int, size: int, rate: float, seconds_left: float | None) -> str:
-    """``4.2 MB of 10.0 MB (42%) · 3.1 MB/s · 2 s left``."""
+def progress_text(received: int, size: int, rate: float, seconds_left: float | None,
+                  files: tuple[int | None, int | None] = (None, None)) -> str:
+    """``4.2 MB of 10.0 MB (42%) · 3.1 MB/s · 2 s left``, with ``· 37 of 120 files``
+    for files taken at once."""
     percent = received * 100 // size if size else 100
     left = human_duration(seconds_left)
+    done, count = files
+    counted = f"  ·  {done:,} of {sentences.file_count(count)}" if count else ""
     return (f"{human_size(received)} of {human_size(size)} ({percent}%)  ·  {human_rate(rate)}"
-            f"  ·  {left} left")
+            f"  ·  {left} left{counted}")
 
 
 def saved_text(path: Path, size: int, verified: bool, wanted: str | None) -> str:
@@ -136,7 +140,8 @@ class DownloadPanel(ttk.LabelFrame):
             return
         self.progress_label.configure(
             text=progress_text(event.received, event.size, event.bytes_per_second,
-                               event.seconds_left), style="TLabel")
+                               event.seconds_left, (event.files_done, event.files)),
+            style="TLabel")
 
     def retrying(self, event: DownloadRetrying) -> None:
         """The connection broke; the engine tries again by itself."""
