@@ -75,6 +75,8 @@ def _download_each(client: FilecastClient, infos: list[FileInfo], folder: Path,
         for name, sentence in taken.failed.items():
             failed.add(name)
             print(escape_controls(sentence))
+        for name, now in taken.renamed.items():
+            print(f"Saved {escape_text(name)} as {escape_text(now)}: that name was taken.")
         if taken.stopped is not None:  # a full disk, say: the rest would only fail the same
             print(escape_controls(str(taken.stopped)))
             failed.update(info.name for info in taken.left + one_by_one)

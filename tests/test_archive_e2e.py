@@ -230,3 +230,19 @@ def test_the_page_offers_download_all_and_each_folder_as_one_archive(
     assert '<a href="/archive/Week%2012/" download>Week 12/ (81 files) as one .tar</a>' in page
     assert head.status == 200 and head.getheader("Content-Type") == "application/x-tar"
     assert 'filename="Week 12.tar"' in (head.getheader("Content-Disposition") or "")
+
+
+def test_a_name_already_there_is_never_overwritten_and_the_new_name_is_said(
+        tmp_path: Path, week: Path) -> None:
+    got = tmp_path / "got"
+    (got / "Week 12" / "a").mkdir(parents=True)
+    mine = got / "Week 12" / "a" / "sheet 00.txt"
+    mine.write_bytes(b"my own notes")
+    with serving(tmp_path, [week]) as running, FilecastClient("127.0.0.1", running.port) as client:
+        small = [f for f in client.connect().files if f.size <= SMALL_FILE_BYTES]
+        taken = client.download_small(small, got)
+    assert mine.read_bytes() == b"my own notes"
+    assert taken.renamed == {"Week 12/a/sheet 00.txt": "sheet 00 (1).txt"}
+    assert (got / "Week 12" / "a" / "sheet 00 (1).txt").read_bytes() == \
+        (week / "a" / "sheet 00.txt").read_bytes()
+    assert len(taken.saved) == 80

@@ -116,6 +116,8 @@ def many_served(tmp_path: Path) -> Iterator[tuple[Running, Path]]:
 def test_all_files_come_small_ones_at_once_the_big_one_after(
         tk_root: tk.Tk, many_served: tuple[Running, Path], downloads: Path) -> None:
     running, root = many_served
+    (downloads / "Data" / "set 1").mkdir(parents=True)
+    (downloads / "Data" / "set 1" / "01.bin").write_bytes(b"mine")  # never overwritten
     window = make_window(tk_root, downloads)
     connect(tk_root, window, address(running))
     window.file_panel.all_button.invoke()
@@ -125,6 +127,11 @@ def test_all_files_come_small_ones_at_once_the_big_one_after(
     pump_until(tk_root, lambda: finished(window)
                and "Downloaded 61 of 61 files" in window.file_panel.answer, timeout=60,
                what="all of them")
+    assert "1 file saved under a new name" in window.file_panel.answer
+    assert "'01.bin' is '01 (1).bin'" in window.file_panel.answer
+    assert (downloads / "Data" / "set 1" / "01.bin").read_bytes() == b"mine"
+    (downloads / "Data" / "set 1" / "01.bin").unlink()  # so the trees compare
+    (downloads / "Data" / "set 1" / "01 (1).bin").rename(downloads / "Data" / "set 1" / "01.bin")
     assert same_tree(root, downloads / "Data")
     assert len(running.wait_lines("downloaded and verified the file 'Data/", 61)) == 61
     assert window.error == ""

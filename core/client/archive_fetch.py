@@ -57,6 +57,9 @@ class Taken:
     failed: dict[str, str] = field(default_factory=dict)
     left: list[FileInfo] = field(default_factory=list)
     stopped: FilecastError | None = None  # why it stopped short: cancelled, a full disk
+    # saved under another name than offered (a file of that name was there, or another
+    # differing only in case on a case-insensitive disk): name -> the name it has
+    renamed: dict[str, str] = field(default_factory=dict)
 
 
 def by_archive(info: FileInfo) -> bool:
@@ -247,7 +250,9 @@ class ArchiveFetch:
         _flush_data(self._folders[()], [part for part, _ in pending])
         for part, info in pending:
             try:
-                self.taken.saved[info.name] = commit(part, one_of_many=True)
+                path = self.taken.saved[info.name] = commit(part, one_of_many=True)
+                if path.name != part.safe_name:
+                    self.taken.renamed[info.name] = path.name
             except FilecastError as error:
                 self.taken.failed[info.name] = str(error)
         if not _syncfs(self._folders[()]):

@@ -178,15 +178,17 @@ class DownloadPanel(ttk.LabelFrame):
         self.open_button.grid()
         self.change_button.configure(state="normal")
 
-    def done_many(self, folder: Path, count: int, size: int) -> None:
-        """Files of a selection taken at once are saved and verified, in their folders."""
+    def done_many(self, folder: Path, count: int, size: int, renamed: str = "") -> None:
+        """Files of a selection taken at once are saved and verified, in their folders;
+        ``renamed`` says which were saved under new names (nothing is overwritten)."""
         self.progress_bar.configure(maximum=max(1, size), value=max(1, size))
         self.progress_label.configure(text=f"Download of '{clip_name(self._file)}' complete.",
                                       style="TLabel")
         self.result_label.configure(
             text=f"Saved {sentences.file_count(count)} in {clip(str(folder), 300)}"
                  f" ({human_size(size)}), in their folders. Each one's SHA-256 was verified:"
-                 " they are exactly the files the server offers.", style="Good.TLabel")
+                 " they are exactly the files the server offers."
+                 + (f"\n{clip(renamed, 400)}" if renamed else ""), style="Good.TLabel")
         self.cancel_button.grid_remove()
         self.result_label.grid()
         self.open_button.grid()

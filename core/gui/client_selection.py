@@ -21,6 +21,7 @@ from core.gui.client_stages import ASKING, DECLINING, DISCONNECTED, DOWNLOADING,
 from core.gui.pump import EventPump
 from core.gui.worker import run_in_background
 from core.wire import sentences
+from core.wire.paths import saved_segments
 from core.wire.protocol import FileInfo, Offer
 from core.wire.selection import select
 
@@ -38,6 +39,7 @@ class Selecting:
     _asking_many: list[FileInfo] | None  # a selection asked about, not yet answered
     _queue: list[FileInfo]  # the selection's files still to download after this one
     _no_archive: set[str]  # files an archive did not bring: they go one by one
+    _renamed: str  # which files of the selection were saved under new names
     _batch: tuple[int, int, int]  # files done, files in the selection, their bytes
     _resume: tuple[str, Path, FileInfo] | None  # Downloading's: one file's Retry
     result: DownloadResult | None
@@ -87,7 +89,7 @@ class Selecting:
         infos, self._asking_many = self._asking_many or [], None
         if not infos:
             return
-        self._queue, self._no_archive = list(infos), set()
+        self._queue, self._no_archive, self._renamed = list(infos), set(), ""
         self._batch = (0, len(infos), sum(info.size for info in infos))
         self._continue_many()
 
@@ -130,18 +132,20 @@ class Selecting:
         self._batch = (done + len(taken.saved), count, size)
         self._queue = taken.left + self._queue
         problems = list(taken.failed.values())
+        self._set_state(READY if client is self.client else DISCONNECTED)
+        first = next(iter(taken.renamed.items()), None)
+        if first is not None:  # said again at the end: the bar's note goes with the next file
+            self._renamed = sentences.renamed(len(taken.renamed),
+                                              (saved_segments(first[0])[-1], first[1]))
         if taken.stopped is None:
             self._no_archive.update(info.name for info in taken.left)
             saved = sum(info.size for info in small if info.name in taken.saved)
-            self.download_panel.done_many(self.folder, len(taken.saved), saved)
+            self.download_panel.done_many(self.folder, len(taken.saved), saved, self._renamed)
             if problems:
                 self.show_error(_summary(problems))
-            if self._continue_many():
-                return
-            self._set_state(READY if client is self.client else DISCONNECTED)
-            self._finish_many()
+            if client is not self.client or not self._continue_many():
+                self._finish_many()
             return
-        self._set_state(READY if client is self.client else DISCONNECTED)
         self.download_panel.stopped(resumable=bool(self._queue))
         self.show_error(_summary([str(taken.stopped), *problems]))
         self.file_panel.say("")
@@ -161,8 +165,9 @@ class Selecting:
     def _finish_many(self) -> None:
         """The selection is over: say how many of its files were taken."""
         done, count, size = self._batch
-        self._batch = (0, 0, 0)
-        self.file_panel.say(sentences.took_many(done, count, size), "Muted.TLabel")
+        self._batch, renamed, self._renamed = (0, 0, 0), self._renamed, ""
+        said = sentences.took_many(done, count, size)
+        self.file_panel.say(f"{said} {renamed}" if renamed else said, "Muted.TLabel")
 
     def retry_many(self) -> bool:
         """Retry after a selection stopped (a cancel, a full disk): go on with what is

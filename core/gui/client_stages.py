@@ -44,7 +44,8 @@ STAGES: dict[str, Stage] = {
 NEXT: dict[str, frozenset[str]] = {
     DISCONNECTED: frozenset({DISCONNECTED, CONNECTING}),
     CONNECTING: frozenset({READY, DISCONNECTED}),
-    READY: frozenset({READY, CONNECTING, CHECKING, DOWNLOADING, DISCONNECTED}),
+    # ASKING straight from READY: a selection is asked about from the offer, no check first
+    READY: frozenset({READY, CONNECTING, CHECKING, ASKING, DOWNLOADING, DISCONNECTED}),
     CHECKING: frozenset({ASKING, READY, DISCONNECTED}),
     ASKING: frozenset({ASKING, CHECKING, CONNECTING, DECLINING, DOWNLOADING, READY,
                        DISCONNECTED}),

@@ -80,6 +80,16 @@ def took_archive(who: str, done: int, count: int, size: int, folder: str | None)
             " in one archive")
 
 
+def renamed(count: int, example: tuple[str, str] | None) -> str:
+    """Said after files were saved under new names, so nothing was overwritten."""
+    if not count or example is None:
+        return ""
+    was, now = example
+    return (f"{file_count(count)} saved under a new name, because a file of that name (or"
+            f" one differing only in capitals) was already there: '{was}' is '{now}'"
+            + (" and so on." if count > 1 else "."))
+
+
 def file_count(count: int) -> str:
     """``1 file``, ``120 files``: the one spelling of a count of files."""
     return "1 file" if count == 1 else f"{count:,} files"
