@@ -12,12 +12,12 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from core.client import FilecastClient, by_archive, free_bytes
+from core.client import FilecastClient, by_archive, free_bytes, make_folders
 from core.errors import CancelledError, FilecastError
 from core.wire import sentences
 from core.wire.escaping import escape_controls, escape_text, quoted
 from core.wire.protocol import FileInfo, Offer
-from core.wire.selection import select
+from core.wire.selection import empty_within, select
 
 
 def get_many(client: FilecastClient, offer: Offer, args: argparse.Namespace,
@@ -44,6 +44,13 @@ def get_many(client: FilecastClient, offer: Offer, args: argparse.Namespace,
     saved, failed = _download_each(client, infos, folder, done)
     size = sum(info.size for info in infos if info.name not in failed)
     print(sentences.took_many(saved, len(infos), size))
+    empty = empty_within(offer.folders, list(by_name), args.names, everything=args.all)
+    if empty:  # kept, as tar keeps them (issue 12)
+        try:
+            make_folders(folder, empty)
+        except OSError as exc:
+            print(f"The empty folders could not be made in {folder}: {exc.strerror or exc}.")
+            return 1
     return 0 if not failed and not chosen.missing else 1
 
 

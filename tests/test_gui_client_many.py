@@ -162,3 +162,19 @@ def test_cancel_keeps_what_arrived_and_retry_takes_only_the_rest(
                    and "Downloaded 61 of 61 files" in window.file_panel.answer, timeout=60,
                    what="the rest")
     assert same_tree(root, downloads / "Data")  # no file twice, none as 'name (1)'
+
+
+def test_all_files_keeps_the_empty_folders(
+        tk_root: tk.Tk, tmp_path: Path, downloads: Path) -> None:
+    root = tmp_path / "share" / "Week 12"
+    (root / "to hand in").mkdir(parents=True)  # empty: where the answers will go
+    (root / "a.pdf").write_bytes(b"a")
+    (root / "b.pdf").write_bytes(b"b")
+    with serving(tmp_path, [root]) as running:
+        window = make_window(tk_root, downloads)
+        connect(tk_root, window, address(running))
+        window.file_panel.all_button.invoke()
+        window.file_panel.yes_button.invoke()
+        pump_until(tk_root, lambda: (downloads / "Week 12" / "to hand in").is_dir(),
+                   timeout=30, what="the empty folder")
+    assert "Downloaded 2 of 2 files" in window.file_panel.answer

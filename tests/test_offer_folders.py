@@ -53,7 +53,7 @@ def week(tmp_path: Path) -> Path:
 
 
 def test_a_folder_is_offered_by_relative_names_and_says_what_it_left_out(week: Path) -> None:
-    found, left = walk_folder(str(week))
+    found, left, _empty = walk_folder(str(week))
     assert [name for name, _real in found] == [
         "Week 12/answers/key.txt", "Week 12/same.txt", "Week 12/worksheet 1.pdf"]
     assert left.sentence("Week 12") == (

@@ -71,7 +71,7 @@ def test_a_file_swapped_for_a_link_during_the_walk_is_not_offered(
     private = _outside_secret(tmp_path, "id_rsa")
     real_walk = entries.walk_folder
 
-    def walk_then_swap(path: str) -> tuple[list[tuple[str, str]], object]:
+    def walk_then_swap(path: str) -> tuple[list[tuple[str, str]], object, list[str]]:
         found = real_walk(path)
         (root / "notes.txt").unlink()  # the hostile user, while the rest is walked
         (root / "notes.txt").symlink_to(private / "id_rsa")
@@ -94,7 +94,7 @@ def test_a_link_to_a_hidden_file_inside_is_left_out(tmp_path: Path) -> None:
     (root / "readme.txt").symlink_to(root / ".env")
     (root / "config.txt").symlink_to(root / ".git" / "config")
     (root / "plain.txt").write_bytes(b"plain")
-    found, _left = walk_folder(str(root))
+    found, _left, _empty = walk_folder(str(root))
     assert [name for name, _real in found] == ["Share/plain.txt"]
 
 
@@ -141,7 +141,7 @@ def test_a_too_deep_folder_is_said_as_too_deep(tmp_path: Path) -> None:
     deep.mkdir(parents=True)
     (deep / "bottom.txt").write_bytes(b"x")
     (root / "top.txt").write_bytes(b"y")
-    found, left = walk_folder(str(root))
+    found, left, _empty = walk_folder(str(root))
     assert [name for name, _ in found] == ["Deep/top.txt"]
     sentence = left.sentence("Deep") or ""
     assert "backslash" not in sentence, sentence

@@ -11,8 +11,8 @@ from core.client.archive_fetch import Taken, by_archive
 from core.client.download import DownloadResult
 from core.client.http import parse_server
 from core.client.leftovers import Unfinished, discard_unfinished, find_unfinished
-from core.client.savefolder import free_bytes
+from core.client.savefolder import free_bytes, make_folders
 from core.client.visit import FilecastClient
 
 __all__ = ["DownloadResult", "FilecastClient", "Taken", "Unfinished", "by_archive",
-           "discard_unfinished", "find_unfinished", "free_bytes", "parse_server"]
+           "discard_unfinished", "find_unfinished", "free_bytes", "make_folders", "parse_server"]

@@ -18,11 +18,13 @@ import os
 import shutil
 import stat
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from core.wire.names import numbered
+from core.wire.paths import saved_segments
 
 # Windows needs O_BINARY; O_NOFOLLOW refuses a link at the last component; O_NONBLOCK keeps
 # a planted FIFO from blocking open() for ever (it does nothing to regular files).
@@ -235,6 +237,26 @@ def subfolder(parent: SaveFolder, name: str) -> SaveFolder:
                 raise
     raise FileExistsError(errno.EEXIST, f"{name} and {MAX_NUMBERED_FOLDERS - 1} numbered"
                           " names are all taken")
+
+
+def make_folders(root: Path, names: Sequence[str]) -> int:
+    """Make the offer's empty folders ``names`` (relative, ``/``-separated) under ``root``,
+    each segment made safe as a saved name is (core.wire.paths.saved_segments), never
+    through a link; how many were made or already there. OSError passes."""
+    made = 0
+    with SaveFolder(root) as top:
+        for name in names:
+            opened: list[SaveFolder] = []
+            try:
+                at = top
+                for segment in saved_segments(name):
+                    at = subfolder(at, segment)
+                    opened.append(at)
+                made += 1
+            finally:
+                for folder in opened:
+                    folder.close()
+    return made
 
 
 def reopen(fd: int, flags: int) -> int | None:

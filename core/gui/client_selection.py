@@ -13,7 +13,14 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.client import DownloadResult, FilecastClient, Taken, by_archive, free_bytes
+from core.client import (
+    DownloadResult,
+    FilecastClient,
+    Taken,
+    by_archive,
+    free_bytes,
+    make_folders,
+)
 from core.errors import FilecastError
 from core.gui.client_download_panel import DownloadPanel
 from core.gui.client_file_panel import FilePanel
@@ -23,7 +30,7 @@ from core.gui.worker import run_in_background
 from core.wire import sentences
 from core.wire.paths import saved_segments
 from core.wire.protocol import FileInfo, Offer
-from core.wire.selection import select
+from core.wire.selection import empty_within, select
 
 
 class Selecting:
@@ -40,6 +47,7 @@ class Selecting:
     _queue: list[FileInfo]  # the selection's files still to download after this one
     _no_archive: set[str]  # files an archive did not bring: they go one by one
     _renamed: str  # which files of the selection were saved under new names
+    _empty: tuple[str, ...]  # the offer's empty folders the selection takes along
     _batch: tuple[int, int, int]  # files done, files in the selection, their bytes
     _resume: tuple[str, Path, FileInfo] | None  # Downloading's: one file's Retry
     result: DownloadResult | None
@@ -62,14 +70,17 @@ class Selecting:
                       resuming: bool = False) -> None: ...
         def _download_failed(self, client: FilecastClient, error: FilecastError) -> None: ...
 
-    def ask_many(self, names: list[str]) -> None:
-        """"All files…" / "Selected files…": one question for them all."""
+    def ask_many(self, names: list[str], *, everything: bool = False) -> None:
+        """"All files…" / "Selected files…": one question for them all (with every file,
+        the offer's empty folders are made too: issue 12)."""
         if self.stage not in (READY, ASKING) or self.client is None or self.offer is None:
             return
         by_name = {info.name: info for info in self.offer.files}
         infos = [by_name[name] for name in select(list(by_name), names).names]
         if not infos:
             return
+        self._empty = empty_within(self.offer.folders, list(by_name), names,
+                                   everything=everything or len(infos) == len(by_name))
         self._asking, self._asking_many = None, infos
         self.clear_error()
         self._set_state(ASKING)
@@ -168,6 +179,11 @@ class Selecting:
         self._batch, renamed, self._renamed = (0, 0, 0), self._renamed, ""
         said = sentences.took_many(done, count, size)
         self.file_panel.say(f"{said} {renamed}" if renamed else said, "Muted.TLabel")
+        empty, folder, self._empty = self._empty, self.folder, ()
+        if empty:  # kept, as tar keeps them; in a worker: the folder may be a slow share
+            run_in_background(self.pump, lambda: make_folders(folder, empty),
+                              on_done=lambda _made: None,
+                              on_error=lambda error: self.show_error(str(error)))
 
     def retry_many(self) -> bool:
         """Retry after a selection stopped (a cancel, a full disk): go on with what is

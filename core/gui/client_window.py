@@ -92,7 +92,7 @@ class ClientWindow(Downloading, Selecting, ttk.Frame):
         self._check_after_connect: str | None = None  # see Downloading.resume_unfinished
         self._asking_many: list[FileInfo] | None = None  # see Selecting
         self._queue: list[FileInfo] = []
-        self._batch, self._no_archive, self._renamed = (0, 0, 0), set(), ""
+        self._batch, self._no_archive, self._renamed, self._empty = (0, 0, 0), set(), "", ()
         self.alive = True
         settings = load_remembered()
         self.recent_hosts = recent_hosts(settings)

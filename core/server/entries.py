@@ -113,17 +113,21 @@ def _walked(path: str, name: str) -> ServedFile:
     return ServedFile(name, path, info.st_size, info.st_mtime_ns, info.st_ino)
 
 
-def expand(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[ServedFile], list[str]]:
+def expand(paths: Sequence[str | os.PathLike[str]]
+           ) -> tuple[list[ServedFile], list[str], list[str]]:
     """The files to offer for ``paths`` (a folder stands for every file under it, named
-    with its relative path: issue 12) and a sentence per folder that left things out."""
+    with its relative path: issue 12), a sentence per folder that left things out, and
+    the empty folders in them."""
     files: list[ServedFile] = []
     notes: list[str] = []
+    empty: list[str] = []
     for given in paths:
         path = os.fspath(given)
         if not os.path.isdir(path):
             files.append(stat_file(path))
             continue
-        found, left = walk_folder(path)
+        found, left, empties = walk_folder(path)
+        empty.extend(empties)
         seen: set[str] = set()
         for name, real in found:
             if name_key(name) in seen:  # the same name in two Unicode forms: clients
@@ -140,7 +144,7 @@ def expand(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[ServedFile], l
                              + (f" {note}" if note else ""))
         if note:
             notes.append(note)
-    return files, notes
+    return files, notes, empty
 
 
 def same_name(first: ServedFile, second: ServedFile) -> ServeError:

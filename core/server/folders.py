@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from core.wire.paths import MAX_DEPTH, offer_name
+from core.wire.protocol import MAX_EMPTY_FOLDERS
 
 MAX_FILES = 100_000  # a folder of worksheets or data, not a whole disk
 
@@ -74,14 +75,16 @@ def _count(n: int, one: str, many: str) -> str:
     return "" if not n else f"1 {one}" if n == 1 else f"{n:,} {many}"
 
 
-def walk_folder(path: str) -> tuple[list[tuple[str, str]], LeftOut]:
+def walk_folder(path: str) -> tuple[list[tuple[str, str]], LeftOut, list[str]]:
     """(relative name, real path) of every file to offer under the folder ``path``, sorted
-    by name, and what was left out. The folder itself must be a real folder."""
+    by name, what was left out, and the empty folders in it (kept by a client that takes
+    the folder, as tar keeps them: issue 12). The folder itself must be a real folder."""
     root = os.path.realpath(path)
     top = os.path.basename(os.path.normpath(path)) or os.path.basename(root) or "folder"
     found: list[tuple[str, str]] = []
     left = LeftOut()
-    for segments, real in _files(root, (top,), left, 0, root):
+    folders: list[tuple[str, ...]] = []
+    for segments, real in _files(root, (top,), left, 0, root, folders):
         if len(found) >= MAX_FILES:
             left.add("too_many", "/".join(segments))
             continue
@@ -90,12 +93,32 @@ def walk_folder(path: str) -> tuple[list[tuple[str, str]], LeftOut]:
         except ValueError:
             left.add("bad_names", "/".join(segments))
     found.sort(key=lambda item: item[0])
-    return found, left
+    return found, left, _empty(folders, found)
+
+
+def _empty(folders: list[tuple[str, ...]], found: list[tuple[str, str]]) -> list[str]:
+    """The deepest folders with no offered file and no other such folder under them, at
+    most MAX_EMPTY_FOLDERS (making those makes every empty folder on the way)."""
+    full = {"/".join(name.split("/")[:depth]) for name, _ in found
+            for depth in range(1, name.count("/") + 1)}
+    names = sorted({n for n in ("/".join(f) for f in folders) if n not in full})
+    empty: list[str] = []
+    for index, name in enumerate(names):
+        if index + 1 < len(names) and names[index + 1].startswith(name + "/"):
+            continue  # a deeper empty folder stands for this one
+        try:
+            empty.append(offer_name(tuple(name.split("/"))))
+        except ValueError:
+            continue
+        if len(empty) >= MAX_EMPTY_FOLDERS:
+            break
+    return empty
 
 
 def _files(folder: str, at: tuple[str, ...], left: LeftOut, depth: int,
-           root: str) -> Iterator[tuple[tuple[str, ...], str]]:
-    """(segments, real path) of the files under ``folder`` (inside ``root``), depth first."""
+           root: str, folders: list[tuple[str, ...]]) -> Iterator[tuple[tuple[str, ...], str]]:
+    """(segments, real path) of the files under ``folder`` (inside ``root``), depth first;
+    each folder walked into is noted in ``folders``."""
     try:
         with os.scandir(folder) as entries:
             listed = sorted(entries, key=lambda e: e.name)
@@ -122,7 +145,8 @@ def _files(folder: str, at: tuple[str, ...], left: LeftOut, depth: int,
             if depth + 1 >= MAX_DEPTH:
                 left.add("too_deep", "/".join(segments))
             else:
-                yield from _files(entry.path, segments, left, depth + 1, root)
+                folders.append(segments)
+                yield from _files(entry.path, segments, left, depth + 1, root, folders)
         elif stat.S_ISREG(info.st_mode):
             yield segments, entry.path
         else:

@@ -35,7 +35,7 @@ from core.server.entries import (
 from core.server.hashing import HashCancelled, sha256_file
 from core.server.regular import lstat_regular, open_folder
 from core.wire.names import name_key
-from core.wire.protocol import SOFTWARE, Offer
+from core.wire.protocol import MAX_EMPTY_FOLDERS, SOFTWARE, Offer
 
 WATCH_INTERVAL = 1.0
 # Folder descriptors kept to open offered files by name within them; files in folders past
@@ -51,6 +51,7 @@ class OfferState:
     message: str
     server_name: str
     left_out: tuple[str, ...] = ()  # a sentence per offered folder that left things out
+    empty_folders: tuple[str, ...] = ()  # in offered folders, made by a client taking them
     _index: dict[str, ServedFile] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -72,7 +73,7 @@ class OfferState:
     def offer(self) -> Offer:
         """The greeting body's content."""
         return Offer(SOFTWARE, self.server_name, self.message,
-                     tuple(f.info() for f in self.files))
+                     tuple(f.info() for f in self.files), self.empty_folders)
 
 
 class OfferTable:
@@ -92,40 +93,46 @@ class OfferTable:
         self._thread: threading.Thread | None = None
         self._folders: dict[str, int | None] = {}  # folder path -> its descriptor, kept
         self._wanted: list[str] = []  # names clients asked for before their digest
-        files, notes = expand(paths)
+        files, notes, empty = expand(paths)
         kept, more = self._anchor_all(files)
-        self._state = self._build(kept, [*notes, *more])
+        self._state = self._build(kept, [*notes, *more], empty)
 
     @property
     def state(self) -> OfferState:
         """The current snapshot (an atomic read)."""
         return self._state
 
-    def _build(self, files: list[ServedFile], left_out: Sequence[str] = ()) -> OfferState:
-        """A snapshot of ``files`` with the custom or default message."""
+    def _build(self, files: list[ServedFile], left_out: Sequence[str] = (),
+               empty: Sequence[str] = ()) -> OfferState:
+        """A snapshot of ``files`` with the custom or default message; an empty folder
+        stays while a file of its top folder is offered."""
         seen: dict[str, ServedFile] = {}
         for entry in files:
             other = seen.setdefault(name_key(entry.name), entry)
             if other is not entry:
                 raise same_name(other, entry)
         message = self._custom_message or default_message([f.name for f in files])
-        return OfferState(tuple(files), message, self._server_name, tuple(left_out))
+        tops = {name_key(f.name.split("/", 1)[0]) for f in files if "/" in f.name}
+        kept = tuple(dict.fromkeys(f for f in empty if name_key(f.split("/", 1)[0]) in tops))
+        return OfferState(tuple(files), message, self._server_name, tuple(left_out),
+                          kept[:MAX_EMPTY_FOLDERS])
 
     def set_files(self, paths: Sequence[str | os.PathLike[str]]) -> None:
         """Offer these files and folders instead (GUI "Choose file…"); raises ServeError
         when one is unusable."""
-        files, notes = expand(paths)
+        files, notes, empty = expand(paths)
         kept, more = self._anchor_all(files)
-        self._publish(self._build(kept, [*notes, *more]))
+        self._publish(self._build(kept, [*notes, *more], empty))
 
     def add(self, paths: Sequence[str | os.PathLike[str]]) -> list[str]:
         """Offer these files and folders too, while serving (issue 12); returns the names
         added. ServeError when one is unusable or a name is offered already."""
-        files, notes = expand(paths)
+        files, notes, empty = expand(paths)
         kept, more = self._anchor_all(files)
         with self._lock:
             state = self._state
-            built = self._build([*state.files, *kept], [*state.left_out, *notes, *more])
+            built = self._build([*state.files, *kept], [*state.left_out, *notes, *more],
+                                [*state.empty_folders, *empty])
         self._publish(built)
         return [f.name for f in kept]
 
@@ -139,7 +146,8 @@ class OfferTable:
             state = self._state
             kept = [f for f in state.files if name_key(f.name) not in gone
                     and not name_key(f.name).startswith(folders)]
-            built = self._build(kept, state.left_out)
+            empty = [f for f in state.empty_folders if not (name_key(f) + "/").startswith(folders)]
+            built = self._build(kept, state.left_out, empty)
         self._publish(built)
         return len(state.files) - len(kept)
 
@@ -188,8 +196,8 @@ class OfferTable:
     def set_message(self, message: str | None) -> None:
         """Change what clients are told; None restores the default."""
         self._custom_message = message or None
-        self._publish(self._build(list(self._state.files), self._state.left_out),
-                      rescan=False)
+        self._publish(self._build(list(self._state.files), self._state.left_out,
+                                  self._state.empty_folders), rescan=False)
 
     def _publish(self, state: OfferState, *, rescan: bool = True) -> None:
         """Swap in ``state``, wake the watcher (``rescan``) and tell the listener."""

@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from core import PROTOCOL_VERSION, __version__
 from core.errors import ProtocolError
-from core.wire.paths import url_path
+from core.wire.paths import check_relative, url_path
 
 # The software on the wire: the Server header, the User-Agent and the offer's "server".
 SOFTWARE = f"Filecast/{__version__}"
@@ -65,12 +65,14 @@ class Offer:
     name: str
     message: str
     files: tuple[FileInfo, ...]
+    folders: tuple[str, ...] = ()  # empty folders of offered folders, kept by a client
 
     def find(self, name: str) -> FileInfo | None:
         """The offered file called exactly ``name``, if any."""
         return next((f for f in self.files if f.name == name), None)
 
 
+MAX_EMPTY_FOLDERS = 1000  # empty folders an offer names, on its first page (issue 12)
 PAGE_FILES = 2000  # files in one page of the offer: ~500 KB, half the client's answer cap
 
 # --- paths -----------------------------------------------------------------------------
@@ -320,6 +322,8 @@ def offer_json(offer: Offer, start: int = 0, revision: str | None = None) -> byt
         "message": offer.message,
         "files": [file_info_json(f) for f in page],
     }
+    if offer.folders and not start:
+        body["folders"] = list(offer.folders[:MAX_EMPTY_FOLDERS])
     if len(offer.files) > PAGE_FILES:
         body["total"] = len(offer.files)
         body["revision"] = revision
@@ -360,11 +364,28 @@ def _offer_from(body: dict[str, Any]) -> Offer:
         files = tuple(_parse_file_info(item) for item in body["files"])
         offer = Offer(
             server=_text(body["server"]), name=_text(body["name"]),
-            message=_text(body["message"]), files=files,
+            message=_text(body["message"]), files=files, folders=_folders(body),
         )
     except (KeyError, TypeError) as exc:
         raise ProtocolError("The server's offer is missing a field or has a wrong one.") from exc
     return offer
+
+
+def _folders(body: dict[str, Any]) -> tuple[str, ...]:
+    """The offer's empty folders: valid relative names only (a hostile server's others are
+    dropped, never made), at most MAX_EMPTY_FOLDERS."""
+    listed = body.get("folders", [])
+    if not isinstance(listed, list):
+        raise TypeError("folders")
+    kept: list[str] = []
+    for name in listed[:MAX_EMPTY_FOLDERS]:
+        try:
+            if isinstance(name, str):
+                check_relative(name)
+                kept.append(name)
+        except ValueError:
+            continue
+    return tuple(kept)
 
 
 def _parse_file_info(item: Any) -> FileInfo:

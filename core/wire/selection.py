@@ -65,3 +65,19 @@ def names_a_folder(offered: Sequence[str], typed: str) -> bool:
     then it is a selection, asked about once, even alone."""
     return match_name(typed, offered).name is None and bool(_under(typed, offered)) \
         and bool(typed.strip().rstrip(SEPARATOR))
+
+
+def empty_within(folders: Sequence[str], offered: Sequence[str], asked: Sequence[str], *,
+                 everything: bool = False) -> tuple[str, ...]:
+    """The offer's empty folders a selection takes along (issue 12: kept, as tar keeps
+    them): all of them with everything, else those inside a folder that was asked for."""
+    if everything:
+        return tuple(folders)
+    prefixes: list[str] = []
+    for typed in asked:
+        inside = _under(typed, offered) if typed.strip().rstrip(SEPARATOR) else []
+        if inside and match_name(typed, offered).name is None:
+            depth = typed.strip().rstrip(SEPARATOR).count(SEPARATOR) + 1
+            prefixes.append(name_key(SEPARATOR.join(inside[0].split(SEPARATOR)[:depth]))
+                            + SEPARATOR)
+    return tuple(f for f in folders if (name_key(f) + SEPARATOR).startswith(tuple(prefixes)))
