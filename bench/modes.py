@@ -25,6 +25,10 @@ class Mode:
     install: bool  # apt-get missing peers (as root)
     section_budget: float  # seconds a section may spend on repeated runs
     request_timeout: float  # one curl/ab/probe run
+    folder_files: int = 10_000  # section 7 A/B: small files of 10 KiB ...
+    folder_folders: int = 100  # ... spread over this many folders
+    folder_big: int = GiB  # section 7 C: each of the 4 files of the big folder
+    folder_clients: int = 50  # section 7 C: clients downloading that folder at once
 
 
 FULL = Mode("full", GiB, 10 * MiB, (200, 1000), (10 * MiB, 4 * GiB), runs=5, many_runs=3,
@@ -32,10 +36,12 @@ FULL = Mode("full", GiB, 10 * MiB, (200, 1000), (10 * MiB, 4 * GiB), runs=5, man
             install=True, section_budget=900.0, request_timeout=300.0)
 QUICK = Mode("quick", GiB, 10 * MiB, (200, 1000), (10 * MiB, 4 * GiB), runs=3, many_runs=1,
              memory_runs=1, window_clients=300, window_seconds=8.0, iperf_seconds=2,
-             install=True, section_budget=400.0, request_timeout=300.0)
+             install=True, section_budget=400.0, request_timeout=300.0,
+             folder_big=256 * MiB)
 SMOKE = Mode("smoke", MiB, MiB, (5,), (MiB, 64 * MiB), runs=1, many_runs=1, memory_runs=1,
              window_clients=5, window_seconds=1.0, iperf_seconds=1, install=False,
-             section_budget=20.0, request_timeout=20.0)
+             section_budget=20.0, request_timeout=20.0, folder_files=300, folder_folders=10,
+             folder_big=MiB, folder_clients=5)
 
 MODES = {mode.name: mode for mode in (FULL, QUICK, SMOKE)}
 

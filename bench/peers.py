@@ -8,12 +8,14 @@ first, then SIGKILL. ``stop_all`` runs at exit, so an interrupted run leaves not
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -25,6 +27,10 @@ HOST = "127.0.0.1"
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
 HASH_TIMEOUT = 180.0
+OFFER_POLL = 2.0  # seconds between looks at a folder's offer while its log says nothing
+ALL_HASHED = "every SHA-256 is computed"  # a big offer's one line (core.activity)
+OFFER_POLL_TIMEOUT = 10.0
+OFFER_MAX_PAGES = 100  # of 2,000 files: a folder's limit is 100,000 (core.server.folders)
 _URL = re.compile(r"http://127\.0\.0\.1:(\d+)/")
 _LIVE: list[Peer] = []
 
@@ -179,11 +185,13 @@ def start_http_server(work: Path, root: Path) -> Peer:
 
 
 def start_filecast(work: Path, files: Sequence[Path], *, body_mode: str | None = None,
-                   name: str | None = None) -> Peer:
+                   name: str | None = None, offered: int | None = None) -> Peer:
     """``python3 -m core serve FILES --host 127.0.0.1 --port 0`` (or the body-mode launcher).
 
     Returns once the URL is printed and every file is hashed ("Offering ..."), so no
-    background hashing disturbs what is measured next.
+    background hashing disturbs what is measured next. ``offered``: how many files the
+    offer holds when FILES are folders; then the offer itself (GET /api/v1/offer) says
+    when each has its digest.
     """
     tag = body_mode or "default"
     log = work / f"filecast-{tag}-{len(list(work.iterdir()))}.log"
@@ -201,7 +209,10 @@ def start_filecast(work: Path, files: Sequence[Path], *, body_mode: str | None =
     label = name or ("Filecast" if body_mode is None else f"Filecast ({body_mode})")
     port = _wait_for_url(proc, log)
     peer = Peer(label, proc, port, log, lambda f: f"/files/{f}", stop_signal=signal_to_stop)
-    _wait_hashed(peer, len(files))
+    if offered is None:
+        _wait_hashed(peer, len(files))
+    else:
+        _wait_offer_hashed(peer, offered)
     return _ready(peer)
 
 
@@ -226,3 +237,46 @@ def _wait_hashed(peer: Peer, count: int) -> None:
         time.sleep(0.05)
     peer.stop()
     raise PeerError(f"Filecast did not finish hashing: {peer.log_tail()}")
+
+
+def _offer_files(port: int) -> list[dict[str, object]] | None:
+    """Every file of the offer, page after page (``next``), or None when a page cannot be
+    read or the offer changed between pages (another ``revision``)."""
+    path: object = "/api/v1/offer"
+    files: list[dict[str, object]] = []
+    revision = None
+    for _ in range(OFFER_MAX_PAGES):
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}{path}",
+                                        timeout=OFFER_POLL_TIMEOUT) as response:
+                page = json.load(response)
+        except (OSError, ValueError):
+            return None
+        revision = revision or page.get("revision")
+        if page.get("revision", revision) != revision:
+            return None
+        files += page.get("files", [])
+        path = page.get("next")
+        if not isinstance(path, str):
+            return files
+    return None
+
+
+def _wait_offer_hashed(peer: Peer, count: int) -> None:
+    """Until the offer holds ``count`` files, all hashed. The log is no guide for a folder:
+    past 20 files it has one line for all of them ("every SHA-256 is computed"), and below
+    that it announces each version (size and time) once, so two files written in the same
+    clock tick with the same size get one line between them."""
+    deadline = time.monotonic() + HASH_TIMEOUT
+    look = time.monotonic() + OFFER_POLL  # reading the offer slows the hashing: seldom
+    while time.monotonic() < deadline and peer.alive():
+        text = peer.log.read_text(errors="replace")
+        if ALL_HASHED in text or text.count("Offering '") >= count or time.monotonic() > look:
+            files = _offer_files(peer.port)
+            if files is not None and len(files) == count and all(f.get("sha256")
+                                                                  for f in files):
+                return
+            look = time.monotonic() + OFFER_POLL
+        time.sleep(0.05)
+    peer.stop()
+    raise PeerError(f"Filecast did not finish hashing {count:,} files: {peer.log_tail()}")

@@ -1,8 +1,9 @@
 """Filecast's benchmark: ``python3 bench/run.py [--quick|--smoke] [--only SECTION]``.
 
-Installs missing peers when root (not in --smoke), runs the six sections of issue 4 with
-every server on 127.0.0.1, prints a table and writes ``bench/results/latest.md`` and
-``latest.json`` (``latest-quick``/``latest-smoke`` for the shorter modes).
+Installs missing peers when root (not in --smoke), runs the six sections of issue 4 and
+section 7 (folders, issue 12) with every server on 127.0.0.1, prints a table and writes
+``bench/results/latest.md`` and ``latest.json`` (``latest-quick``/``latest-smoke`` for the
+shorter modes).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from bench.measure import raise_nofile
 from bench.modes import FULL, MODES, QUICK, SMOKE
 from bench.outcome import Section
 from bench.peers import stop_all
-from bench.sections import Context, hashing, loopback, many, memory, single, window
+from bench.sections import Context, folder, hashing, loopback, many, memory, single, window
 
 SECTIONS: list[tuple[str, str, Callable[[Context], Section]]] = [
     ("1", "loopback", loopback.run),
@@ -36,6 +37,7 @@ SECTIONS: list[tuple[str, str, Callable[[Context], Section]]] = [
     ("4", "memory", memory.run),
     ("5", "hashing", hashing.run),
     ("6", "window", window.run),
+    ("7", "folder", folder.run),
 ]
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -49,8 +51,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     size.add_argument("--smoke", action="store_true",
                       help="1 MiB file, 5 clients, 1 run, no installs, < 30 s (for the tests)")
     parser.add_argument("--only", action="append", default=[], metavar="SECTION",
-                        help="run only this section: 1-6 or loopback, single, many, memory, "
-                             "hashing, window (repeatable, or comma-separated)")
+                        help="run only this section: 1-7 or loopback, single, many, memory, "
+                             "hashing, window, folder (repeatable, or comma-separated)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS,
                         help=f"where latest*.md/.json go (default: {RESULTS})")
     parser.add_argument("--no-install", action="store_true", help="never run apt-get")

@@ -172,8 +172,9 @@ class ServerPrinter:
         lines = []
         with self._lock:
             for view in event.files:
-                if view.sha256 and view.etag not in self._announced:
-                    self._announced.add(view.etag)
+                key = f"{view.name}\0{view.etag}"  # per file and version: an ETag is
+                if view.sha256 and key not in self._announced:  # only size and time
+                    self._announced.add(key)
                     lines.append(f"Offering {quoted(view.name)} ({exact_bytes(view.size)}), "
                                  f"SHA-256 {view.sha256}")
         return "\n".join(lines) or None

@@ -12,6 +12,8 @@ from core.events import (
     ClientDisconnected,
     ClientInfo,
     Declined,
+    OfferChanged,
+    OfferedFileView,
     OfferSent,
     TransferFinished,
     TransferOutcome,
@@ -47,3 +49,16 @@ def test_a_name_cannot_break_the_windows_line() -> None:
     sly = ClientInfo(key=3, address=("10.0.0.9", 1), name="Eve\n12:00:00 Bob downloaded")
     line = ServerPrinter(io.StringIO(), voice=PLAIN).line_for(ClientConnected(sly))
     assert line is not None and "\n" not in line and line.startswith("Eve\\n12:00:00 Bob")
+
+
+def test_two_files_of_one_size_and_time_are_each_announced() -> None:
+    """Each file is announced once per version: two files of the same size written in the
+    same clock tick share an ETag, and the second was never announced (the bench waited
+    for its line until it gave up)."""
+    printer = ServerPrinter(io.StringIO())
+    same = [OfferedFileView(f"{n}.bin", f"/x/{n}.bin", 1024, "ab" * 32, '"400-1"', 0.0)
+            for n in range(3)]
+    line = printer.line_for(OfferChanged(tuple(same)))
+    assert line is not None and [n for n in ("0.bin", "1.bin", "2.bin") if n in line] == \
+        ["0.bin", "1.bin", "2.bin"]
+    assert printer.line_for(OfferChanged(tuple(same))) is None  # once

@@ -19,6 +19,7 @@ HEADINGS = [
     "4. Memory",
     "5. Hashing",
     "6. Server window under load",
+    "7. Folders",
     "Targets (issue 4)",
 ]
 
@@ -39,5 +40,5 @@ def test_bench_smoke_runs_and_writes_its_tables(tmp_path: Path) -> None:
     assert data["mode"] == "smoke"
     assert data["machine"]["cores"]
     assert set(data["sections"]) == {"loopback", "single", "many", "memory", "hashing",
-                                     "window"}
+                                     "window", "folder"}
     assert "(section failed)" not in markdown

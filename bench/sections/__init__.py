@@ -1,4 +1,5 @@
-"""The six sections of issue 4; each takes a Context and returns an outcome.Section."""
+"""The six sections of issue 4 and section 7 (folders, issue 12); each takes a Context
+and returns an outcome.Section."""
 
 from __future__ import annotations
 
