@@ -49,8 +49,8 @@ class ArchiveTransfer:
 
     def run(self, head: bytes) -> bool:
         """Send ``head`` and the archive; True when all of it was sent and acknowledged."""
-        book = self._ctx.deliveries
-        book.archive_started(self._key)
+        book, names = self._ctx.deliveries, frozenset(entry.name for entry in self._members)
+        book.archive_started(self._key, names)
         try:
             self._sock.settimeout(self._ctx.config.stall_timeout)
             self._sock.sendall(head)
@@ -61,7 +61,7 @@ class ArchiveTransfer:
             acked = acknowledged(self._ctx, self._sock, self._sent, complete)
             self._record(acked)
         finally:  # receipts sent on another connection meanwhile may be counted now
-            book.archive_ended(self._key)
+            book.archive_ended(self._key, names)
         return complete and acked == self._layout.length
 
     def _put(self, data: bytes | bytearray | memoryview) -> None:

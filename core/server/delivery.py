@@ -100,7 +100,8 @@ class DeliveryBook:
                  max_ranges: int = MAX_RANGES, max_per_address: int = MAX_PER_ADDRESS) -> None:
         self._lock = threading.Lock()
         self._ended = threading.Condition(self._lock)  # a body ended
-        self._archives: dict[ClientKey, int] = {}  # archives going out, per client
+        # the files of each archive going out, per client (until its files are on record)
+        self._archives: dict[ClientKey, list[frozenset[str]]] = {}
         self._downloads: OrderedDict[_Key, _Download] = OrderedDict()
         self._groups: dict[str, OrderedDict[_Key, None]] = {}  # address group -> its keys
         self._max_downloads, self._max_ranges = max_downloads, max_ranges
@@ -151,25 +152,25 @@ class DeliveryBook:
                 download.bodies -= 1
             self._ended.notify_all()
 
-    def archive_started(self, client: ClientKey) -> None:
-        """An archive (many files, core.server.archive_send) starts going to ``client``;
-        its files enter the book only when it ends, so receipts wait for it (``settle``)."""
+    def archive_started(self, client: ClientKey, files: frozenset[str]) -> None:
+        """An archive of ``files`` (core.server.archive_send) starts going to ``client``;
+        they enter the book only when it ends, so their receipts wait for it (``settle``)."""
         with self._lock:
-            self._archives[client] = self._archives.get(client, 0) + 1
+            self._archives.setdefault(client, []).append(files)
 
-    def archive_ended(self, client: ClientKey) -> None:
+    def archive_ended(self, client: ClientKey, files: frozenset[str]) -> None:
         """The archive ``archive_started`` announced is over and its files are on record."""
         with self._lock:
-            left = self._archives.get(client, 0) - 1
-            if left > 0:
-                self._archives[client] = left
-            else:
+            going = self._archives.get(client, [])
+            if any(f is files for f in going):
+                going.remove(next(f for f in going if f is files))
+            if not going:
                 self._archives.pop(client, None)
             self._ended.notify_all()
 
     def settle(self, client: ClientKey, file: str, etag: str, timeout: float) -> None:
         """Wait, at most ``timeout`` seconds, until no body of this download and no archive
-        to this client is still going out: a client that cancels and resumes on a new
+        of this file to this client is still going out: a client that cancels and resumes on a new
         connection can finish the resumed body and send its receipt while the server is
         still learning how much of the first body was acknowledged, and its receipt was
         refused (issue 11, the ten-windows test); a cut archive's receipts came the same way."""
@@ -178,7 +179,7 @@ class DeliveryBook:
             while True:
                 download = self._downloads.get((client, file, etag))
                 left = deadline - time.monotonic()
-                busy = client in self._archives or (
+                busy = any(file in files for files in self._archives.get(client, ())) or (
                     download is not None and not download.complete and download.bodies > 0)
                 if not busy or left <= 0:
                     return

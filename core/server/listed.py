@@ -7,6 +7,8 @@ passes the flood gate as one list: core.server.fold). Runs on the session's work
 
 from __future__ import annotations
 
+import time
+
 from core.events import ClientInfo
 from core.server.archive_send import carry_out_all
 from core.server.context import SessionContext
@@ -35,14 +37,14 @@ def count_receipts(ctx: SessionContext, client: ClientInfo, key: ClientKey,
     """Count each receipt of a list as a single one is counted (only for a download
     delivered whole, once), write the lines in one group commit, and answer each."""
     book, effects, results = ctx.deliveries, [], []
-    first = next((r for r in reply.receipts if isinstance(r, Receipt)), None)
-    if first is not None:  # an archive of them may still be going out (delivery.settle)
-        book.settle(key, first.file, first.etag, RECEIPT_WAIT_SECONDS)
+    deadline = time.monotonic() + RECEIPT_WAIT_SECONDS
     for item in reply.receipts:
         if not isinstance(item, Receipt):
             results.append(item)
             continue
         one = Reply(200, (), outcome=Outcome.RECEIPT, subject=item.file, receipt=item)
+        # An archive of it may still be going out (delivery.settle); the wait is shared.
+        book.settle(key, item.file, item.etag, max(0.0, deadline - time.monotonic()))
         if not book.covered_whole(key, item.file, item.etag):
             one = refused_receipt(item)
             results.append("not_delivered")
