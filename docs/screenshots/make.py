@@ -10,9 +10,9 @@ fonts-dejavu-core``). It starts a private Xvfb (1280x800x24) on a free display, 
 server window and the client window in this process (one Tk, the client in a Toplevel),
 offers a file from a temporary folder on 127.0.0.1 only, drives real engine clients at it
 (some throttled so they are mid-download when the picture is taken), and captures each window
-with ``import -window``. Writes server.png, client-ask.png, client-downloading.png and
-client-done.png next to this script; settings, downloads and the ledger stay in the
-temporary folder, which is removed at the end.
+with ``import -window``. Writes server.png, client-ask.png, client-downloading.png,
+client-done.png and client-many.png next to this script; settings, downloads and the
+ledger stay in the temporary folder, which is removed at the end.
 """
 
 from __future__ import annotations
@@ -346,6 +346,20 @@ def shoot(work: Path, clients: list[Any]) -> int:
     pump(root, lambda: window.result is not None, 60, "the client's download to finish")
     settle(root)
     capture(root, top, "client-done.png")
+
+    # A selection: every offered file, the small ones at once (issue 12).
+    progress.received = 0
+    RATES["filecast-gui-worker"] = 0.5 * MiB
+    window.file_panel.all_button.invoke()
+    pump(root, lambda: window.stage == cw.ASKING, 20, "the selection's question")
+    window.file_panel.yes_button.invoke()
+    pump(root, lambda: "at once" in window.file_panel.answer and progress.fraction > 0.4, 30,
+         "the files taken at once to pass 40%")
+    settle(root, 0.3)
+    capture(root, top, "client-many.png")
+    RATES.clear()
+    window.cancel()
+    pump(root, lambda: window.stage not in cw.BUSY, 30, "the selection to stop")
 
     if window.client is not None:
         window.client.cancel()
