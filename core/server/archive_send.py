@@ -14,6 +14,7 @@ Runs on the session's worker thread; every listener call made here comes from th
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import socket
 
@@ -108,14 +109,10 @@ class ArchiveTransfer:
     def _gather(self, entry: ServedFile) -> bool:
         """Read a small member whole into the output, checked unchanged after the read
         (so what goes out is one version: the rule ``_send_member`` keeps for big ones)."""
-        try:
-            handle = open_regular(entry.path, entry.folder)
-        except OSError:
+        handle = self._opened(entry)
+        if handle is None:
             return False
         with handle:
-            if not entry.matches(os.fstat(handle.fileno())):
-                self._refresh(entry)
-                return False
             data = handle.read(entry.size + 1)
         if len(data) != entry.size or not self._ctx.offer.unchanged(entry):
             self._refresh(entry)
@@ -126,14 +123,10 @@ class ArchiveTransfer:
 
     def _send_member(self, entry: ServedFile, in_flight: int) -> bool:
         """One member's bytes, the last one held back until the file is checked unchanged."""
-        try:
-            handle = open_regular(entry.path, entry.folder)
-        except OSError:
+        handle = self._opened(entry)
+        if handle is None:
             return False
         with handle:
-            if not entry.matches(os.fstat(handle.fileno())):
-                self._refresh(entry)
-                return False
             send = body_sender(self._ctx, self._sock, handle, in_flight)
             base = self._sent
 
@@ -147,6 +140,19 @@ class ArchiveTransfer:
                 return False
             send(entry.size - 1, 1, lambda n: progress(entry.size - 1 + n))
         return True
+
+    def _opened(self, entry: ServedFile) -> io.FileIO | None:
+        """The member's file, opened and still as the offer's snapshot saw it; None when
+        it cannot be opened or changed (then the offer re-reads it)."""
+        try:
+            handle = open_regular(entry.path, entry.folder)
+        except OSError:
+            return None
+        if entry.matches(os.fstat(handle.fileno())):
+            return handle
+        handle.close()
+        self._refresh(entry)
+        return None
 
     def _refresh(self, entry: ServedFile) -> None:
         with contextlib.suppress(FileUnavailable):
