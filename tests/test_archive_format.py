@@ -15,7 +15,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import ProtocolError
-from core.wire.archive import BLOCK, RECORD, Layout, Member, TarReader, header, padding
+from core.wire.archive import (
+    BLOCK,
+    RECORD,
+    Layout,
+    Member,
+    TarReader,
+    header,
+    most_bytes,
+    padding,
+)
 
 NAMES = ["worksheet 1.pdf", "Week 12/Übung ä.txt", "d/" * 60 + "deep.txt", "x" * 300,
          "日本語/ファイル.txt", "a/b/c.bin"]
@@ -87,7 +96,18 @@ def test_received_counts_the_members_whose_bytes_were_acknowledged() -> None:
                                max_size=120).filter(lambda n: "\x00" not in n),
                        st.binary(max_size=1500), max_size=6))
 def test_any_names_and_contents_round_trip(contents: dict[str, bytes]) -> None:
-    assert read_all(archive_of(contents)[1]) == contents
+    layout, data = archive_of(contents)
+    assert read_all(data) == contents
+    assert layout.length <= most_bytes([len(d) for d in contents.values()])
+
+
+def test_a_second_pax_header_for_one_member_is_refused() -> None:
+    """Empty pax headers one after another once kept a client reading for ever."""
+    pax = tarfile.TarInfo("././@PaxHeader")
+    pax.type = tarfile.XHDTYPE
+    block = pax.tobuf(tarfile.USTAR_FORMAT)
+    with pytest.raises(ProtocolError, match="other than files"):
+        read_all(block * 3 + header(Member("a", 0, 0)) + bytes(2 * BLOCK))
 
 
 def test_an_archive_cut_short_is_an_error() -> None:

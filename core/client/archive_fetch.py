@@ -36,7 +36,13 @@ from core.client.savefolder import SaveFolder, subfolder
 from core.errors import CancelledError, FilecastError, ProtocolError, StorageError
 from core.events import DownloadStarted, Listener
 from core.wire import sentences
-from core.wire.archive import ARCHIVE_PATH, MAX_ARCHIVE_REQUEST_BYTES, RECORD, TarReader
+from core.wire.archive import (
+    ARCHIVE_PATH,
+    MAX_ARCHIVE_REQUEST_BYTES,
+    RECORD,
+    TarReader,
+    most_bytes,
+)
 from core.wire.paths import saved_segments
 from core.wire.protocol import RECEIPTS_PATH, FileInfo, parse_length
 
@@ -109,6 +115,7 @@ class ArchiveFetch:
         self._meter = Meter(listener.on_event, self._label, sum(i.size for i in infos))
         self._received = 0
         self._checked = 0  # files in and verified (named once flushed)
+        self._deferred: set[str] = set()  # read past: taken one by one (see _read)
         # A batch's receipts go beside the next batch's stream, on a second connection
         # (each file's lines cost the server as much as its bytes). Its flushing does not:
         # a syncfs beside the next batch's creates made each create wait (0.2 ms each).
@@ -168,7 +175,7 @@ class ArchiveFetch:
 
     def _not_done(self, run: list[FileInfo]) -> list[FileInfo]:
         return [i for i in run if i.name not in self.taken.saved
-                and i.name not in self.taken.failed]
+                and i.name not in self.taken.failed and i.name not in self._deferred]
 
     def _take(self, run: list[FileInfo]) -> None:
         """One archive request: stream it in, then flush, name and report its files."""
@@ -196,13 +203,24 @@ class ArchiveFetch:
         length = parse_length(resp.getheader("Content-Length"))
         if length is None:
             raise ProtocolError("The server's archive did not say its length.")
+        if length > most_bytes([info.size for info in run]):
+            raise ProtocolError("The server's archive is longer than the files asked for.")
         reader = TarReader(resp.read)
+        claimed: set[tuple[int, str]] = set()  # (folder, part name) of this batch
         for info in run:
             entry = reader.next()
             if entry is None or entry.name != info.name or entry.size != info.size:
                 raise ProtocolError(f"The server's archive did not hold '{info.name}' as"
                                     " offered.")
             part = self._part(info)
+            key = (id(part.folder), part.part_name)
+            if key in claimed or part.folder.lstat(part.part_name) is not None:
+                # Another file of this batch saves under the same name ('a:b.txt' and
+                # 'a_b.txt'), or a .part is there (another program's, or ours to resume):
+                # never written over here; taken one by one, which says or numbers it.
+                self._skip(reader, info)
+                continue
+            claimed.add(key)
             if self._write(reader, part, info):
                 pending.append((part, info))
         if reader.next() is not None:
@@ -212,6 +230,13 @@ class ArchiveFetch:
             self.link.drop()  # not worth reading a hostile server's padding
         else:
             resp.read(rest)
+
+    def _skip(self, reader: TarReader, info: FileInfo) -> None:
+        """Read past a member that is to be taken one by one instead."""
+        for chunk in reader.data(info.size):
+            self._received += len(chunk)
+        self.taken.left.append(info)
+        self._deferred.add(info.name)
 
     def _part(self, info: FileInfo) -> PartFile:
         """The part for ``info`` in its folder (made, or numbered on a clash, once)."""

@@ -146,7 +146,8 @@ class ArchiveTransfer:
         it cannot be opened or changed (then the offer re-reads it)."""
         try:
             handle = open_regular(entry.path, entry.folder)
-        except OSError:
+        except OSError:  # gone, or a FIFO or a link in its place: the offer is told, so
+            self._refresh(entry)  # the next archive leaves it out, not cut at it again
             return None
         if entry.matches(os.fstat(handle.fileno())):
             return handle

@@ -9,12 +9,15 @@ a browser's "Download all"; a GET says no versions, so it is the offer as it is 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from core.server.entries import ServedFile
 from core.server.offer import OfferState
 from core.wire.archive import ARCHIVE_PREFIX, ARCHIVE_TYPE, Layout, Member
 from core.wire.http11 import HttpError, Request
+from core.wire.names import name_key
 from core.wire.protocol import content_disposition, decode_path
 
 ALL_NAME = "Filecast files.tar"  # what a browser saves the whole offer as
@@ -66,9 +69,9 @@ def selected(data: dict[str, object], state: OfferState) -> list[ServedFile]:
     return entries
 
 
-def folder_of(request: Request, state: OfferState) -> tuple[list[ServedFile], str]:
-    """The files of ``GET /archive/FOLDER/`` (every file for ``/archive/``) and the name a
-    browser saves them as; 404 when the offer has no such folder."""
+def folder_of(request: Request, state: OfferState) -> tuple[list[ServedFile], str, Layout]:
+    """The files of ``GET /archive/FOLDER/`` (every file for ``/archive/``), the name a
+    browser saves them as, and their layout; 404 when the offer has no such folder."""
     try:
         folder = decode_path(request.path[len(ARCHIVE_PREFIX):]).rstrip("/")
     except ValueError as exc:
@@ -78,9 +81,32 @@ def folder_of(request: Request, state: OfferState) -> tuple[list[ServedFile], st
         entries = list(state.files)
         filename = ALL_NAME
     else:
-        entries = [f for f in state.files if f.name.startswith(folder + "/")]
+        prefix = name_key(folder) + "/"  # in whatever Unicode form it was typed, as /files/
+        entries = [f for f in state.files if name_key(f.name).startswith(prefix)]
         filename = folder.rsplit("/", 1)[-1] + ".tar"
     if not entries:
         raise HttpError(404, "not_offered", f"'{folder}/' is not offered by this server."
                         if folder else "This server offers no files right now.", close=False)
-    return entries, filename
+    return entries, filename, _cached_layout(state.revision, name_key(folder), entries)
+
+
+_layouts: OrderedDict[tuple[str, str], Layout] = OrderedDict()  # (revision, folder) -> it
+_layouts_lock = threading.Lock()
+MAX_CACHED_LAYOUTS = 4  # the whole offer and a few folders, ~13 MB each at 100,000 files
+
+
+def _cached_layout(revision: str, folder: str, entries: Sequence[ServedFile]) -> Layout:
+    """The layout of a folder of this version of the offer, made once: laying out 100,000
+    files took the server 4 s, so a loop of HEAD /archive/ could pin its CPU (review)."""
+    key = (revision, folder)
+    with _layouts_lock:
+        plan = _layouts.get(key)
+        if plan is not None:
+            _layouts.move_to_end(key)
+            return plan
+    plan = layout(entries)
+    with _layouts_lock:
+        _layouts[key] = plan
+        while len(_layouts) > MAX_CACHED_LAYOUTS:
+            _layouts.popitem(last=False)
+    return plan

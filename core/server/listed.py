@@ -15,6 +15,7 @@ from core.server.context import SessionContext
 from core.server.delivery import ClientKey
 from core.server.effects import reply_effects
 from core.server.routing import Outcome, Receipt, Reply, refused_receipt
+from core.server.transfer import carry_out
 from core.wire.protocol import RECEIPT_WAIT_SECONDS, dump_json
 
 
@@ -38,6 +39,7 @@ def count_receipts(ctx: SessionContext, client: ClientInfo, key: ClientKey,
     delivered whole, once), write the lines in one group commit, and answer each."""
     book, effects, results = ctx.deliveries, [], []
     deadline = time.monotonic() + RECEIPT_WAIT_SECONDS
+    refused: set[tuple[str, str]] = set()
     for item in reply.receipts:
         if not isinstance(item, Receipt):
             results.append(item)
@@ -46,8 +48,12 @@ def count_receipts(ctx: SessionContext, client: ClientInfo, key: ClientKey,
         # An archive of it may still be going out (delivery.settle); the wait is shared.
         book.settle(key, item.file, item.etag, max(0.0, deadline - time.monotonic()))
         if not book.covered_whole(key, item.file, item.etag):
-            one = refused_receipt(item)
             results.append("not_delivered")
+            if (item.file, item.etag) not in refused:  # one line a file, however often
+                refused.add((item.file, item.etag))
+                # unbacked: through the flood gate one by one, as a single one would be
+                carry_out(ctx, reply_effects(refused_receipt(item), client))
+            continue
         elif not book.first_receipt(key, item.file, item.etag):
             one = Reply(200, (), outcome=Outcome.RECEIPT_AGAIN, subject=item.file, receipt=item)
             results.append("verified" if item.verified else "digest_mismatch")

@@ -176,11 +176,11 @@ def route(request: Request, body: bytes, state: OfferState, *, now: float,
     if path == ARCHIVE_PATH:
         _allow(request, ("POST",))
         entries = selected(_json_body(request, body), state)
-        return _archive_reply(entries, "Filecast files.tar", head_only=False)
+        return _archive_reply(entries, "Filecast files.tar", layout(entries), head_only=False)
     if path.startswith(ARCHIVE_PREFIX):
         _allow(request, ("GET", "HEAD"))
-        entries, filename = folder_of(request, state)
-        return _archive_reply(entries, filename, head_only=request.method == "HEAD")
+        entries, filename, plan = folder_of(request, state)
+        return _archive_reply(entries, filename, plan, head_only=request.method == "HEAD")
     if path == "/":
         _allow(request, ("GET", "HEAD"))
         page = index_page(state).encode("utf-8")
@@ -328,9 +328,10 @@ def _receipt_reply(data: dict[str, object], state: OfferState) -> Reply:
                  subject=entry.name, receipt=receipt)
 
 
-def _archive_reply(entries: list[ServedFile], filename: str, *, head_only: bool) -> Reply:
-    """200 with the tar of ``entries``; the session sends it (core.server.archive_send)."""
-    plan = layout(entries)
+def _archive_reply(entries: list[ServedFile], filename: str, plan: Layout, *,
+                   head_only: bool) -> Reply:
+    """200 with the tar of ``entries`` laid out as ``plan``; the session sends it
+    (core.server.archive_send)."""
     return Reply(200, archive_headers(plan, filename), outcome=Outcome.ARCHIVE,
                  members=() if head_only else tuple(entries), archive=plan)
 

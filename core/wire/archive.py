@@ -54,6 +54,15 @@ def header(member: Member) -> bytes:
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
+def most_bytes(sizes: Sequence[int]) -> int:
+    """The longest archive of files of ``sizes`` a Filecast server can send: each with a
+    pax header and a header block (a name is at most 4,096 bytes), then the end. A longer
+    Content-Length is a hostile server's, refused before a byte is read."""
+    per_file = 3 * BLOCK + 2 * 4096 + 1024  # pax header, its records, the header block
+    total = sum(size + padding(size) + per_file for size in sizes) + 2 * BLOCK
+    return total + -total % RECORD
+
+
 def padding(size: int) -> int:
     """Zero bytes after ``size`` bytes of data, to the next whole block."""
     return -size % BLOCK
@@ -118,7 +127,7 @@ class TarReader:
     def next(self) -> Entry | None:
         """The next member's header; None at the end of the archive. The caller then reads
         its data with ``data`` before asking for the next one."""
-        overrides: dict[str, str] = {}
+        overrides: dict[str, str] | None = None  # a member has at most one pax header
         while True:
             block = self._exactly(BLOCK)
             if block == bytes(BLOCK):
@@ -127,14 +136,15 @@ class TarReader:
                 info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
             except tarfile.TarError as exc:
                 raise ProtocolError("The server sent a damaged archive.") from exc
-            if info.type == tarfile.XHDTYPE and not overrides:
+            # Empty pax headers one after another once kept a client reading for ever.
+            if info.type == tarfile.XHDTYPE and overrides is None:
                 if info.size > MAX_PAX_BYTES:
                     raise ProtocolError("The server sent an archive header that is too long.")
                 overrides = parse_pax(self._exactly(info.size + padding(info.size))[:info.size])
                 continue
             if info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
                 raise ProtocolError("The server's archive holds something other than files.")
-            return _entry(info, overrides)
+            return _entry(info, overrides or {})
 
     def data(self, size: int, chunk: int = 256 * 1024) -> Iterator[bytes]:
         """The member's ``size`` data bytes in chunks, then its padding skipped."""
