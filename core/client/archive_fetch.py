@@ -128,35 +128,38 @@ class ArchiveFetch:
         cancel or an error this side (a full disk) also says why in ``stopped``."""
         self.listener.on_event(DownloadStarted(self._label, sum(i.size for i in self.infos), 0))
         runs = list(runs_of(self.infos, lambda i: _json_size(asked(i))))
-        number = len(runs)
         try:
             self._folders[()] = SaveFolder(self.root)
-            for number, run in enumerate(runs):  # noqa: B007 - ``number`` is used after
-                try:
-                    self._take(run)
-                except (OSError, http.client.HTTPException, ProtocolError) as exc:
-                    self.link.drop()
-                    if self.link.cancelled.is_set():
-                        self.taken.stopped = self.link.cancel_error(CANCELLED_MANY)
-                    else:
-                        log.info("archive cut (%s); the rest goes file by file", exc)
-                    break
-                except FilecastError as error:  # cancelled, a full disk, a server error
-                    self.link.drop()
-                    self.taken.stopped = error
-                    break
-            else:
-                number = len(runs)
+            stopped_at = self._batches(runs)
         except OSError as exc:  # the chosen folder itself
             self.taken.stopped = save_error(exc, self.root, self._label, 0)
-            number = 0
+            stopped_at = 0
         finally:
             self._finished()
             for folder in self._folders.values():
                 folder.close()
-        self._leave(runs[number:])  # once every batch before is settled
+        self._leave(runs[stopped_at:])  # once every batch before is settled
         self._meter.update(self._received, final=True)
         return self.taken
+
+    def _batches(self, runs: list[list[FileInfo]]) -> int:
+        """Take each batch in turn; the index of the one that stopped short (a cut, a
+        cancel, a full disk, a server error), or how many there are."""
+        for number, run in enumerate(runs):
+            try:
+                self._take(run)
+            except (OSError, http.client.HTTPException, ProtocolError) as exc:
+                self.link.drop()
+                if self.link.cancelled.is_set():
+                    self.taken.stopped = self.link.cancel_error(CANCELLED_MANY)
+                else:
+                    log.info("archive cut (%s); the rest goes file by file", exc)
+                return number
+            except FilecastError as error:  # cancelled, a full disk, a server error
+                self.link.drop()
+                self.taken.stopped = error
+                return number
+        return len(runs)
 
     def _finished(self) -> None:
         """Wait for the batches' receipts to be sent (a refused one is only logged, as
