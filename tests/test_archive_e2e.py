@@ -246,3 +246,27 @@ def test_a_name_already_there_is_never_overwritten_and_the_new_name_is_said(
     assert (got / "Week 12" / "a" / "sheet 00 (1).txt").read_bytes() == \
         (week / "a" / "sheet 00.txt").read_bytes()
     assert len(taken.saved) == 80
+
+
+def test_a_crash_mid_archive_leaves_nothing_that_stops_the_next_try(
+        tmp_path: Path, week: Path) -> None:
+    """A file of an archive is written as a hidden '.NAME.partial', not NAME.part: a crash
+    once left NAME.part without metadata, and the next try stopped at it ("belongs to
+    another program"). What a crash leaves, or a user's own file of that name, is never
+    deleted: that file is taken one by one."""
+    got = tmp_path / "got"
+    (got / "Week 12" / "b").mkdir(parents=True)
+    crash = got / "Week 12" / "b" / ".sheet 01.txt.partial"
+    crash.write_bytes(b"half of it")
+    with serving(tmp_path, [week]) as running, FilecastClient("127.0.0.1", running.port) as client:
+        offered = client.connect().files
+        small = [f for f in offered if f.size <= SMALL_FILE_BYTES]
+        taken = client.download_small(small, got)
+        assert [i.name for i in taken.left] == ["Week 12/b/sheet 01.txt"]
+        for info in taken.left + [f for f in offered if f not in small]:
+            client.download(info.name, got, info=info)
+    assert crash.read_bytes() == b"half of it"
+    assert same_tree(week, got / "Week 12") is False  # the hidden leftover is still there
+    crash.unlink()
+    assert same_tree(week, got / "Week 12")
+    assert not list(got.rglob("*.part")) and not list(got.rglob("*.partial"))

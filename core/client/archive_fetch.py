@@ -15,6 +15,7 @@ one (each then resumable on its own, with retries). Runs on the caller's worker 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import http.client
@@ -43,6 +44,7 @@ from core.wire.archive import (
     TarReader,
     most_bytes,
 )
+from core.wire.names import PART_SUFFIX, archive_part_name
 from core.wire.paths import saved_segments
 from core.wire.protocol import RECEIPTS_PATH, FileInfo, parse_length
 
@@ -217,10 +219,12 @@ class ArchiveFetch:
                                     " offered.")
             part = self._part(info)
             key = (id(part.folder), part.part_name)
-            if key in claimed or part.folder.lstat(part.part_name) is not None:
+            if key in claimed or part.folder.lstat(part.part_name) is not None \
+                    or part.folder.lstat(part.safe_name + PART_SUFFIX) is not None:
                 # Another file of this batch saves under the same name ('a:b.txt' and
-                # 'a_b.txt'), or a .part is there (another program's, or ours to resume):
-                # never written over here; taken one by one, which says or numbers it.
+                # 'a_b.txt'), or a part is there (another program's NAME.part, ours to
+                # resume, a crash's): never written over here; taken one by one, which
+                # numbers it, resumes it or says whose it is.
                 self._skip(reader, info)
                 continue
             claimed.add(key)
@@ -252,7 +256,9 @@ class ArchiveFetch:
                     self._folders[path] = subfolder(parent, segment)
                 except OSError as exc:
                     raise save_error(exc, parent.path, info.name, info.size) from exc
-        return PartFile(self._folders[path], info.name, leaf)
+        part = PartFile(self._folders[path], info.name, leaf)
+        part.part_name = archive_part_name(part.safe_name)  # see core.wire.names
+        return part
 
     def _write(self, reader: TarReader, part: PartFile, info: FileInfo) -> bool:
         """Stream one member into its part; True when its SHA-256 is the offered one."""
@@ -272,15 +278,15 @@ class ArchiveFetch:
                 self._received += len(chunk)
                 self._meter.update(self._received)
         except OSError as exc:
-            part.discard()
+            _drop(part)
             raise save_error(exc, part.folder.path, info.name, info.size) from exc
         except BaseException:
-            part.discard()
+            _drop(part)
             raise
         finally:
             os.close(fd)
         if hasher.hexdigest() != info.sha256:
-            part.discard()
+            _drop(part)
             self.taken.failed[info.name] = (
                 f"'{info.name}' arrived damaged: its SHA-256 is not the one the server"
                 " offered. Nothing was saved; download it again.")
@@ -325,6 +331,13 @@ class ArchiveFetch:
                 return
             if status != 200:
                 log.warning("receipts answered %s: %r", status, data[:200])
+
+
+def _drop(part: PartFile) -> None:
+    """Remove an archive member's part (only it: a NAME.part.json beside it is another
+    download's, never this one's)."""
+    with contextlib.suppress(OSError):
+        part.folder.unlink(part.part_name)
 
 
 def _flush_data(root: SaveFolder, parts: list[PartFile]) -> None:

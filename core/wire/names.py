@@ -107,6 +107,16 @@ def safe_filename(name: str) -> str:
     return text or FALLBACK_NAME
 
 
+ARCHIVE_PART_SUFFIX = ".partial"
+
+
+def archive_part_name(safe: str) -> str:
+    """Where a file of an archive is written until it is verified and flushed: hidden, and
+    not NAME.part, so a crash leaves no NAME.part without metadata that a later download
+    would take for another program's (issue 12 review)."""
+    return f"{META_PREFIX}{safe}{ARCHIVE_PART_SUFFIX}"
+
+
 def meta_name(safe: str) -> str:
     """Where a part's metadata lives: ``.NAME.part.json`` beside ``NAME.part``."""
     return f"{META_PREFIX}{safe}{META_SUFFIX}"
