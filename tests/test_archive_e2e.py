@@ -270,3 +270,12 @@ def test_a_crash_mid_archive_leaves_nothing_that_stops_the_next_try(
     crash.unlink()
     assert same_tree(week, got / "Week 12")
     assert not list(got.rglob("*.part")) and not list(got.rglob("*.partial"))
+
+
+def test_one_folder_offered_has_one_download_all_link(tmp_path: Path, week: Path) -> None:
+    with serving(tmp_path, [week]) as running:
+        conn = running.connect(timeout=30.0)
+        conn.request("GET", "/")
+        page = conn.getresponse().read().decode()
+        conn.close()
+    assert page.count(".tar</a>") == 1 and "Download all (81 files," in page

@@ -394,6 +394,8 @@ def _archive_links(files: tuple[ServedFile, ...]) -> str:
         if "/" in f.name:
             top = f.name.split("/", 1)[0]
             folders[top] = folders.get(top, 0) + 1
+    if len(folders) == 1 and sum(folders.values()) == len(files):
+        folders = {}  # one folder holds everything: "Download all" is that folder
     for top, count in list(folders.items())[:MAX_FOLDER_LINKS]:
         href = html.escape(ARCHIVE_PREFIX + url_path(top) + "/")
         links.append(f'<a href="{href}" download>{html.escape(top)}/ ({count:,} files)'
