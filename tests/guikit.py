@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from core.gui.pump import COLLECTOR
+
 REAL_DIALOG_COMMANDS = ("tk_getOpenFile", "tk_getSaveFile", "tk_chooseDirectory",
                         "tk_messageBox", "tk_chooseColor", "tk_dialog")
 
@@ -42,6 +44,7 @@ def tk_root() -> Iterator[tk.Tk]:
     # main thread: collected later by a worker thread, the interpreter is freed there and
     # Tcl aborts the process ("Tcl_AsyncDelete: async handler deleted by the wrong thread").
     gc.collect()
+    COLLECTOR.reset()  # windows not closed left their pumps' collector on
     if errors:
         raise AssertionError(f"exception inside a Tk callback: {errors[0]!r}") from errors[0]
 

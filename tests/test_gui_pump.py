@@ -9,8 +9,10 @@ that a stopped pump leaves nothing scheduled.
 
 from __future__ import annotations
 
+import gc
 import threading
 import tkinter as tk
+from typing import ClassVar
 
 import pytest
 from guikit import pump_for, pump_until
@@ -220,3 +222,39 @@ def test_a_handler_that_raises_loses_no_other_event(
     assert len(bugs) == 1  # the bug is logged with its traceback; the pump went on
     assert window.handled == ["after the bug"]
     assert results == ["a finished job's result"]
+
+
+class Cycle:
+    """A reference cycle with a finalizer that notes which thread collected it."""
+
+    collected_on: ClassVar[list[str]] = []
+
+    def __init__(self) -> None:
+        self.me = self
+
+    def __del__(self) -> None:
+        Cycle.collected_on.append(threading.current_thread().name)
+
+
+def test_garbage_is_collected_on_the_main_thread_while_a_window_runs(tk_root: tk.Tk) -> None:
+    """A window's objects are cycles holding the Tcl interpreter: collected by a worker
+    thread, Tcl aborted the whole process (seen once an archive's writer threads were busy).
+    While a pump runs, cycles made by a busy worker are collected by the pump's tick."""
+    pump = EventPump(tk_root, lambda _item: None)
+    pump.start()
+    try:
+        assert not gc.isenabled()
+        Cycle.collected_on.clear()
+
+        def busy() -> None:  # a worker allocating a lot, as the engine does
+            for _ in range(1000):  # past the collector's threshold (700)
+                Cycle()
+
+        worker = threading.Thread(target=busy, name="busy-worker")
+        worker.start()
+        worker.join()
+        pump_until(tk_root, lambda: len(Cycle.collected_on) == 1000, what="the cycles collected")
+        assert set(Cycle.collected_on) == {threading.main_thread().name}
+    finally:
+        pump.stop()
+    assert gc.isenabled()

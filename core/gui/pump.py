@@ -7,6 +7,7 @@ from hundreds of clients costs the window one redraw per tick, at most ~20 a sec
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import time
@@ -22,6 +23,46 @@ log = logging.getLogger("filecast.gui")
 
 TICK_MS = 50
 BATCH = 5000
+
+
+class MainThreadCollector:
+    """Runs Python's cyclic garbage collector on the Tk main thread only, while a window's
+    pump runs. A window's objects are reference cycles holding the Tcl interpreter; when a
+    worker thread's allocation triggered the automatic collector, Tcl objects were freed
+    there and Tcl aborted the whole process ("Tcl_AsyncDelete: async handler deleted by
+    the wrong thread"; seen with an archive's writer threads busy, issue 12)."""
+
+    def __init__(self) -> None:
+        self._pumps = 0  # pumps running (main thread only)
+
+    def started(self) -> None:
+        """A pump starts: automatic collection off, this thread collects instead."""
+        self._pumps += 1
+        gc.disable()
+
+    def stopped(self) -> None:
+        """A pump stops: with none left, the automatic collector is back."""
+        self._pumps = max(0, self._pumps - 1)
+        if not self._pumps:
+            gc.enable()
+
+    def reset(self) -> None:
+        """The Tk root is gone with its windows, stopped or not: automatic collection is
+        back (tests destroy a root per test)."""
+        self._pumps = 0
+        gc.enable()
+
+    @staticmethod
+    def collect_due() -> None:
+        """Collect the oldest generation past its threshold, as CPython itself would."""
+        counts, limits = gc.get_count(), gc.get_threshold()
+        if counts[0] <= limits[0]:
+            return
+        generation = 2 if counts[2] > limits[2] else 1 if counts[1] > limits[1] else 0
+        gc.collect(generation)
+
+
+COLLECTOR = MainThreadCollector()
 
 
 @dataclass(frozen=True)
@@ -85,6 +126,8 @@ class EventPump:
 
     def start(self) -> None:
         """Begin draining (main thread)."""
+        if not self._active:
+            COLLECTOR.started()
         self._active = True
         if self._job is None:
             self._schedule()
@@ -92,6 +135,8 @@ class EventPump:
     def stop(self) -> None:
         """Stop draining (main thread); queued items stay queued. Also works from inside a
         handled item (e.g. a result that destroys the window): no further tick is scheduled."""
+        if self._active:
+            COLLECTOR.stopped()
         self._active = False
         if self._job is not None:
             self._root.after_cancel(self._job)
@@ -124,6 +169,7 @@ class EventPump:
         finally:
             if items:
                 self.drains.append(time.monotonic() - began)
+            COLLECTOR.collect_due()  # here, on the main thread (MainThreadCollector)
             if self._active:
                 self._schedule()
 
