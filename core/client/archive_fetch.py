@@ -91,7 +91,8 @@ def runs_of(items: list[T], cost: Callable[[T], int], limit: int = MAX_ARCHIVE_R
         yield run
 
 
-def _json_size(item: object) -> int:
+def json_size(item: object) -> int:
+    """What ``item`` costs in a JSON request body, in bytes."""
     return len(json.dumps(item).encode())
 
 
@@ -129,7 +130,7 @@ class ArchiveFetch:
         """Every batch in turn. A cut leaves the rest in ``left`` (to take one by one); a
         cancel or an error this side (a full disk) also says why in ``stopped``."""
         self.listener.on_event(DownloadStarted(self._label, sum(i.size for i in self.infos), 0))
-        runs = list(runs_of(self.infos, lambda i: _json_size(asked(i))))
+        runs = list(runs_of(self.infos, lambda i: json_size(asked(i))))
         try:
             self._folders[()] = SaveFolder(self.root)
             stopped_at = self._batches(runs)
@@ -319,7 +320,7 @@ class ArchiveFetch:
         """Tell the server each file saved arrived verified, in a few requests on the
         second connection (its ledger's "verified" lines); a refused one is logged, as
         for one file (core.client.receipt). Finisher thread."""
-        for run in runs_of([_receipt(i) for i in infos], _json_size):
+        for run in runs_of([_receipt(i) for i in infos], json_size):
             body = json.dumps({"version": 1, "receipts": run}).encode()
             try:
                 status, _, data = self._receipt_link.exchange("POST", RECEIPTS_PATH, body,

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 
 from core import DEFAULT_PORT
-from core.client.archive_fetch import ArchiveFetch, Taken, asked, runs_of
+from core.client.archive_fetch import ArchiveFetch, Taken, asked, json_size, runs_of
 from core.client.download import DownloadResult, Fetch, file_info
 from core.client.http import Link, parse_server
 from core.client.partfile import PartFile
@@ -157,7 +157,7 @@ class FilecastClient:
     def decline_many(self, infos: list[FileInfo]) -> None:
         """Answer N for a selection: one request per ~900 files, each for the version shown;
         a run the server refuses (a file changed or went) is declined file by file."""
-        for run in runs_of(infos, lambda i: len(json.dumps(asked(i)).encode())):
+        for run in runs_of(infos, lambda i: json_size(asked(i))):
             body = json.dumps({"version": 1, "decision": "declined",
                                "files": [asked(i) for i in run]}).encode()
             status, _, data = self._link.exchange("POST", DECISIONS_PATH, body, JSON_HEADERS)

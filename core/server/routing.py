@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import html
 import json
 from dataclasses import dataclass
 
@@ -19,9 +18,9 @@ from core import PROTOCOL_VERSION
 from core.server.archives import archive_headers, folder_of, layout, selected
 from core.server.entries import ServedFile
 from core.server.offer import OfferState
+from core.server.page import index_page
 from core.wire.archive import ARCHIVE_PATH, ARCHIVE_PREFIX, Layout
 from core.wire.http11 import HttpError, Request
-from core.wire.paths import url_path
 from core.wire.protocol import (
     DECISIONS_PATH,
     FILES_PREFIX,
@@ -32,7 +31,6 @@ from core.wire.protocol import (
     decode_path,
     dump_json,
     error_body,
-    file_path,
     is_sha256_hex,
     offer_json,
     repr_digest,
@@ -46,7 +44,6 @@ from core.wire.ranges import (
 )
 
 SERVER = SOFTWARE  # the Server header and the page's footer
-MAX_FOLDER_LINKS = 50  # top-level folders linked as archives on the page
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -368,36 +365,3 @@ def refused_receipt(receipt: Receipt) -> Reply:
     reply = error_reply(error)
     return Reply(reply.status, reply.headers, reply.body, outcome=Outcome.RECEIPT_REFUSED,
                  subject=receipt.file, receipt=receipt)
-
-
-def index_page(state: OfferState) -> str:
-    """A small page for browsers: the message, a link per offered file, and with several
-    files "Download all" and one link per top-level folder, each as one .tar (issue 12)."""
-    files = state.files
-    items = "".join(
-        f'<li><a href="{html.escape(file_path(f.name))}">{html.escape(f.name)}</a>'
-        f" ({f.size:,} bytes)</li>" for f in files)
-    return (f"<!doctype html><meta charset=utf-8><title>Filecast</title>"
-            f"<h1>{html.escape(state.server_name)}</h1><p>{html.escape(state.message)}</p>"
-            f"{_archive_links(files)}<ul>{items}</ul><p>{SERVER}</p>\n")
-
-
-def _archive_links(files: tuple[ServedFile, ...]) -> str:
-    """"Download all" and each top-level folder as one archive; nothing for one file."""
-    if len(files) < 2:
-        return ""
-    total = sum(f.size for f in files)
-    links = [f'<a href="{ARCHIVE_PREFIX}" download>Download all ({len(files):,} files,'
-             f" {total:,} bytes) as one .tar</a>"]
-    folders: dict[str, int] = {}
-    for f in files:
-        if "/" in f.name:
-            top = f.name.split("/", 1)[0]
-            folders[top] = folders.get(top, 0) + 1
-    if len(folders) == 1 and sum(folders.values()) == len(files):
-        folders = {}  # one folder holds everything: "Download all" is that folder
-    for top, count in list(folders.items())[:MAX_FOLDER_LINKS]:
-        href = html.escape(ARCHIVE_PREFIX + url_path(top) + "/")
-        links.append(f'<a href="{href}" download>{html.escape(top)}/ ({count:,} files)'
-                     " as one .tar</a>")
-    return "<p>" + "<br>".join(links) + "</p>"
