@@ -190,6 +190,7 @@ def test_index_page(state: OfferState) -> None:
     assert reply.status == 200
     page = reply.body.decode("utf-8")
     assert NAME in page and file_path(NAME) in page
+    assert 'name="viewport" content="width=device-width' in page  # phones: not zoomed out
     assert headers_of(reply)["content-type"].startswith("text/html")
 
 

@@ -22,7 +22,9 @@ def index_page(state: OfferState) -> str:
     items = "".join(
         f'<li><a href="{html.escape(file_path(f.name))}">{html.escape(f.name)}</a>'
         f" ({f.size:,} bytes)</li>" for f in files)
-    return (f"<!doctype html><meta charset=utf-8><title>Filecast</title>"
+    return (f"<!doctype html><meta charset=utf-8>"
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>Filecast</title>"
             f"<h1>{html.escape(state.server_name)}</h1><p>{html.escape(state.message)}</p>"
             f"{_archive_links(files)}<ul>{items}</ul><p>{SOFTWARE}</p>\n")
 
