@@ -200,6 +200,7 @@ def test_the_field_is_locked_while_downloading(
         seen.add((window.stage, entry.instate(["disabled"])))
         return window.stage not in cw.BUSY
 
+    look()  # at once: on a quick machine the download ends within the first pump
     pump_until(tk_root, look, timeout=30, what="the download")
     assert (cw.DOWNLOADING, True) in seen
     assert (cw.DOWNLOADING, False) not in seen
