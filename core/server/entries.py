@@ -58,7 +58,12 @@ class ServedFile:
                                                                   self.ino)
 
     def info(self) -> FileInfo:
-        """The offer's description of this file."""
+        """The offer's description of this file (made once: each snapshot of a big offer
+        shares most entries with the one before)."""
+        return self._info
+
+    @functools.cached_property
+    def _info(self) -> FileInfo:
         return FileInfo(self.name, self.size, self.sha256, iso_utc(self.mtime_ns / 1e9),
                         self.etag)
 

@@ -122,13 +122,15 @@ def clip(text: str | None, limit: int) -> str | None:
     return text
 
 
-def clipped(entry: LedgerEntry, now: datetime | None = None) -> LedgerEntry:
-    """``entry`` with its network texts within the caps (MAX_*_BYTES), and its time
-    ``now`` when it has none."""
-    return dataclasses.replace(entry, file=clip(entry.file, MAX_FILE_BYTES) or "",
-                               name=clip(entry.name, MAX_NAME_BYTES),
-                               user_agent=clip(entry.user_agent, MAX_AGENT_BYTES),
-                               time=entry.time or now)
+def clipped(entry: LedgerEntry) -> LedgerEntry:
+    """``entry`` with its network texts within the caps (MAX_*_BYTES); itself when they
+    are (the usual line: making a copy cost as much as writing it)."""
+    file = clip(entry.file, MAX_FILE_BYTES) or ""
+    name = clip(entry.name, MAX_NAME_BYTES)
+    agent = clip(entry.user_agent, MAX_AGENT_BYTES)
+    if (file, name, agent) == (entry.file, entry.name, entry.user_agent):
+        return entry
+    return dataclasses.replace(entry, file=file, name=name, user_agent=agent)
 
 
 def _who(entry: LedgerEntry) -> str:
@@ -291,28 +293,28 @@ class Ledger:
 
     def record(self, entry: LedgerEntry) -> LedgerEntry:
         """Append ``entry`` to both files, durably, before returning it with ``time`` filled."""
-        return self.record_many([entry])[0]
+        entry = dataclasses.replace(entry, time=entry.time or datetime.now(timezone.utc))
+        self.record_many([entry])
+        return clipped(entry)
 
-    def record_many(self, entries: list[LedgerEntry]) -> list[LedgerEntry]:
-        """Append ``entries`` in order, in one group commit, durably before returning them:
-        10,000 files of one archive cost a few fsyncs, not 10,000 (issue 12)."""
-        done, lines = [], []
-        now = datetime.now(timezone.utc)
+    def record_many(self, entries: list[LedgerEntry]) -> None:
+        """Append ``entries`` in order, in one group commit, durably before returning:
+        10,000 files of one archive cost a few fsyncs, not 10,000 (issue 12). An entry
+        without a ``time`` is written with the time of the call."""
+        lines = []
+        now_stamp = timestamp(datetime.now(timezone.utc))  # one strftime for them all
         for entry in entries:
-            entry = clipped(entry, now)
-            assert entry.time is not None
-            stamp = timestamp(entry.time)
+            entry = clipped(entry)
+            stamp = now_stamp if entry.time is None else timestamp(entry.time)
             text = sentence(entry)
             txt_line = f"{stamp} {text}\n".encode("utf-8", "backslashreplace")
             json_line = (_json_line(_json_record(entry, stamp, text)) + "\n").encode("utf-8")
-            done.append(entry)
             lines.append((txt_line, json_line))
         if lines:
             self._commit(lines)
         if self._listener is not None:  # called from the recording thread: a worker's
             for _, json_line in lines:
                 self._listener.on_event(LedgerWritten(json.loads(json_line)))
-        return done
 
     def _commit(self, lines: list[tuple[bytes, bytes]]) -> None:
         """Group commit: queue the lines; the first waiter writes and fsyncs every queued

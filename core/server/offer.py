@@ -40,6 +40,9 @@ from core.wire.names import name_key
 from core.wire.protocol import MAX_EMPTY_FOLDERS, SOFTWARE, Offer
 
 WATCH_INTERVAL = 1.0
+# The watcher's look at every file takes at most this share of a core: 10,000 files re-stat
+# each second took 11% of one, and competed with the transfers it watches (issue 12).
+WATCH_SHARE = 0.03
 # Folder descriptors kept to open offered files by name within them; files in folders past
 # this many are left out, never opened by path (a folder on the way could be a link then).
 MAX_ANCHORED_FOLDERS = 1024
@@ -73,7 +76,12 @@ class OfferState:
         return self._index.get(name_key(name))
 
     def offer(self) -> Offer:
-        """The greeting body's content."""
+        """The greeting body's content (made once per snapshot: every page of the offer
+        asks for it, and making it for 10,000 files took longer than sending a page)."""
+        return self._offer
+
+    @functools.cached_property
+    def _offer(self) -> Offer:
         return Offer(SOFTWARE, self.server_name, self.message,
                      tuple(f.info() for f in self.files), self.empty_folders)
 
@@ -293,16 +301,17 @@ class OfferTable:
             self._thread = None
 
     def _watch(self) -> None:
-        """Hash what is unhashed; every second re-stat every file and re-offer changed ones.
+        """Hash what is unhashed; re-stat every file every second (less often for a big
+        offer: WATCH_SHARE) and re-offer changed ones.
 
         Digests are published in batches (at most every PROGRESS_INTERVAL and at the end of
         a pass), and publishing one never restarts the pass: a folder of 1,000 small files
         once took 86 s, one file a pass, each digest sending all 1,000 files again."""
         while not self._stopping.is_set():
-            self._pass()
+            looked = self._pass()
             with self._lock:
                 if not self._cancel_hash.is_set():
-                    self._lock.wait(WATCH_INTERVAL)
+                    self._lock.wait(max(WATCH_INTERVAL, looked / WATCH_SHARE))
                 self._cancel_hash.clear()
 
     def want(self, name: str) -> None:
@@ -321,9 +330,10 @@ class OfferTable:
                     return entry
         return None
 
-    def _pass(self) -> None:
+    def _pass(self) -> float:
         """One look at every offered file: re-stat it, hash it when it has no digest;
-        files clients asked for first."""
+        files clients asked for first. Returns the seconds it spent not hashing."""
+        began, hashing = time.monotonic(), 0.0
         digests: dict[ServedFile, str] = {}
         # Each publish tells the windows about every file: spaced out with the offer's
         # size, so 10,000 files are published a few times a second, not ten.
@@ -338,12 +348,16 @@ class OfferTable:
             if entry.name in seen:
                 continue  # a wanted file, already hashed in this pass
             seen.add(entry.name)
+            if entry.sha256 is not None and self.unchanged(entry):
+                continue  # most files, most passes: one lstat, no lookup, no lock
             current = self._state.find(entry.name)
             try:
                 if current is not None and current.sha256 is None:
                     # Hashed as listed: _hash checks it unchanged after, and re-stats it
                     # only then (a stat less per file of a big folder).
+                    started = time.monotonic()
                     digest = self._hash(current)
+                    hashing += time.monotonic() - started
                     if digest is not None:
                         digests[current] = digest
                     elif not self._cancel_hash.is_set():
@@ -357,6 +371,7 @@ class OfferTable:
                 digests = {}
         if digests:
             self._add_digests(digests)
+        return time.monotonic() - began - hashing
 
     def _add_digests(self, digests: dict[ServedFile, str]) -> None:
         """Publish the digests of entries that are still current, in one snapshot."""
