@@ -79,6 +79,20 @@ def test_the_reader_reads_what_the_server_writes_and_what_tarfile_writes() -> No
     assert read_all(made.getvalue()) == contents
 
 
+def test_the_reader_reads_a_ustar_name_split_into_prefix_and_name_and_the_mtime() -> None:
+    """tar and tarfile write a long path of a ustar header as prefix + name (POSIX ustar)."""
+    name = "folder " * 15 + "/" + "inner/" * 3 + "file.txt"  # 141 bytes: a prefix is used
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime = 5, 1_700_000_123
+    block = info.tobuf(tarfile.USTAR_FORMAT)
+    assert block[345:500].strip(b"\0")  # really split
+    reader = TarReader(io.BytesIO(block + b"hello" + bytes(507 + 2 * BLOCK)).read)
+    entry = reader.next()
+    assert entry is not None and (entry.name, entry.size, entry.mtime) == (name, 5,
+                                                                            1_700_000_123)
+    assert b"".join(reader.data(5)) == b"hello" and reader.next() is None
+
+
 def test_received_counts_the_members_whose_bytes_were_acknowledged() -> None:
     layout, _ = archive_of({"a": b"1" * 10, "b": b"2" * 600, "c": b""})
     a, b, c = layout.data_starts
@@ -122,13 +136,13 @@ def test_a_huge_pax_header_is_refused_before_it_is_read() -> None:
     block = info.tobuf(tarfile.USTAR_FORMAT)
     asked: list[int] = []
 
-    def read(count: int) -> bytes:
+    def read(count: int) -> bytes:  # the header, then as many zeros as asked for
         asked.append(count)
-        return block if count == BLOCK else b"\0" * count
+        return block if len(asked) == 1 else b"\0" * count
 
     with pytest.raises(ProtocolError, match="too long"):
         TarReader(read).next()
-    assert max(asked) == BLOCK
+    assert max(asked) <= TarReader.CHUNK  # read in bounded pieces, never the 8 GiB
 
 
 @pytest.mark.parametrize("kind", [tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.DIRTYPE,

@@ -14,6 +14,7 @@ import errno
 import hashlib
 import http.client
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
@@ -156,14 +157,19 @@ def changed_sentence(consented: FileInfo, now: FileInfo) -> str:
             " it was saved; decide again whether you want it.")
 
 
-def keep_modified(part: PartFile, modified: str) -> None:
-    """Give the saved file the server's modification time, as tar and wget do (issue 12);
-    a time that cannot be set is not worth failing a verified download for."""
+def keep_modified(part: PartFile | int, modified: str) -> None:
+    """Give the saved file the server's modification time, as tar and wget do (issue 12):
+    ``part`` by its name, or an open descriptor of it. A time that cannot be set is not
+    worth failing a verified download for."""
     try:
         seconds = datetime.fromisoformat(modified.replace("Z", "+00:00")).timestamp()
-        part.folder.set_mtime(part.part_name, seconds)
+        if isinstance(part, int):
+            ns = int(seconds * 1e9)
+            os.utime(part, ns=(ns, ns))
+        else:
+            part.folder.set_mtime(part.part_name, seconds)
     except (ValueError, OSError, OverflowError) as exc:
-        log.debug("modification time of %s not kept: %s", part.part_name, exc)
+        log.debug("modification time of %s not kept: %s", part, exc)
 
 
 class Fetch:

@@ -88,6 +88,7 @@ def _cap(text: str, limit: int) -> str:
 
 
 @functools.lru_cache(maxsize=4096)  # folder names recur for every file in them
+@functools.lru_cache(maxsize=1024)  # a folder's name comes again with each of its files
 def safe_filename(name: str) -> str:
     """A single, safe file name component for ``name``; ``download`` when nothing is left."""
     last = _SEPARATORS.split(name)[-1]
