@@ -93,6 +93,18 @@ def test_the_reader_reads_a_ustar_name_split_into_prefix_and_name_and_the_mtime(
     assert b"".join(reader.data(5)) == b"hello" and reader.next() is None
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(min_codepoint=1, max_codepoint=127), min_size=1, max_size=110),
+       st.integers(0, 8**11), st.integers(0, 8**11))
+def test_a_header_made_directly_is_the_one_tarfile_makes(name: str, size: int,
+                                                         mtime: int) -> None:
+    """header() writes the common member's block itself (speed): it must be tarfile's."""
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode, info.type = size, mtime, 0o644, tarfile.REGTYPE
+    assert header(Member(name, size, mtime)) == info.tobuf(tarfile.PAX_FORMAT, "utf-8",
+                                                           "surrogateescape")
+
+
 def test_received_counts_the_members_whose_bytes_were_acknowledged() -> None:
     layout, _ = archive_of({"a": b"1" * 10, "b": b"2" * 600, "c": b""})
     a, b, c = layout.data_starts
