@@ -140,3 +140,15 @@ def test_two_files_equal_but_for_case_are_not_guessed_between() -> None:
     assert match_name("a.txt", offered) == NameMatch("a.txt")  # exact still wins
     found = match_name("A.TXT", offered)
     assert found.name is None and found.suggestion in offered
+
+
+@given(st.one_of(st.text(max_size=300),
+                 st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=300),
+                 st.sampled_from(["con", "CON.txt", "a.part", "x.PART.JSON", " a", "a.",
+                                  "a ", "lpt1 .x", "ok name (1).pdf", "x" * 240])))
+def test_the_fast_path_for_plain_names_agrees_with_the_rules(name: str) -> None:
+    """safe_filename returns a plain name as it is without applying the rules (speed):
+    it must be exactly what the rules make of it."""
+    from core.wire.names import _made_safe
+
+    assert safe_filename(name) == _made_safe(name)

@@ -239,6 +239,13 @@ def _place(part: PartFile, final: str) -> None:
         log.warning("could not remove %s: %s", part.path, exc)
 
 
+def _one_component(name: str) -> bool:
+    """Whether ``name`` is one name in a folder, nothing more (what Path(name).name keeps,
+    without making a Path for each of 10,000 files)."""
+    return name not in ("", ".", "..") and "/" not in name and os.sep not in name \
+        and (os.altsep is None or os.altsep not in name)
+
+
 def commit(part: PartFile, *, one_of_many: bool = False) -> Path:
     """Move a verified part to its safe name, or ``NAME (1)``..., never overwriting.
     ``one_of_many``: a file of an archive (core.client.archive_fetch), which wrote no
@@ -256,7 +263,7 @@ def commit(part: PartFile, *, one_of_many: bool = False) -> Path:
     for n in range(MAX_NUMBERED):
         candidate = safe_name if n == 0 else numbered(safe_name, n)
         # Names come from the network: the result must be one component in the folder.
-        assert Path(candidate).name == candidate and candidate not in ("", ".", ".."), candidate
+        assert _one_component(candidate), candidate
         try:
             _place(part, candidate)
         except FileExistsError:
