@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import compileall
 import shlex
 import shutil
 import signal
@@ -114,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         notes = {name: "present" if tools.which(name) else "not available (not installed)"
                  for name in tools.INSTALLABLE}
+    # Bytecode as an installed package has it (pip compiles at install): where
+    # PYTHONDONTWRITEBYTECODE is set, each Filecast client run compiled ~130 modules (0.2 s).
+    compileall.compile_dir(str(machine.REPO / "core"), quiet=1)
     facts = machine.facts()
     facts["tools"] = notes
     facts["mode"] = mode.name

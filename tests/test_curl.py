@@ -115,3 +115,28 @@ def test_missing_file_fails(running: Running, tmp_path: Path) -> None:
     assert b"404" in result.stderr
     assert not (tmp_path / "nothing").exists()
     running.wait_lines("asked for 'missing.txt', which does not exist")
+
+
+def test_curl_time_condition_gets_304_for_a_file_it_already_has(running: Running,
+                                                                 tmp_path: Path) -> None:
+    """``curl -z FILE`` (If-Modified-Since from the saved copy's time) once fetched the
+    whole body again (issue 13): an unchanged file is a 304 and no download in the
+    ledger; the saved copy stays as it was."""
+    out = tmp_path / "out"
+    out.mkdir()
+    assert curl("-R", "-O", "--output-dir", str(out), running.url(NAME)).returncode == 0
+    running.wait_lines(f"downloaded the file '{NAME}'")
+    saved = out / NAME
+    again = curl("-R", "-z", str(saved), "-o", str(saved), "-w", "%{http_code}",
+                 running.url(NAME))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == b"304"
+    assert saved.read_bytes() == DATA
+    assert [r["event"] for r in running.ledger_records()] == ["downloaded"]  # the first only
+
+
+def test_a_file_has_the_type_its_name_says(running: Running) -> None:
+    result = curl("-I", running.url(UNICODE_NAME))
+    assert result.returncode == 0, result.stderr
+    head = result.stdout.decode("latin-1").lower()
+    assert "content-type: text/plain\r\n" in head and "x-content-type-options: nosniff" in head

@@ -29,6 +29,7 @@ from serverkit import Background, Reader, Running, serving, sha256
 
 from core.client.visit import FilecastClient
 from core.events import EngineError
+from core.wire.media import media_type
 
 _ENV = int(os.environ.get("FILECAST_FUZZ_EXAMPLES", "0") or 0)
 EXAMPLES = _ENV or 120
@@ -197,7 +198,7 @@ def send(running: Running, request: bytes) -> bytes:
 def check(status: int | None, headers: dict[str, str], body: bytes, request: bytes) -> None:
     """The rules every answer follows, whatever was asked."""
     assert status in ALLOWED, (status, request[:300])
-    if status in (200, 206) and headers.get("content-type") == "application/octet-stream":
+    if status in (200, 206) and headers.get("content-type") == media_type(OFFERED):
         assert body in OFFERED_DATA, request[:300]  # only ever bytes of the offered file
     if status is not None and status >= 400 and body:
         error = json.loads(body)["error"]

@@ -181,3 +181,26 @@ def test_an_editor_saving_by_rename_is_still_seen(tmp_path: Path) -> None:
                    "the new version to be seen")
         running.wait_hashed(5)
         assert _get(running, "notes.txt") == (200, DATA + b"v2\n")
+
+
+def test_the_watcher_of_a_big_offer_looks_less_often(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Re-stating 10,000 files every second took 11% of a core and slowed the transfers
+    it watched (issue 12): a look that takes long is followed by a longer rest."""
+    import core.server.offer as offer_module
+
+    table = OfferTable([str(write_file(tmp_path, "a.txt", b"a"))])
+    looks: list[float] = []
+
+    def slow_look() -> float:
+        looks.append(time.monotonic())
+        return 0.1  # as if re-stating every file took 0.1 s
+
+    monkeypatch.setattr(offer_module, "WATCH_SHARE", 0.05)  # so: 2 s of rest after it
+    monkeypatch.setattr(table, "_pass", slow_look)
+    table.start()
+    try:
+        time.sleep(1.6)
+    finally:
+        table.close()
+    assert len(looks) == 1, looks  # one look a second would have made two

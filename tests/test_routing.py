@@ -92,7 +92,7 @@ def test_head_file(state: OfferState, entry: ServedFile) -> None:
     assert reply.body == b"" and reply.span is None  # nothing to stream
     h = headers_of(reply)
     assert h["content-length"] == str(len(DATA))
-    assert h["content-type"] == "application/octet-stream"
+    assert h["content-type"] == "text/plain"  # résumé final.txt (issue 13: by extension)
     assert h["etag"] == entry.etag and h["etag"].startswith('"')
     assert h["last-modified"] == "Mon, 30 Nov 2026 06:21:02 GMT"
     assert h["accept-ranges"] == "bytes"
@@ -236,6 +236,51 @@ def test_if_range(state: OfferState, entry: ServedFile) -> None:
         assert headers_of(reply)["content-length"] == str(len(DATA))
     # a stale If-Range with a bad range: the whole file, not 416
     assert answer(state, "GET", path, "Range: bytes=999-", "If-Range: \"0-0\"").status == 200
+
+
+def test_if_modified_since_an_unchanged_file_is_304(state: OfferState,
+                                                     entry: ServedFile) -> None:
+    """REDbot found the whole body sent again for the current date (issue 13; RFC 9110
+    §13.1.3): a date at or after the file's Last-Modified is a 304."""
+    path = file_path(NAME)
+    for date in (entry.last_modified, "Fri, 01 Jan 2100 00:00:00 GMT"):
+        reply = answer(state, "GET", path, f"If-Modified-Since: {date}")
+        assert reply.status == 304 and reply.file is None and reply.body == b""
+        assert headers_of(reply)["last-modified"] == entry.last_modified
+    head = answer(state, "HEAD", path, f"If-Modified-Since: {entry.last_modified}")
+    assert head.status == 304
+
+
+def test_if_modified_since_counts_only_when_it_should(state: OfferState,
+                                                      entry: ServedFile) -> None:
+    """An older date, a date that is not an HTTP-date, and any If-None-Match (which
+    decides alone, §13.1.3) leave the answer a 200; a Range then still applies."""
+    path = file_path(NAME)
+    for extra in (("If-Modified-Since: Mon, 01 Jan 2001 00:00:00 GMT",),
+                  ("If-Modified-Since: yesterday",),
+                  ('If-None-Match: "0-0"', f"If-Modified-Since: {entry.last_modified}")):
+        reply = answer(state, "GET", path, *extra)
+        assert reply.status == 200, extra
+    ranged = answer(state, "GET", path, "Range: bytes=0-4",
+                    "If-Modified-Since: Mon, 01 Jan 2001 00:00:00 GMT")
+    assert ranged.status == 206
+
+
+def test_content_type_follows_the_extension_and_stays_an_attachment(tmp_path: Path) -> None:
+    """Every file was application/octet-stream, a PDF included (issue 13)."""
+    types = {"report.pdf": "application/pdf", "photo.JPG": "image/jpeg",
+             "notes.txt": "text/plain", "page.html": "text/html", "data.unknownext":
+             "application/octet-stream", "README": "application/octet-stream"}
+    files = []
+    for name in types:
+        (tmp_path / name).write_bytes(b"x")
+        files.append(stat_file(str(tmp_path / name)))
+    offered = OfferState(tuple(files), "m", "test-server")
+    for name, media_type in types.items():
+        got = headers_of(answer(offered, "GET", file_path(name)))
+        assert got["content-type"].split(";")[0] == media_type, name
+        assert got["content-disposition"].startswith("attachment")
+        assert got["x-content-type-options"] == "nosniff"
 
 
 def test_if_none_match(state: OfferState, entry: ServedFile) -> None:

@@ -1,4 +1,5 @@
-"""What part of a file a request gets: Range, If-Range and If-None-Match (RFC 9110 §13, §14).
+"""What part of a file a request gets: Range, If-Range, If-None-Match and If-Modified-Since
+(RFC 9110 §13, §14).
 
 Pure functions over header values and sizes, shared by the server's routing and the
 test servers; no sockets, no files.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.wire.protocol import parse_http_date
+
 # --- conditional requests (RFC 9110 §13.1) ----------------------------------------------
 
 
@@ -17,6 +20,19 @@ def etag_matches(header: str, etag: str) -> bool:
     tags = [t.strip() for t in header.split(",")]
     bare = etag.removeprefix("W/")
     return "*" in tags or any(t.removeprefix("W/") == bare for t in tags)
+
+
+def not_modified(if_none_match: str | None, if_modified_since: str | None, etag: str,
+                 mtime: float) -> bool:
+    """Whether a GET or HEAD of a file is answered 304 (RFC 9110 §13.2.2): If-None-Match
+    decides alone when present (§13.1.2); else If-Modified-Since, when it is one valid
+    HTTP-date at or after the file's Last-Modified, in whole seconds (§13.1.3)."""
+    if if_none_match is not None:
+        return etag_matches(if_none_match, etag)
+    if if_modified_since is None:
+        return False
+    since = parse_http_date(if_modified_since)
+    return since is not None and int(mtime) <= since
 
 
 def if_range_allows(if_range: str | None, etag: str, last_modified: str, *,
