@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The one test command: bash tests/run.sh [pytest args...]
-# Installs the system packages a headless Tk run needs (Xvfb, DejaVu fonts, xauth, curl),
+# Installs the system packages a headless Tk run needs (Xvfb, DejaVu fonts, xauth, curl) and
+# the browser the page's tests drive (Debian's chromium and its driver, issue 13),
 # keeps the test tools in .venv, then runs: ruff, mypy on core/, pytest under Xvfb.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-APT_PKGS=(xvfb xauth fonts-dejavu-core curl)
+APT_PKGS=(xvfb xauth fonts-dejavu-core curl chromium chromium-driver)
 
 have_dejavu() {
     [ -d /usr/share/fonts/truetype/dejavu ] && return 0
@@ -17,6 +18,8 @@ command -v Xvfb >/dev/null 2>&1 || missing+=(Xvfb)
 have_dejavu || missing+=("DejaVu fonts")
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v xauth >/dev/null 2>&1 || missing+=(xauth)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromedriver)
 
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "== system packages (missing: ${missing[*]}) =="
@@ -38,7 +41,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
         echo "    sudo apt-get install --no-install-recommends ${APT_PKGS[*]}" >&2
         exit 1
     else
-        echo "run.sh: missing ${missing[*]}. Install Xvfb, xauth, the DejaVu fonts and curl" >&2
+        echo "run.sh: missing ${missing[*]}. Install Xvfb, xauth, the DejaVu fonts, curl and" >&2
+        echo "chromium with its driver" >&2
         echo "with your system's package manager (Debian: sudo apt-get install ${APT_PKGS[*]})." >&2
         exit 1
     fi

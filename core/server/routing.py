@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -18,7 +19,8 @@ from core import PROTOCOL_VERSION
 from core.server.archives import archive_headers, folder_of, layout, selected
 from core.server.entries import ServedFile
 from core.server.offer import OfferState
-from core.server.page import index_page
+from core.server.page import PAGE_HEADERS, index_page
+from core.server.static import STATIC_PREFIX, resource
 from core.wire.archive import ARCHIVE_PATH, ARCHIVE_PREFIX, Layout
 from core.wire.http11 import HttpError, Request
 from core.wire.media import media_type
@@ -28,6 +30,7 @@ from core.wire.protocol import (
     OFFER_PATH,
     RECEIPTS_PATH,
     SOFTWARE,
+    clean_client_id,
     content_disposition,
     decode_path,
     dump_json,
@@ -43,6 +46,7 @@ from core.wire.ranges import (
     not_modified,
     parse_range,
 )
+from core.wire.visit import VISIT_COOKIE, cookies, new_visit_id, set_visit_cookie
 
 SERVER = SOFTWARE  # the Server header and the page's footer
 
@@ -127,10 +131,13 @@ def error_reply(error: HttpError, *, head_only: bool = False) -> Reply:
 
 
 def _json_reply(status: int, body: bytes, outcome: Outcome = Outcome.NONE,
-                subject: str | None = None, head_only: bool = False) -> Reply:
+                subject: str | None = None, head_only: bool = False,
+                etag: str | None = None) -> Reply:
     """A JSON answer."""
-    headers = (("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-               ("Cache-Control", "no-cache"))
+    headers: Headers = (("Content-Type", "application/json"),
+                        ("Content-Length", str(len(body))), ("Cache-Control", "no-cache"))
+    if etag is not None:
+        headers = (*headers, ("ETag", etag))
     return Reply(status, headers, b"" if head_only else body, outcome=outcome, subject=subject)
 
 
@@ -148,10 +155,15 @@ def route(request: Request, body: bytes, state: OfferState, *, now: float,
         if start and start >= len(offer.files):
             raise HttpError(404, "not_found", "The offer has no page there; it may have"
                             " changed: read it again from the start.", close=False)
+        body = offer_json(offer, start, state.revision)
+        # The browser page asks again every few seconds to show a changed offer (issue 13):
+        # an unchanged page is a 304, and no new greeting.
+        tag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+        if not_modified(request.header("if-none-match"), None, tag, 0):
+            return Reply(304, (("ETag", tag), ("Cache-Control", "no-cache")))
         # The first page is the greeting (the original "Message sent out to client").
-        return _json_reply(200, offer_json(offer, start, state.revision),
-                           Outcome.OFFER_SENT if not start else Outcome.NONE,
-                           head_only=request.method == "HEAD")
+        return _json_reply(200, body, Outcome.OFFER_SENT if not start else Outcome.NONE,
+                           head_only=request.method == "HEAD", etag=tag)
     if path.startswith(FILES_PREFIX):
         _allow(request, ("GET", "HEAD"))
         if target is None:
@@ -181,11 +193,34 @@ def route(request: Request, body: bytes, state: OfferState, *, now: float,
         return _archive_reply(entries, filename, plan, head_only=request.method == "HEAD")
     if path == "/":
         _allow(request, ("GET", "HEAD"))
-        page = index_page(state).encode("utf-8")
-        headers = (("Content-Type", "text/html; charset=utf-8"),
-                   ("Content-Length", str(len(page))))
-        return Reply(200, headers, b"" if request.method == "HEAD" else page)
+        return _page_reply(request, state)
+    if path.startswith(STATIC_PREFIX):
+        _allow(request, ("GET", "HEAD"))
+        return _static_reply(request, path[len(STATIC_PREFIX):])
     raise HttpError(404, "not_found", "There is nothing at this address.", close=False)
+
+
+def _page_reply(request: Request, state: OfferState) -> Reply:
+    """The browser page (core.server.page), giving a browser without one its visit id."""
+    page = index_page(state).encode("utf-8")
+    headers: Headers = (("Content-Type", "text/html; charset=utf-8"),
+                        ("Content-Length", str(len(page))), *PAGE_HEADERS)
+    if clean_client_id(cookies(request.header("cookie")).get(VISIT_COOKIE)) is None:
+        headers = (*headers, ("Set-Cookie", set_visit_cookie(new_visit_id())))
+    return Reply(200, headers, b"" if request.method == "HEAD" else page)
+
+
+def _static_reply(request: Request, name: str) -> Reply:
+    """The page's script or style sheet (core.server.static), 304 while unchanged."""
+    found = resource(name)
+    if found is None:
+        raise HttpError(404, "not_found", "There is nothing at this address.", close=False)
+    headers: Headers = (("Content-Type", found.media_type), ("ETag", found.etag),
+                        ("Cache-Control", "no-cache"), ("X-Content-Type-Options", "nosniff"))
+    if not_modified(request.header("if-none-match"), None, found.etag, 0):
+        return Reply(304, headers)
+    headers = (*headers, ("Content-Length", str(len(found.body))))
+    return Reply(200, headers, b"" if request.method == "HEAD" else found.body)
 
 
 def _allow(request: Request, methods: tuple[str, ...]) -> None:

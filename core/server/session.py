@@ -59,6 +59,7 @@ from core.wire.protocol import (
     clean_client_name,
     http_date,
 )
+from core.wire.visit import NAME_COOKIE, VISIT_COOKIE, cookies
 
 log = logging.getLogger("filecast.server")
 
@@ -216,11 +217,15 @@ class Session:
         return body
 
     def _identify(self, request: Request) -> None:
-        """Learn the client's id, name and user agent from its headers (ignored if invalid)."""
+        """Learn the client's id, name and user agent from its headers, else from a browser
+        visit's cookies (core.wire.visit); anything invalid is ignored."""
+        jar = cookies(request.header("cookie"))
         updated = replace(
             self.client,
-            client_id=clean_client_id(request.header(HEADER_CLIENT_ID)) or self.client.client_id,
-            name=clean_client_name(request.header(HEADER_CLIENT_NAME)) or self.client.name,
+            client_id=clean_client_id(request.header(HEADER_CLIENT_ID))
+            or clean_client_id(jar.get(VISIT_COOKIE)) or self.client.client_id,
+            name=clean_client_name(request.header(HEADER_CLIENT_NAME))
+            or clean_client_name(jar.get(NAME_COOKIE)) or self.client.name,
             user_agent=(request.header("user-agent") or self.client.user_agent),
         )
         if updated != self.client:
