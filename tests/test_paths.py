@@ -44,3 +44,18 @@ def test_the_url_keeps_the_folders_readable() -> None:
     assert url_path("Week 12/a b.pdf") == "Week%2012/a%20b.pdf"
     assert url_path("a%2Fb/c") == "a%252Fb/c"  # a literal '%' stays one: decoded once
     assert url_path("?#/x") == "%3F%23/x"
+
+
+def test_exactly_controls_del_c1_and_the_backslash_are_refused_in_a_name() -> None:
+    """Every code point, against the rule as written (the check is one regular expression)."""
+    from core.wire.paths import check_relative
+
+    for code in range(0x110000):
+        char = chr(code)
+        bad = code < 0x20 or 0x7F <= code <= 0x9F or char == "\\"
+        try:
+            check_relative(f"a{char}b")
+            refused = False
+        except ValueError:
+            refused = True
+        assert refused == bad or char == "/", hex(code)

@@ -5,7 +5,6 @@ cannot be offered. Pure data and stat calls; the table itself is core.server.off
 
 from __future__ import annotations
 
-import functools
 import os
 import stat
 import unicodedata
@@ -32,25 +31,37 @@ class ServedFile:
     # The folder it is in, opened when it was offered (core.server.regular); None: by path.
     folder: int | None = field(default=None, compare=False, repr=False)
 
+    # Made once, when the entry is: the strong validator (changes with size or modification
+    # time; every publish and every request asks for it) and the hash (snapshots look
+    # entries up hundreds of thousands of times while a big folder is hashed). Not
+    # functools.cached_property: its first use takes a lock, 10,000 times per publish.
+    etag: str = field(init=False, compare=False, repr=False)
+    _hash: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "etag", make_etag(self.size, self.mtime_ns))
+        object.__setattr__(self, "_hash", hash((self.name, self.path, self.size,
+                                                self.mtime_ns, self.ino, self.sha256)))
+
     def __hash__(self) -> int:
-        """As the dataclass would hash it, once: an offer's snapshots look entries up in
-        dicts hundreds of thousands of times while a big folder is hashed."""
+        """As the dataclass would hash it, made once (see above)."""
         return self._hash
-
-    @functools.cached_property
-    def _hash(self) -> int:
-        return hash((self.name, self.path, self.size, self.mtime_ns, self.ino, self.sha256))
-
-    @functools.cached_property
-    def etag(self) -> str:
-        """Strong validator; changes with size or modification time (made once: every
-        publish of the offer and every request asks for it)."""
-        return make_etag(self.size, self.mtime_ns)
 
     @property
     def last_modified(self) -> str:
         """The Last-Modified header value."""
         return http_date(self.mtime_ns / 1e9)
+
+    def hashed(self, digest: str) -> ServedFile:
+        """This entry with its digest (made directly: dataclasses.replace cost as much as
+        hashing a 10 KiB file, 10,000 times for a folder)."""
+        return ServedFile(self.name, self.path, self.size, self.mtime_ns, self.ino, digest,
+                          self.folder)
+
+    def in_folder(self, folder: int) -> ServedFile:
+        """This entry, opened by name within the folder descriptor ``folder``."""
+        return ServedFile(self.name, self.path, self.size, self.mtime_ns, self.ino,
+                          self.sha256, folder)
 
     def matches(self, info: os.stat_result) -> bool:
         """Whether ``info`` describes the same bytes this entry was taken from."""
@@ -60,12 +71,12 @@ class ServedFile:
     def info(self) -> FileInfo:
         """The offer's description of this file (made once: each snapshot of a big offer
         shares most entries with the one before)."""
-        return self._info
-
-    @functools.cached_property
-    def _info(self) -> FileInfo:
-        return FileInfo(self.name, self.size, self.sha256, iso_utc(self.mtime_ns / 1e9),
-                        self.etag)
+        made = self.__dict__.get("_info")
+        if made is None:
+            made = FileInfo(self.name, self.size, self.sha256, iso_utc(self.mtime_ns / 1e9),
+                            self.etag)
+            object.__setattr__(self, "_info", made)
+        return made
 
     def view(self) -> OfferedFileView:
         """What a front end shows of it."""

@@ -130,27 +130,27 @@ def _files(folder: str, at: tuple[str, ...], left: LeftOut, depth: int,
         if entry.name.startswith("."):
             left.add("hidden", "/".join(segments))
             continue
+        # The type from the listing itself (d_type: no stat per file; os.scandir stats only
+        # where the file system does not say). The file is stat-ed once, when it is offered.
         try:
-            info = entry.stat(follow_symlinks=False)
+            if entry.is_symlink():
+                real = _link_inside(entry.path, root)
+                if real is None:
+                    left.add("links", "/".join(segments))
+                else:
+                    yield segments, real
+            elif entry.is_dir(follow_symlinks=False):
+                if depth + 1 >= MAX_DEPTH:
+                    left.add("too_deep", "/".join(segments))
+                else:
+                    folders.append(segments)
+                    yield from _files(entry.path, segments, left, depth + 1, root, folders)
+            elif entry.is_file(follow_symlinks=False):
+                yield segments, entry.path
+            else:
+                left.add("special", "/".join(segments))
         except OSError:
             left.add("unreadable", "/".join(segments))
-            continue
-        if stat.S_ISLNK(info.st_mode):
-            real = _link_inside(entry.path, root)
-            if real is None:
-                left.add("links", "/".join(segments))
-            else:
-                yield segments, real
-        elif stat.S_ISDIR(info.st_mode):
-            if depth + 1 >= MAX_DEPTH:
-                left.add("too_deep", "/".join(segments))
-            else:
-                folders.append(segments)
-                yield from _files(entry.path, segments, left, depth + 1, root, folders)
-        elif stat.S_ISREG(info.st_mode):
-            yield segments, entry.path
-        else:
-            left.add("special", "/".join(segments))
 
 
 def _link_inside(link: str, root: str) -> str | None:

@@ -42,3 +42,17 @@ def sha256_file(path: str | os.PathLike[str], *, folder: int | None = None,
             if progress is not None:
                 progress(done)
     return digest.hexdigest()
+
+
+def sha256_whole(path: str | os.PathLike[str], folder: int | None,
+                 expected: tuple[int, int, int]) -> str | None:
+    """The hex SHA-256 of a small file read whole in one call, when the file read is still
+    the one ``expected`` (size, mtime_ns, inode, by fstat after the read); None when it
+    changed. For the many small files of a folder: no buffer, no progress, no second look
+    by path (issue 12: hashing 10,000 files of 10 KiB took 3x a bare loop)."""
+    with open_regular(os.fspath(path), folder) as handle:  # never a FIFO, device or link
+        data = handle.read(expected[0] + 1)
+        after = os.fstat(handle.fileno())
+    if len(data) != expected[0] or (after.st_size, after.st_mtime_ns, after.st_ino) != expected:
+        return None
+    return hashlib.sha256(data).hexdigest()

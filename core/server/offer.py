@@ -34,12 +34,13 @@ from core.server.entries import (
     expand,
     same_name,
 )
-from core.server.hashing import HashCancelled, sha256_file
+from core.server.hashing import HashCancelled, sha256_file, sha256_whole
 from core.server.regular import lstat_regular, open_folder
 from core.wire.names import name_key
 from core.wire.protocol import MAX_EMPTY_FOLDERS, SOFTWARE, Offer
 
 WATCH_INTERVAL = 1.0
+WHOLE_HASH_BYTES = 1024 * 1024  # files this small are hashed read whole (sha256_whole)
 # The watcher's look at every file takes at most this share of a core: 10,000 files re-stat
 # each second took 11% of one, and competed with the transfers it watches (issue 12).
 WATCH_SHARE = 0.03
@@ -182,7 +183,7 @@ class OfferTable:
             seen = os.stat(os.path.basename(entry.path), dir_fd=fd, follow_symlinks=False)
         except OSError:
             return None
-        return replace(entry, folder=fd) if entry.matches(seen) else None
+        return entry.in_folder(fd) if entry.matches(seen) else None
 
     def _anchor_all(self, files: list[ServedFile]) -> tuple[list[ServedFile], list[str]]:
         """The files that can be offered safely, and a sentence for those that cannot."""
@@ -376,13 +377,22 @@ class OfferTable:
     def _add_digests(self, digests: dict[ServedFile, str]) -> None:
         """Publish the digests of entries that are still current, in one snapshot."""
         with self._lock:
-            files = tuple(replace(f, sha256=digests[f]) if f in digests else f
+            files = tuple(f.hashed(digests[f]) if f in digests else f
                           for f in self._state.files)
             state = replace(self._state, files=files)
         self._publish(state, rescan=False)
 
     def _hash(self, entry: ServedFile) -> str | None:
         """The digest of one entry, if the file did not change meanwhile."""
+        if entry.size <= WHOLE_HASH_BYTES:  # read at once: only "done" is worth saying
+            try:
+                digest = sha256_whole(entry.path, entry.folder,
+                                      (entry.size, entry.mtime_ns, entry.ino))
+            except OSError:
+                return None  # unreadable now; the next pass re-stats it
+            if digest is not None:
+                self._listener.on_event(HashProgress(entry.name, entry.size, entry.size))
+            return digest
         throttle = Throttle()
 
         def progress(done: int) -> None:

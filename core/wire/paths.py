@@ -11,6 +11,7 @@ could climb out of the chosen folder is dropped.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from core.wire.names import FALLBACK_NAME, safe_filename
@@ -20,17 +21,17 @@ MAX_DEPTH = 32  # folders in a name: deeper is not a worksheet tree
 MAX_NAME_BYTES = 4096  # of a whole relative name, as PATH_MAX
 
 
-def _bad_char(char: str) -> bool:
-    """C0 and C1 controls, DEL, and the backslash (a separator on Windows)."""
-    code = ord(char)
-    return code < 0x20 or 0x7F <= code <= 0x9F or char == "\\"
+# C0 and C1 controls, DEL, and the backslash (a separator on Windows): one regular
+# expression, not a test per character (10,000 names of a folder took a third of its
+# listing in that loop: issue 12).
+_BAD_CHAR = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
 
 
 def check_relative(name: str) -> tuple[str, ...]:
     """The segments of a relative name; ValueError saying why when it breaks the rule."""
     if not name or len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         raise ValueError("a name must have 1 to 4096 bytes")
-    if any(_bad_char(c) for c in name):
+    if _BAD_CHAR.search(name):
         raise ValueError("a name may not hold a backslash or a control character")
     segments = tuple(name.split(SEPARATOR))
     if len(segments) > MAX_DEPTH + 1:
