@@ -98,7 +98,7 @@ class ServerPrinter:
         if isinstance(event, ServerStarted):
             urls = "\n".join(f"    {url}" for url in event.urls)
             return (f"{sentences.SERVER_WORKING}\nClients can connect at:\n{urls}\n"
-                    f"{sentences.WAITING}")
+                    f"{sentences.IN_A_BROWSER}\n{sentences.WAITING}")
         voice = self._voice
         if isinstance(event, ClientConnected):
             return voice.connected.format(who=voice.who(event.client))

@@ -120,6 +120,9 @@ class FakeDialogs:
         self.calls.append(("copy_text", (text,)))
         self.clipboard = text
 
+    def open_url(self, url: str) -> None:
+        self.calls.append(("open_url", (url,)))
+
     def called(self, name: str) -> list[tuple[object, ...]]:
         """The arguments of every call to ``name``."""
         return [args for call, args in self.calls if call == name]

@@ -15,6 +15,7 @@ from core.events import (
     OfferChanged,
     OfferedFileView,
     OfferSent,
+    ServerStarted,
     TransferFinished,
     TransferOutcome,
 )
@@ -62,3 +63,12 @@ def test_two_files_of_one_size_and_time_are_each_announced() -> None:
     assert line is not None and [n for n in ("0.bin", "1.bin", "2.bin") if n in line] == \
         ["0.bin", "1.bin", "2.bin"]
     assert printer.line_for(OfferChanged(tuple(same))) is None  # once
+
+
+def test_the_terminal_server_says_the_address_is_also_the_browser_page() -> None:
+    """Issue 13: the page is for every device; the terminal says where it is."""
+    text = ServerPrinter().line_for(ServerStarted("0.0.0.0", 5001, ("http://10.0.0.5:5001/",)))
+    assert text is not None
+    lines = text.splitlines()
+    assert lines[:3] == ["SERVER WORKING", "Clients can connect at:", "    http://10.0.0.5:5001/"]
+    assert "browser" in lines[3] and lines[-1] == "Waiting for connection..."

@@ -379,6 +379,8 @@ def test_copy_open_ledger_open_folder_and_ctrl_o(harness: Harness) -> None:
     port = harness.serving(window)
     window.address_panel.copy_buttons[0].invoke()
     assert dialogs.clipboard == f"http://127.0.0.1:{port}/"
+    window.address_panel.open_buttons[0].invoke()  # the browser page (issue 13)
+    assert dialogs.called("open_url") == [(f"http://127.0.0.1:{port}/",)]
     window.log_panel.open_ledger_button.invoke()
     window.log_panel.open_folder_button.invoke()
     assert dialogs.called("open_path") == [(str(harness.ledger),), (str(harness.ledger.parent),)]

@@ -193,7 +193,9 @@ def test_csv_has_every_person_and_no_cell_runs_as_a_formula(feed: Feed) -> None:
 def test_any_user_agent_makes_a_row_and_never_an_error(feed: Feed, agent: str) -> None:
     feed.line(LedgerEvent.DOWNLOADED, None, etag=None, user_agent=agent)
     [row] = feed.roster.rows()
-    assert row.name.startswith("10.0.0.5") and len(row.name) <= len("10.0.0.5 · ") + 24
+    from core.server.persons import MAX_PROGRAM
+
+    assert row.name.startswith("10.0.0.5") and len(row.name) <= len("10.0.0.5 · ") + MAX_PROGRAM
 
 
 def test_a_person_who_took_a_folder_of_10000_files_is_drawn_at_once() -> None:
@@ -212,3 +214,27 @@ def test_a_person_who_took_a_folder_of_10000_files_is_drawn_at_once() -> None:
     (row,) = roster.rows()
     assert time.monotonic() - started < 1.5
     assert (row.name, row.standing) == ("Ana", Standing.VERIFIED)
+
+
+@pytest.mark.parametrize(("agent", "label"), [
+    ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko)"
+     " Chrome/126.0.0.0 Mobile Safari/537.36", "Chrome on Android"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML,"
+     " like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", "Safari on iPhone"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
+     " Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0", "Edge on Windows"),
+    ("Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko)"
+     " Chrome/126.0.0.0 Safari/537.36", "Chrome on ChromeOS"),
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:127.0) Gecko/20100101 Firefox/127.0",
+     "Firefox on Mac"),
+    ("Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S918B) AppleWebKit/537.36 (KHTML, like"
+     " Gecko) SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36",
+     "Samsung Internet on Android"),
+    ("curl/8.5.0", "curl"), ("Wget/1.21.3", "Wget"), ("aria2/1.36.0", "aria2"),
+    ("Mozilla/5.0 (compatible; a link checker)", "Mozilla"), ("", ""), (None, ""),
+])
+def test_a_row_without_a_name_says_which_browser_on_what(agent: object, label: str) -> None:
+    """Thirty rows of "10.0.0.9 · Mozilla" told a teacher nothing (issue 13)."""
+    from core.server.persons import program
+
+    assert program(agent) == label

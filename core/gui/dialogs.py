@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tkinter as tk
+import webbrowser
 from collections.abc import Callable
 from tkinter import filedialog, messagebox
 
@@ -77,6 +78,12 @@ class Dialogs:
                              stderr=subprocess.DEVNULL, start_new_session=True)
         except OSError:
             self.show_error("Cannot open", f"No program is set up to open {path}.")
+
+    def open_url(self, url: str) -> None:
+        """Open ``url`` in the person's web browser (the page every device can use)."""
+        if not webbrowser.open_new_tab(url):
+            self.show_error("Cannot open", f"No web browser is set up here; open {url} in"
+                            " one.")
 
     def copy_text(self, text: str) -> None:
         """Put ``text`` on the clipboard."""

@@ -8,6 +8,7 @@ for another number.
 from __future__ import annotations
 
 import enum
+import functools
 import tkinter as tk
 from collections.abc import Callable, Sequence
 from tkinter import ttk
@@ -36,12 +37,12 @@ def parse_port(text: str) -> int:
 
 
 class AddressPanel(ttk.Frame):
-    """URLs with Copy buttons, the state dot, the port field and the Start/Stop button."""
+    """URLs with Copy and Open buttons, the state dot, the port field and Start/Stop."""
 
     def __init__(self, master: tk.Misc, *, port: int, on_toggle: Callable[[], None],
-                 on_copy: Callable[[str], None]) -> None:
+                 on_copy: Callable[[str], None], on_open: Callable[[str], None]) -> None:
         super().__init__(master, padding=(SMALL_PAD, SMALL_PAD, SMALL_PAD, PAD))
-        self._on_copy = on_copy
+        self._on_copy, self._on_open = on_copy, on_open
         self.serving = Serving.NO_FILE
         self.urls: tuple[str, ...] = ()
         self._port_on = 0
@@ -53,6 +54,7 @@ class AddressPanel(ttk.Frame):
         self.url_frame.columnconfigure(0, weight=1)
         self.url_labels: list[ttk.Label] = []
         self.copy_buttons: list[ttk.Button] = []
+        self.open_buttons: list[ttk.Button] = []
         self.url_hint = ttk.Label(self.url_frame, text="", style="Muted.TLabel",
                                   wraplength=280, justify="left")
 
@@ -115,24 +117,29 @@ class AddressPanel(ttk.Frame):
         self.show_error(error)
 
     def show_urls(self, urls: Sequence[str]) -> None:
-        """One line per URL, each with its own Copy button."""
+        """One line per URL, each with its own Copy and Open (the browser page) buttons."""
         self.urls = tuple(urls)
-        for widget in (*self.url_labels, *self.copy_buttons):
+        for widget in (*self.url_labels, *self.copy_buttons, *self.open_buttons):
             widget.destroy()
-        self.url_labels, self.copy_buttons = [], []
+        self.url_labels, self.copy_buttons, self.open_buttons = [], [], []
         for row, url in enumerate(self.urls):
             label = ttk.Label(self.url_frame, text=url,
                               style="Url.TLabel" if row == 0 else "TLabel")
             label.grid(row=row, column=0, sticky="w", pady=(0, SMALL_PAD))
-            button = ttk.Button(self.url_frame, text="Copy", width=5,
-                                command=self._copier(url))
-            button.grid(row=row, column=1, sticky="e", padx=(PAD, 0), pady=(0, SMALL_PAD))
+            copy = ttk.Button(self.url_frame, text="Copy", width=5,
+                              command=functools.partial(self._on_copy, url))
+            copy.grid(row=row, column=1, sticky="e", padx=(PAD, 0), pady=(0, SMALL_PAD))
+            opener = ttk.Button(self.url_frame, text="Open", width=5,
+                                command=functools.partial(self._on_open, url))
+            opener.grid(row=row, column=2, sticky="e", padx=(SMALL_PAD, 0),
+                        pady=(0, SMALL_PAD))
             self.url_labels.append(label)
-            self.copy_buttons.append(button)
+            self.copy_buttons.append(copy)
+            self.open_buttons.append(opener)
         self.url_hint.configure(text="Clients type this address into Filecast Client, "
                                      "or open it in a browser." if self.urls
                                 else "No address yet.")
-        self.url_hint.grid(row=len(self.urls), column=0, columnspan=2, sticky="w")
+        self.url_hint.grid(row=len(self.urls), column=0, columnspan=3, sticky="w")
 
     def _serving_text(self) -> str:
         if not self._connected:
@@ -146,9 +153,6 @@ class AddressPanel(ttk.Frame):
             self._connected = count
             if self.serving is Serving.SERVING:
                 self.status_label.configure(text=self._serving_text())
-
-    def _copier(self, url: str) -> Callable[[], None]:
-        return lambda: self._on_copy(url)
 
     def show_error(self, sentence: str | None) -> None:
         """The engine's sentence (port taken, bad port); None hides it."""

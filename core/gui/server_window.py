@@ -127,7 +127,7 @@ class ServerWindow(Offering):
         address_box.columnconfigure(0, weight=1, minsize=int(290 * scale))
         self.address_panel = AddressPanel(address_box, port=self._port,
                                           on_toggle=self.toggle_serving,
-                                          on_copy=self.copy_url)
+                                          on_copy=self.copy_url, on_open=self.open_url)
         self.address_panel.grid(row=0, column=0, sticky="nsew")
 
         self.panes = ttk.Panedwindow(self.frame, orient="vertical")
@@ -229,6 +229,10 @@ class ServerWindow(Offering):
         """A Copy button: the URL to the clipboard, and a short note saying so."""
         self.dialogs.copy_text(url)
         self.note(f"Copied {url} to the clipboard.")
+
+    def open_url(self, url: str) -> None:
+        """An Open button: the browser page at ``url``, in the person's browser."""
+        self.dialogs.open_url(url)
 
     def open_ledger(self) -> None:
         """Open Clients.txt with the desktop's program."""

@@ -95,10 +95,31 @@ class RosterRow:
         return self.standing >= HAS_IT
 
 
+# A browser's User-Agent names every engine it descends from: the first mark found wins
+# (Edge says Chrome and Safari too; Android says Linux; an iPhone says Mac OS X).
+_BROWSERS = (("Edg", "Edge"), ("OPR/", "Opera"), ("SamsungBrowser/", "Samsung Internet"),
+             ("Firefox/", "Firefox"), ("FxiOS/", "Firefox"), ("CriOS/", "Chrome"),
+             ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"),
+            ("CrOS", "ChromeOS"), ("Windows", "Windows"), ("Macintosh", "Mac"),
+            ("Linux", "Linux"))
+
+
+MAX_PROGRAM = 32  # characters of a row's program: "Samsung Internet on Android" fits
+
+
 def program(agent: object) -> str:
-    """The program a User-Agent names, ``curl/8.5.0`` -> ``curl`` (24 characters at most)."""
-    words = agent.split("/", 1)[0].split() if isinstance(agent, str) else []
-    return words[0][:24] if words else ""
+    """What a User-Agent says the client is, for a row without a name: ``curl/8.5.0`` ->
+    ``curl``, a browser -> ``Chrome on Android`` (issue 13); MAX_PROGRAM at most."""
+    if not isinstance(agent, str):
+        return ""
+    if agent.startswith("Mozilla/"):
+        browser = next((label for mark, label in _BROWSERS if mark in agent), None)
+        system = next((label for mark, label in _SYSTEMS if mark in agent), None)
+        if browser is not None:
+            return f"{browser} on {system}" if system else browser
+    words = agent.split("/", 1)[0].split()
+    return words[0][:MAX_PROGRAM] if words else ""
 
 
 def person_key(client_id: str | None, name: str | None, address: str,

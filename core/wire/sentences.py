@@ -12,6 +12,7 @@ from core.wire.units import exact_bytes, human_size, percent
 # The original program's lines (server.py / client.py), word for word.
 SERVER_WORKING = "SERVER WORKING"
 WAITING = "Waiting for connection..."
+IN_A_BROWSER = "(In a browser on any device, the same address is the download page.)"
 ENTER_HOST = "Enter host ip address: "
 ENTER_FILENAME = "Enter the filename: "
 NOT_OFFERED = "File does not exist!"
