@@ -279,3 +279,21 @@ def test_one_folder_offered_has_one_download_all_link(tmp_path: Path, week: Path
         page = conn.getresponse().read().decode()
         conn.close()
     assert page.count(".tar</a>") == 1 and "Download all (81 files," in page
+
+
+def test_a_selection_taken_in_several_archives_has_one_summary_line(
+        tmp_path: Path, week: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12: "one summary line when a client takes a selection". 10,000 files went as
+    eleven requests of ~900 and left eleven summary lines; here requests of a few files
+    each stand for them."""
+    import core.client.archive_fetch as archive_fetch
+
+    monkeypatch.setattr(archive_fetch, "MAX_ARCHIVE_REQUEST_BYTES", 700)  # ~8 files each
+    with serving(tmp_path, [week]) as running:
+        count, failed = take_all(running, tmp_path / "got")
+        assert (count, failed) == (80, set())
+        running.wait_lines("downloaded and verified", 81)
+    posted = [r for r in running.ledger_records() if r["event"] == "took_archive"]
+    assert len(posted) == 1, [r["text"] for r in posted]
+    assert posted[0]["text"].endswith("downloaded 80 of 80 files (268.1 KB) of 'Week 12/'"
+                                      " in one archive")

@@ -22,6 +22,7 @@ import http.client
 import json
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -54,6 +55,7 @@ CANCELLED_MANY = "The download was cancelled; the files saved so far are kept."
 SMALL_FILE_BYTES = 1024 * 1024  # larger files go one by one: a cut resumes where it was
 JSON_HEADERS = {"Content-Type": "application/json"}
 T = TypeVar("T")
+BODY_ROOM = 120  # what a request body holds besides its list: version, selection (< 100)
 
 
 @dataclass
@@ -76,15 +78,17 @@ def by_archive(info: FileInfo) -> bool:
     return info.size <= SMALL_FILE_BYTES and info.sha256 is not None
 
 
-def runs_of(items: list[T], cost: Callable[[T], int], limit: int = MAX_ARCHIVE_REQUEST_BYTES
-         ) -> Iterator[list[T]]:
-    """``items`` in runs whose request bodies (``cost`` bytes each) stay under ``limit``."""
+def runs_of(items: list[T], cost: Callable[[T], int], limit: int | None = None
+            ) -> Iterator[list[T]]:
+    """``items`` in runs whose request bodies (``cost`` bytes each) stay under ``limit``
+    (MAX_ARCHIVE_REQUEST_BYTES by default, looked up when called)."""
+    limit = MAX_ARCHIVE_REQUEST_BYTES if limit is None else limit
     run: list[T] = []
-    size = 40  # the body's own braces and version
+    size = BODY_ROOM  # the body's own braces, version and selection
     for item in items:
         if run and size + cost(item) + 2 > limit:
             yield run
-            run, size = [], 40
+            run, size = [], BODY_ROOM
         run.append(item)
         size += cost(item) + 2
     if run:
@@ -137,6 +141,7 @@ class ArchiveFetch:
         self._finisher = ThreadPoolExecutor(1, thread_name_prefix="filecast-archive")
         self._finishing: list[Future[None]] = []
         self._receipt_link = Link(link.host, link.port, dict(link.headers), link.timeout)
+        self._selection = secrets.token_urlsafe(12)  # 16 characters of the id alphabet
 
     def run(self) -> Taken:
         """Every batch in turn. A cut leaves the rest in ``left`` (to take one by one); a
@@ -162,7 +167,7 @@ class ArchiveFetch:
         cancel, a full disk, a server error), or how many there are."""
         for number, run in enumerate(runs):
             try:
-                self._take(run)
+                self._take(run, last=number == len(runs) - 1)
             except (OSError, http.client.HTTPException, ProtocolError) as exc:
                 self.link.drop()
                 if self.link.cancelled.is_set():
@@ -195,9 +200,12 @@ class ArchiveFetch:
         return [i for i in run if i.name not in self.taken.saved
                 and i.name not in self.taken.failed and i.name not in self._deferred]
 
-    def _take(self, run: list[FileInfo]) -> None:
+    def _take(self, run: list[FileInfo], *, last: bool) -> None:
         """One archive request: stream it in, then flush, name and report its files."""
-        body = json.dumps({"version": 1, "files": [asked(i) for i in run]}).encode()
+        # Which selection this is part of, so the server writes one summary line for it
+        # however many requests it takes (docs/PROTOCOL.md, "Many files at once").
+        body = json.dumps({"version": 1, "files": [asked(i) for i in run], "selection":
+                           {"id": self._selection, "last": last}}).encode()
         resp = self.link.send("POST", ARCHIVE_PATH, body, JSON_HEADERS)
         if resp.status in (404, 409):  # the offer changed: each file says how, one by one
             resp.read(64 * 1024)

@@ -21,11 +21,12 @@ import socket
 from core.events import ClientInfo, Throttle, TransferProgress, TransferStarted
 from core.server.context import SessionContext
 from core.server.delivery import ClientKey
-from core.server.effects import Body, Effects, entry_for, transfer_effects
+from core.server.effects import Body, Effects, transfer_effects
 from core.server.entries import FileUnavailable, ServedFile
-from core.server.ledger import LedgerEntry, LedgerEvent
+from core.server.ledger import LedgerEntry
 from core.server.regular import open_regular
 from core.server.routing import Reply
+from core.server.selections import Selections, common_folder
 from core.server.transfer import acknowledged, body_sender
 from core.wire.archive import header, padding
 from core.wire.sentences import file_count
@@ -37,10 +38,11 @@ class ArchiveTransfer:
     """Sends one archive reply to one client and records which files it received."""
 
     def __init__(self, ctx: SessionContext, sock: socket.socket, client: ClientInfo,
-                 key: ClientKey, reply: Reply) -> None:
+                 key: ClientKey, reply: Reply, selections: Selections) -> None:
         assert reply.archive is not None
         self._ctx, self._sock, self._client, self._key = ctx, sock, client, key
         self._members, self._layout = reply.members, reply.archive
+        self._part, self._selections = reply.part, selections
         self._sent = 0
         self._out = bytearray()  # small members gathered for one send
         folder, count = common_folder(self._members), file_count(len(self._members))
@@ -174,29 +176,13 @@ class ArchiveTransfer:
             effect, _ = transfer_effects(body, verdict, got, self._client,
                                          stopping=self._ctx.stopping)
             effects.append(effect)
-        if len(self._members) > 1 and whole:  # nothing taken: no line (never a flood)
-            effects.append(Effects(self._summary(whole)))
+        # One summary line per selection, however many archives it took (issue 12):
+        # "downloaded 120 of 120 files (48.0 MB) of 'Week 12/'"; none when none arrived.
+        for tally in self._selections.add(self._part, self._members, whole):
+            line = tally.summary(self._client)
+            if line is not None:
+                effects.append(Effects(line))
         carry_out_all(self._ctx, effects)
-
-    def _summary(self, whole: int) -> LedgerEntry:
-        """One line for the archive: how many of its files were received whole, of which
-        folder ("downloaded 120 of 120 files (48.0 MB) of 'Week 12/'", issue 12)."""
-        members = self._members
-        taken = sum(entry.size for entry in members[:whole])
-        return entry_for(self._client, LedgerEvent.TOOK_ARCHIVE, common_folder(members),
-                         bytes=taken, size=sum(entry.size for entry in members),
-                         counts=(("downloaded", whole), ("files", len(members))))
-
-
-def common_folder(members: tuple[ServedFile, ...]) -> str:
-    """The deepest folder every member is in, with its slash (``Week 12/``); "" for none."""
-    folders = [entry.name.split("/")[:-1] for entry in members]
-    common: list[str] = []
-    for parts in zip(*folders, strict=False):  # as deep as the shallowest
-        if len(set(parts)) != 1:
-            break
-        common.append(parts[0])
-    return "/".join(common) + "/" if common else ""
 
 
 def carry_out_all(ctx: SessionContext, effects: list[Effects], *, listed: bool = False) -> None:

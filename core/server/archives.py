@@ -12,13 +12,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from core.server.entries import ServedFile
 from core.server.offer import OfferState
 from core.wire.archive import ARCHIVE_PREFIX, ARCHIVE_TYPE, Layout, Member
 from core.wire.http11 import HttpError, Request
 from core.wire.names import name_key
-from core.wire.protocol import content_disposition, decode_path
+from core.wire.protocol import clean_client_id, content_disposition, decode_path
 
 ALL_NAME = "Filecast files.tar"  # what a browser saves the whole offer as
 
@@ -39,6 +40,29 @@ def archive_headers(plan: Layout, filename: str) -> tuple[tuple[str, str], ...]:
     return (("Content-Type", ARCHIVE_TYPE), ("Content-Length", str(plan.length)),
             ("Content-Disposition", content_disposition(filename)),
             ("Cache-Control", "no-store"))
+
+
+@dataclass(frozen=True)
+class SelectionPart:
+    """One archive request of a selection taken in several: the selection's id, and
+    whether this is its last request (core.server.selections sums them up in one line)."""
+
+    id: str
+    last: bool
+
+
+def selection_part(data: dict[str, object]) -> SelectionPart | None:
+    """The ``selection`` of an archive request, if it has one; 400 when malformed."""
+    raw = data.get("selection")
+    if raw is None:
+        return None
+    ident = raw.get("id") if isinstance(raw, dict) else None
+    last = raw.get("last") if isinstance(raw, dict) else None
+    if not isinstance(ident, str) or clean_client_id(ident) is None \
+            or not isinstance(last, bool):
+        raise HttpError(400, "bad_request", "An archive request's selection needs an id"
+                        " (8 to 64 letters, digits, '-' or '_') and last (true or false).")
+    return SelectionPart(ident, last)
 
 
 def selected(data: dict[str, object], state: OfferState) -> list[ServedFile]:

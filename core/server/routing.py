@@ -16,7 +16,14 @@ import json
 from dataclasses import dataclass
 
 from core import PROTOCOL_VERSION
-from core.server.archives import archive_headers, folder_of, layout, selected
+from core.server.archives import (
+    SelectionPart,
+    archive_headers,
+    folder_of,
+    layout,
+    selected,
+    selection_part,
+)
 from core.server.entries import ServedFile
 from core.server.offer import OfferState
 from core.server.page import PAGE_HEADERS, index_page
@@ -100,6 +107,7 @@ class Reply:
     members: tuple[ServedFile, ...] = ()  # an archive's files, in order
     archive: Layout | None = None  # and where each one's bytes lie in it
     receipts: tuple[Receipt | str, ...] = ()  # each receipt, or why it cannot count
+    part: SelectionPart | None = None  # an archive's place in a selection taken in several
 
 
 @dataclass(frozen=True)
@@ -185,8 +193,11 @@ def route(request: Request, body: bytes, state: OfferState, *, now: float,
         return _receipt_reply(data, state)
     if path == ARCHIVE_PATH:
         _allow(request, ("POST",))
-        entries = selected(_json_body(request, body), state)
-        return _archive_reply(entries, "Filecast files.tar", layout(entries), head_only=False)
+        data = _json_body(request, body)
+        entries = selected(data, state)
+        return dataclasses.replace(_archive_reply(entries, "Filecast files.tar",
+                                                  layout(entries), head_only=False),
+                                   part=selection_part(data))
     if path.startswith(ARCHIVE_PREFIX):
         _allow(request, ("GET", "HEAD"))
         entries, filename, plan = folder_of(request, state)

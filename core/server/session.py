@@ -13,10 +13,10 @@ import time
 from dataclasses import replace
 
 from core.events import ClientConnected, ClientDisconnected, ClientInfo, EngineError, ServerEvent
-from core.server.archive_send import ArchiveTransfer
+from core.server.archive_send import ArchiveTransfer, carry_out_all
 from core.server.context import SessionContext
 from core.server.delivery import ClientKey, client_key
-from core.server.effects import reply_effects
+from core.server.effects import Effects, reply_effects
 from core.server.entries import FileUnavailable
 from core.server.keepalive import (
     NEXT,
@@ -39,6 +39,7 @@ from core.server.routing import (
     requested_name,
     route,
 )
+from core.server.selections import Selections
 from core.server.transfer import Transfer, unavailable
 from core.wire.http11 import (
     MAX_HEAD_BYTES,
@@ -88,6 +89,7 @@ class Session:
         # Since when it waits for a request (None while answering one): read by the accept
         # thread to choose whom to shed when full (core.server.shedding); a float, set atomically.
         self.idle_since: float | None = time.monotonic()
+        self._selections = Selections()  # archives of selections taken in several
 
     def _emit(self, event: ServerEvent) -> None:
         """Hand an event to the server's listener."""
@@ -109,7 +111,16 @@ class Session:
                 self._server.close_gently(self._sock)
             else:  # nothing unread: a plain close sends no reset
                 self._sock.close()
+            self._sum_up_selections()
             self._emit(ClientDisconnected(self.client))
+
+    def _sum_up_selections(self) -> None:
+        """The summary line of each selection the client did not finish on this
+        connection, as it stands (core.server.selections)."""
+        lines = [tally.summary(self.client) for tally in self._selections.ended()]
+        effects = [Effects(line) for line in lines if line is not None]
+        if effects:  # most connections took no selection
+            carry_out_all(self._server, effects)
 
     def _input_pending(self) -> bool:
         """Whether the client sent bytes we have not read (a pipelined request, the rest of
@@ -311,7 +322,8 @@ class Session:
         for event in effects.before:
             self._emit(event)
         if reply.outcome is Outcome.ARCHIVE and reply.members:
-            archive = ArchiveTransfer(self._server, self._sock, self.client, self._key(), reply)
+            archive = ArchiveTransfer(self._server, self._sock, self.client, self._key(), reply,
+                                      self._selections)
             return archive.run(self._head(reply))
         if reply.file is not None and reply.span is not None:
             transfer = Transfer(self._server, self._sock, self.client, self._key(), reply)
