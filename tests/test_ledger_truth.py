@@ -220,13 +220,19 @@ def test_a_true_receipt_is_verified_once(tmp_path: Path) -> None:
 def test_a_receipt_waits_no_longer_than_the_client_does(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     hashing = threading.Event()
-    real = __import__("core.server.offer", fromlist=["sha256_file"]).sha256_file
+    offer_module = __import__("core.server.offer", fromlist=["sha256_file"])
+    real, real_whole = offer_module.sha256_file, offer_module.sha256_whole
 
     def slow(path: str, **kwargs: object) -> str:
         hashing.wait(30)
         return str(real(path, **kwargs))
 
+    def slow_whole(*args: object) -> str | None:  # a small file is read whole
+        hashing.wait(30)
+        return real_whole(*args)  # type: ignore[no-any-return]
+
     monkeypatch.setattr("core.server.offer.sha256_file", slow)
+    monkeypatch.setattr("core.server.offer.sha256_whole", slow_whole)
     path = write_file(tmp_path, "test.txt", SMALL)
     with serving(tmp_path, [path], wait_hashed=False) as running:
         assert get(running, "test.txt", agent="early") == (200, SMALL)
