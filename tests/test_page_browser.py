@@ -119,3 +119,55 @@ def test_without_javascript_the_files_are_links(running: Running, tmp_path: Path
         assert sorted(link.text for link in links) == sorted([NAME, "notes.txt"])
         by_text(driver, "a", NAME).click()
         assert wait_for_download(downloads, NAME).read_bytes() == DATA
+
+
+def resume_in_chromium(driver: Any) -> None:
+    """Press Resume (Retry, after a network error) on the first download of
+    chrome://downloads, as a person does."""
+    driver.get("chrome://downloads/")
+
+    def pressed() -> bool:
+        return bool(driver.execute_script("""
+            const manager = document.querySelector('downloads-manager');
+            const item = manager && manager.shadowRoot.querySelector('downloads-item');
+            if (!item) return false;
+            const root = item.shadowRoot || item;
+            const button = Array.from(root.querySelectorAll('cr-button, button'))
+                .find(b => /^\\s*(Resume|Retry)\\s*$/i.test(b.textContent));
+            if (!button) return false;
+            button.click();
+            return true;"""))
+
+    wait_until(pressed, 20, "the Resume or Retry button")
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13 item 3, not built yet: a cut body's 'did not"
+                   " finish' line is written at once (no quiet period), and Chromium's second"
+                   " GET from byte 0 begins a new download: the ledger has interrupted,"
+                   " downloaded, interrupted")
+def test_a_download_cut_and_resumed_in_chromium_is_one_download(tmp_path: Path) -> None:
+    """Done when (issue 13): a browser's pause/resume leaves exactly one true ledger line.
+    The network drops the download at 3 MB; Chromium's Resume asks for the rest (Range
+    with If-Range, as recorded from this Chromium); the visit's cookie makes both one."""
+    from faultproxy import FaultProxy
+
+    data = os.urandom(5_000_000)
+    folder = tmp_path / "offered"
+    folder.mkdir()
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with serving(tmp_path, [write_file(folder, "lecture.mp4", data)]) as running, \
+            FaultProxy(running.port) as proxy:
+        proxy.knobs.cuts = [3_000_000] * 50  # any connection that carries 3 MB drops
+        with chromium(downloads, DESKTOP) as driver:
+            driver.get(f"http://127.0.0.1:{proxy.port}/")
+            check_name(driver, "lecture.mp4")
+            wait_until(lambda: answer_text(driver) == ask_window(len(data)), 10, "question")
+            by_text(driver, "button", "Yes").click()
+            wait_until(lambda: proxy.stats.cut >= 1, 20, "the cut")
+            resume_in_chromium(driver)
+            saved = wait_for_download(downloads, "lecture.mp4")
+        assert saved.read_bytes() == data
+        running.wait_lines("downloaded the file 'lecture.mp4'")
+    events = [r["event"] for r in running.ledger_records() if r["file"] == "lecture.mp4"]
+    assert events == ["downloaded"]
