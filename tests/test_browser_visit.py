@@ -66,3 +66,26 @@ def test_an_unchanged_offer_is_a_304_without_a_greeting(state: OfferState) -> No
     tag = headers_of(first)["etag"]
     again = answer(state, "GET", "/api/v1/offer", f"If-None-Match: {tag}")
     assert again.status == 304 and again.outcome is Outcome.NONE and again.body == b""
+
+
+def test_a_re_read_of_a_changed_offer_is_no_greeting(state: OfferState) -> None:  # noqa: F811
+    """The page polls with If-None-Match; while a folder is hashed the offer changes every
+    moment, and each poll once printed "Message sent out to client" again (the adversarial
+    pass, issue 13)."""
+    from core.server.routing import Outcome
+
+    changed = answer(state, "GET", "/api/v1/offer", 'If-None-Match: "an-older-offer"')
+    assert changed.status == 200 and changed.outcome is Outcome.NONE
+
+
+def test_a_page_reached_from_another_site_sets_no_visit_but_its_first_request_does(
+        state: OfferState) -> None:  # noqa: F811
+    """SameSite=Strict keeps the visit cookie off a request from a link on another site;
+    a new id there would replace the one the browser has (the adversarial pass)."""
+    page = headers_of(answer(state, "GET", "/", "Sec-Fetch-Site: cross-site"))
+    assert "set-cookie" not in page
+    first = headers_of(answer(state, "GET", "/api/v1/offer", "Sec-Fetch-Site: same-origin"))
+    assert first["set-cookie"].startswith(f"{VISIT_COOKIE}=")
+    tk = headers_of(answer(state, "GET", "/api/v1/offer", "X-Filecast-Client-Id: tk-client-1",
+                           "Sec-Fetch-Site: same-origin"))
+    assert "set-cookie" not in tk  # a client with an id of its own gets none

@@ -124,6 +124,8 @@ def test_curl_time_condition_gets_304_for_a_file_it_already_has(running: Running
     ledger; the saved copy stays as it was."""
     out = tmp_path / "out"
     out.mkdir()
+    os.utime(running.files[NAME], (1_700_000_000, 1_700_000_000))  # not saved this second
+    running.offer.refresh(NAME)
     assert curl("-R", "-O", "--output-dir", str(out), running.url(NAME)).returncode == 0
     running.wait_lines(f"downloaded the file '{NAME}'")
     saved = out / NAME

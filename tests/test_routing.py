@@ -387,3 +387,18 @@ def test_an_if_range_date_counts_only_once_the_file_is_a_second_old(state: Offer
     assert fresh.status == 200
     settled = route(request("GET", file_path(NAME), *fields), b"", state, now=modified + 1.5)
     assert settled.status == 206
+
+
+def test_if_modified_since_cannot_vouch_for_a_file_saved_this_second(
+        state: OfferState, entry: ServedFile) -> None:
+    """A version saved in the same second as the date a client holds looks unchanged by
+    date: only a file at least a second older than the answer gets a 304 by date
+    (RFC 9110 §8.8.2.2, as for If-Range); the ETag still can."""
+    saved = entry.mtime_ns / 1e9
+    since = f"If-Modified-Since: {entry.last_modified}"
+    assert route(request("GET", file_path(NAME), since), b"", state, now=saved + 0.5).status \
+        == 200
+    assert route(request("GET", file_path(NAME), since), b"", state, now=saved + 1.0).status \
+        == 304
+    assert route(request("GET", file_path(NAME), f"If-None-Match: {entry.etag}"), b"", state,
+                 now=saved + 0.5).status == 304

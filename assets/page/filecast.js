@@ -75,6 +75,12 @@
     choice.hidden = true;
     shown = null;
     if (!name) return;
+    if (name.split("/").some((part) => part === "." || part === "..")) {
+      // Never an offered name (docs/PROTOCOL.md, names with folders), and a browser would
+      // resolve it to another address: "/files/.." is the page itself.
+      say("File does not exist!");
+      return;
+    }
     say("Checking…");
     let response;
     try {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -25,26 +24,25 @@ from core.server.archives import (
     selection_part,
 )
 from core.server.entries import ServedFile
+from core.server.fileheaders import Headers, file_headers
 from core.server.offer import OfferState
 from core.server.page import PAGE_HEADERS, index_page
 from core.server.static import STATIC_PREFIX, resource
 from core.wire.archive import ARCHIVE_PATH, ARCHIVE_PREFIX, Layout
 from core.wire.http11 import HttpError, Request
-from core.wire.media import media_type
 from core.wire.protocol import (
     DECISIONS_PATH,
     FILES_PREFIX,
+    HEADER_CLIENT_ID,
     OFFER_PATH,
     RECEIPTS_PATH,
     SOFTWARE,
     clean_client_id,
-    content_disposition,
     decode_path,
     dump_json,
     error_body,
     is_sha256_hex,
     offer_json,
-    repr_digest,
 )
 from core.wire.ranges import (
     ByteRange,
@@ -57,7 +55,7 @@ from core.wire.visit import VISIT_COOKIE, cookies, new_visit_id, set_visit_cooki
 
 SERVER = SOFTWARE  # the Server header and the page's footer
 
-Headers = tuple[tuple[str, str], ...]
+
 
 
 class Outcome(enum.Enum):
@@ -167,11 +165,15 @@ def route(request: Request, body: bytes, state: OfferState, *, now: float,
         # The browser page asks again every few seconds to show a changed offer (issue 13):
         # an unchanged page is a 304, and no new greeting.
         tag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+        visit = _new_visit(request, ("same-origin",))  # the page's own request
         if not_modified(request.header("if-none-match"), None, tag, 0):
-            return Reply(304, (("ETag", tag), ("Cache-Control", "no-cache")))
-        # The first page is the greeting (the original "Message sent out to client").
-        return _json_reply(200, body, Outcome.OFFER_SENT if not start else Outcome.NONE,
-                           head_only=request.method == "HEAD", etag=tag)
+            return Reply(304, (("ETag", tag), ("Cache-Control", "no-cache"), *visit))
+        # The first page is the greeting (the original "Message sent out to client"); a
+        # re-read with If-None-Match (the page's poll of a changed offer) is not.
+        greeting = not start and request.header("if-none-match") is None
+        reply = _json_reply(200, body, Outcome.OFFER_SENT if greeting else Outcome.NONE,
+                            head_only=request.method == "HEAD", etag=tag)
+        return dataclasses.replace(reply, headers=(*reply.headers, *visit))
     if path.startswith(FILES_PREFIX):
         _allow(request, ("GET", "HEAD"))
         if target is None:
@@ -213,12 +215,25 @@ def route(request: Request, body: bytes, state: OfferState, *, now: float,
 
 def _page_reply(request: Request, state: OfferState) -> Reply:
     """The browser page (core.server.page), giving a browser without one its visit id."""
-    page = index_page(state).encode("utf-8")
+    # "replace": a name on disk that is not UTF-8 (an old zip's Latin-1) once broke the
+    # page for everyone (the adversarial pass, issue 13)
+    page = index_page(state).encode("utf-8", "replace")
     headers: Headers = (("Content-Type", "text/html; charset=utf-8"),
                         ("Content-Length", str(len(page))), *PAGE_HEADERS)
-    if clean_client_id(cookies(request.header("cookie")).get(VISIT_COOKIE)) is None:
-        headers = (*headers, ("Set-Cookie", set_visit_cookie(new_visit_id())))
+    headers = (*headers, *_new_visit(request, ("none", "same-origin", "same-site", None)))
     return Reply(200, headers, b"" if request.method == "HEAD" else page)
+
+
+def _new_visit(request: Request, sites: tuple[str | None, ...]) -> Headers:
+    """A visit id for a browser that has none, when its Sec-Fetch-Site is one of ``sites``.
+    Not for a page reached by a link on another site: SameSite=Strict keeps the browser's
+    cookie from that request, and a new id would replace it (the adversarial pass, issue
+    13); the page's own first request (the offer, same-origin) gives one then."""
+    if request.header(HEADER_CLIENT_ID) is not None \
+            or clean_client_id(cookies(request.header("cookie")).get(VISIT_COOKIE)) \
+            or (request.header("sec-fetch-site") or None) not in sites:
+        return ()
+    return (("Set-Cookie", set_visit_cookie(new_visit_id())),)
 
 
 def _static_reply(request: Request, name: str) -> Reply:
@@ -265,9 +280,10 @@ def _file_reply(request: Request, now: float, target: FileTarget) -> Reply:
         missing = error_reply(not_offered(name), head_only=head_only)
         return Reply(missing.status, missing.headers, missing.body,
                      outcome=Outcome.FILE_MISSING, subject=name)
-    headers = entity_headers(entry)
+    headers = file_headers(entry, now)
     if not_modified(request.header("if-none-match"), request.header("if-modified-since"),
-                    entry.etag, entry.mtime_ns / 1e9):
+                    entry.etag, entry.mtime_ns / 1e9,
+                    date_is_strong=now - entry.mtime_ns / 1e9 >= 1.0):
         return Reply(304, headers, subject=entry.name)  # no Content-Length: RFC 9110 §8.6
     span = _range_for(request, entry, now)
     extra: Headers = ()
@@ -294,28 +310,6 @@ def _range_for(request: Request, entry: ServedFile, now: float) -> ByteRange | N
         raise HttpError(416, "bad_range", f"The requested range cannot be served ({exc}).",
                         close=False,
                         headers=(("Content-Range", f"bytes */{entry.size}"),)) from exc
-
-
-@functools.lru_cache(maxsize=64)
-def entity_headers(entry: ServedFile) -> Headers:
-    """Headers describing the file itself (same for HEAD, 200 and 206).
-
-    Cached per version (ServedFile is frozen: a new size, mtime or digest is a new key):
-    the same few files are asked for by every client (thread CPU per request, 1,000 ab
-    requests: route() 84 µs, of which these headers were about a third)."""
-    headers: list[tuple[str, str]] = [
-        ("Content-Type", media_type(entry.name)),
-        ("X-Content-Type-Options", "nosniff"),  # the type above, never a guess from bytes
-        ("ETag", entry.etag),
-        ("Last-Modified", entry.last_modified),
-        ("Accept-Ranges", "bytes"),
-        # The file's own name only (RFC 6266 §4.3: recipients drop a path anyway).
-        ("Content-Disposition", content_disposition(entry.name.rsplit("/", 1)[-1])),
-        ("Cache-Control", "no-cache"),
-    ]
-    if entry.sha256 is not None:
-        headers.append(("Repr-Digest", repr_digest(entry.sha256)))  # RFC 9530 §3
-    return tuple(headers)
 
 
 def _json_body(request: Request, body: bytes) -> dict[str, object]:

@@ -28,13 +28,17 @@ class Resource:
     etag: str
 
 
-@functools.cache
 def resource(name: str) -> Resource | None:
     """The resource called ``name`` under /page/, or None for any other name (the table
-    above is the whole list: nothing else under assets/ is ever served)."""
-    media_type = _TYPES.get(name)
-    if media_type is None:
-        return None
+    above is the whole list: nothing else under assets/ is ever served). Only the table's
+    names are ever remembered: caching any name a client sent kept each one for ever
+    (the adversarial pass, issue 13)."""
+    return _load(name) if name in _TYPES else None
+
+
+@functools.cache
+def _load(name: str) -> Resource | None:
+    media_type = _TYPES[name]
     try:
         body = (ASSETS / name).read_bytes()
     except OSError:

@@ -151,8 +151,8 @@ def parse_http_date(value: str) -> float | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if moment.tzinfo is None:
-        return None
+    if moment.tzinfo is None:  # asctime has no zone; every HTTP date is GMT (RFC 9110 §5.6.7)
+        moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
 
 

@@ -23,13 +23,16 @@ def etag_matches(header: str, etag: str) -> bool:
 
 
 def not_modified(if_none_match: str | None, if_modified_since: str | None, etag: str,
-                 mtime: float) -> bool:
+                 mtime: float, *, date_is_strong: bool = True) -> bool:
     """Whether a GET or HEAD of a file is answered 304 (RFC 9110 §13.2.2): If-None-Match
     decides alone when present (§13.1.2); else If-Modified-Since, when it is one valid
-    HTTP-date at or after the file's Last-Modified, in whole seconds (§13.1.3)."""
+    HTTP-date at or after the file's Last-Modified, in whole seconds (§13.1.3), and the
+    date can tell versions apart (``date_is_strong``: the file is at least a second older
+    than the answer, §8.8.2.2; a version saved in the same second as the date a client
+    holds was once answered 304)."""
     if if_none_match is not None:
         return etag_matches(if_none_match, etag)
-    if if_modified_since is None:
+    if if_modified_since is None or not date_is_strong:
         return False
     since = parse_http_date(if_modified_since)
     return since is not None and int(mtime) <= since
