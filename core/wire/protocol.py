@@ -151,8 +151,10 @@ def parse_http_date(value: str) -> float | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if moment.tzinfo is None:  # asctime has no zone; every HTTP date is GMT (RFC 9110 §5.6.7)
-        moment = moment.replace(tzinfo=timezone.utc)
+    if moment.tzinfo is None:
+        if "," in value:  # IMF-fixdate and RFC 850 dates say GMT; without it, not a date
+            return None
+        moment = moment.replace(tzinfo=timezone.utc)  # asctime has no zone: GMT (§5.6.7)
     return moment.timestamp()
 
 
