@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core import DEFAULT_PORT
+from core import DEFAULT_MAX_PER_ADDRESS, DEFAULT_PORT
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class ServerConfig:
     # Half the server: one host never holds more, and a class of 100 devices behind one
     # NAT address with 10 connections each still fits. At the cap an address gives up its
     # own idle connections first (core.server.shedding). 0: no cap (bench/ measures raw capacity).
-    max_per_address: int = 1000
+    max_per_address: int = DEFAULT_MAX_PER_ADDRESS
     head_timeout: float = 10.0
     idle_timeout: float = 120.0
     # A client that sent X-Filecast-Client-Id holds one connection for its whole visit
