@@ -146,16 +146,15 @@ def iso_utc(timestamp: float) -> str:
 
 
 def parse_http_date(value: str) -> float | None:
-    """The POSIX time of an HTTP date, or None when it is not one."""
+    """The POSIX time of an HTTP date, or None when it is not one (RFC 9110 §5.6.7: an
+    IMF-fixdate or RFC 850 date says GMT; asctime, the one without a comma, says no zone)."""
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if moment.tzinfo is None:
-        if "," in value:  # IMF-fixdate and RFC 850 dates say GMT; without it, not a date
-            return None
-        moment = moment.replace(tzinfo=timezone.utc)  # asctime has no zone: GMT (§5.6.7)
-    return moment.timestamp()
+    if moment.tzinfo is None and "," in value:
+        return None
+    return moment.replace(tzinfo=moment.tzinfo or timezone.utc).timestamp()
 
 
 # --- digests (RFC 9530) ----------------------------------------------------------------
