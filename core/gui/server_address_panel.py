@@ -117,7 +117,9 @@ class AddressPanel(ttk.Frame):
         self.show_error(error)
 
     def show_urls(self, urls: Sequence[str]) -> None:
-        """One line per URL, each with its own Copy and Open (the browser page) buttons."""
+        """One line per URL with its Copy button; under them the hint and "Open page" (the
+        first address in the browser). One button a line: a second one clipped the
+        address itself on a 1024x600 screen."""
         self.urls = tuple(urls)
         for widget in (*self.url_labels, *self.copy_buttons, *self.open_buttons):
             widget.destroy()
@@ -129,17 +131,17 @@ class AddressPanel(ttk.Frame):
             copy = ttk.Button(self.url_frame, text="Copy", width=5,
                               command=functools.partial(self._on_copy, url))
             copy.grid(row=row, column=1, sticky="e", padx=(PAD, 0), pady=(0, SMALL_PAD))
-            opener = ttk.Button(self.url_frame, text="Open", width=5,
-                                command=functools.partial(self._on_open, url))
-            opener.grid(row=row, column=2, sticky="e", padx=(SMALL_PAD, 0),
-                        pady=(0, SMALL_PAD))
             self.url_labels.append(label)
             self.copy_buttons.append(copy)
-            self.open_buttons.append(opener)
         self.url_hint.configure(text="Clients type this address into Filecast Client, "
                                      "or open it in a browser." if self.urls
                                 else "No address yet.")
-        self.url_hint.grid(row=len(self.urls), column=0, columnspan=3, sticky="w")
+        self.url_hint.grid(row=len(self.urls), column=0, sticky="w")
+        if self.urls:
+            opener = ttk.Button(self.url_frame, text="Open page",
+                                command=functools.partial(self._on_open, self.urls[0]))
+            opener.grid(row=len(self.urls), column=1, sticky="ne", padx=(PAD, 0))
+            self.open_buttons.append(opener)
 
     def _serving_text(self) -> str:
         if not self._connected:
@@ -185,5 +187,6 @@ class AddressPanel(ttk.Frame):
     def _rewrap(self, event: tk.Event[tk.Misc]) -> None:
         width = max(200, event.width - 2 * PAD)
         self.error_label.configure(wraplength=width)
-        self.url_hint.configure(wraplength=width)
+        beside = sum(b.winfo_reqwidth() + PAD for b in self.open_buttons)  # "Open page"
+        self.url_hint.configure(wraplength=max(120, width - beside))
         self.status_label.configure(wraplength=max(180, width - 24))
