@@ -218,3 +218,30 @@ def test_a_browser_is_told_the_files_own_name_not_its_folders(tmp_path: Path,
     assert body == b"key"
     assert headers["content-disposition"] == (
         "attachment; filename=\"key.txt\"; filename*=UTF-8''key.txt")
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS refuses names that are not UTF-8")
+def test_a_file_name_that_is_not_utf8_is_left_out_and_said(tmp_path: Path) -> None:
+    """A folder unpacked from an old zip holds a Latin-1 name (b'caf\\xe9.txt'): no client
+    can name it (names travel as UTF-8), and offering it broke the greeting for every client
+    (the adversarial pass of issue 13). It is left out, and the offer says so."""
+    folder = tmp_path / "Week 12"
+    folder.mkdir()
+    (folder / "answers.txt").write_bytes(b"42\n")
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.txt"), "wb") as odd:
+        odd.write(b"latin-1 name\n")
+    with serving(tmp_path, [folder]) as running, \
+            FilecastClient("127.0.0.1", running.port) as client:
+        offer = client.connect()
+        assert [f.name for f in offer.files] == ["Week 12/answers.txt"]
+        notes = running.offer.state.left_out
+    assert any("not UTF-8" in note for note in notes), notes
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS refuses names that are not UTF-8")
+def test_a_single_file_whose_name_is_not_utf8_is_refused_with_a_sentence(tmp_path: Path) -> None:
+    odd = os.path.join(os.fsencode(tmp_path), b"caf\xe9.txt")
+    with open(odd, "wb") as handle:
+        handle.write(b"latin-1 name\n")
+    with pytest.raises(ServeError, match=r"not in UTF-8\. Rename it"):
+        OfferTable([os.fsdecode(odd)])

@@ -47,12 +47,13 @@ def test_the_url_keeps_the_folders_readable() -> None:
 
 
 def test_exactly_controls_del_c1_and_the_backslash_are_refused_in_a_name() -> None:
-    """Every code point, against the rule as written (the check is one regular expression)."""
+    """Every code point, against the rule as written (the check is one regular expression),
+    and a lone surrogate (a disk name that is not UTF-8): a name travels as UTF-8."""
     from core.wire.paths import check_relative
 
     for code in range(0x110000):
         char = chr(code)
-        bad = code < 0x20 or 0x7F <= code <= 0x9F or char == "\\"
+        bad = code < 0x20 or 0x7F <= code <= 0x9F or char == "\\" or 0xD800 <= code <= 0xDFFF
         try:
             check_relative(f"a{char}b")
             refused = False

@@ -115,6 +115,12 @@ def stat_file(path: str, name: str | None = None) -> ServedFile:
     A symlink is resolved here, once: the file offered is the one the person chose, and
     re-pointing the link later changes nothing (issue 9, item 6). The name stays the
     link's own."""
+    offered = name or os.path.basename(path)
+    try:
+        offered.encode("utf-8")  # names travel as UTF-8 (a Latin-1 name broke every greeting)
+    except UnicodeEncodeError:
+        raise ServeError(f"Cannot offer {offered.encode('utf-8', 'replace').decode()}: its"
+                         " name is not in UTF-8. Rename it, then offer it again.") from None
     real = os.path.realpath(path)
     try:
         info = os.lstat(real)
@@ -127,8 +133,7 @@ def stat_file(path: str, name: str | None = None) -> ServedFile:
                          " socket). Choose a file.")
     if not os.access(real, os.R_OK):
         raise ServeError(f"Cannot offer {path}: this user may not read it.")
-    return ServedFile(name or os.path.basename(path), real, info.st_size, info.st_mtime_ns,
-                      info.st_ino)
+    return ServedFile(offered, real, info.st_size, info.st_mtime_ns, info.st_ino)
 
 
 def _walked(path: str, name: str) -> ServedFile:

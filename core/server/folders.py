@@ -56,8 +56,9 @@ class LeftOut:
                  _count(self.special, "pipe, device or socket", "pipes, devices or sockets"),
                  _count(self.unreadable, "item this user may not read",
                         "items this user may not read"),
-                 _count(self.bad_names, "name with a backslash or a control character",
-                        "names with a backslash or a control character"),
+                 _count(self.bad_names, "name with a backslash, a control character or"
+                        " bytes that are not UTF-8", "names with a backslash, a control"
+                        " character or bytes that are not UTF-8"),
                  _count(self.too_deep, f"folder deeper than {MAX_DEPTH}",
                         f"folders deeper than {MAX_DEPTH}"),
                  _count(self.twins, "name another file has in another Unicode form",

@@ -33,6 +33,10 @@ def check_relative(name: str) -> tuple[str, ...]:
         raise ValueError("a name must have 1 to 4096 bytes")
     if _BAD_CHAR.search(name):
         raise ValueError("a name may not hold a backslash or a control character")
+    try:
+        name.encode("utf-8")  # names travel as UTF-8: bytes from a Latin-1 disk name cannot
+    except UnicodeEncodeError as exc:  # (they once broke the greeting for every client)
+        raise ValueError("a name must be UTF-8") from exc
     segments = tuple(name.split(SEPARATOR))
     if len(segments) > MAX_DEPTH + 1:
         raise ValueError(f"a name may be at most {MAX_DEPTH} folders deep")
