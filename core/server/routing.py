@@ -197,9 +197,8 @@ def route(request: Request, body: bytes, state: OfferState, *, now: float,
         _allow(request, ("POST",))
         data = _json_body(request, body)
         entries = selected(data, state)
-        return dataclasses.replace(_archive_reply(entries, "Filecast files.tar",
-                                                  layout(entries), head_only=False),
-                                   part=selection_part(data))
+        return _archive_reply(entries, "Filecast files.tar", layout(entries), head_only=False,
+                              part=selection_part(data))
     if path.startswith(ARCHIVE_PREFIX):
         _allow(request, ("GET", "HEAD"))
         entries, filename, plan = folder_of(request, state)
@@ -368,11 +367,11 @@ def _receipt_reply(data: dict[str, object], state: OfferState) -> Reply:
 
 
 def _archive_reply(entries: list[ServedFile], filename: str, plan: Layout, *,
-                   head_only: bool) -> Reply:
-    """200 with the tar of ``entries`` laid out as ``plan``; the session sends it
-    (core.server.archive_send)."""
+                   head_only: bool, part: SelectionPart | None = None) -> Reply:
+    """200 with the tar of ``entries`` laid out as ``plan`` (``part`` of a selection taken
+    in several); the session sends it (core.server.archive_send)."""
     return Reply(200, archive_headers(plan, filename), outcome=Outcome.ARCHIVE,
-                 members=() if head_only else tuple(entries), archive=plan)
+                 members=() if head_only else tuple(entries), archive=plan, part=part)
 
 
 def _receipts_reply(data: dict[str, object], state: OfferState) -> Reply:

@@ -85,20 +85,19 @@ class Selections:
 
 def common_folder(members: tuple[ServedFile, ...]) -> str:
     """The deepest folder every member is in, with its slash (``Week 12/``); "" for none."""
-    folders = [entry.name.split("/")[:-1] for entry in members]
-    common: list[str] = []
-    for parts in zip(*folders, strict=False):  # as deep as the shallowest
-        if len(set(parts)) != 1:
-            break
-        common.append(parts[0])
-    return "/".join(common) + "/" if common else ""
+    return _deepest_shared([entry.name for entry in members])
 
 
 def _shared(first: str, second: str) -> str:
     """The deepest folder two common folders share: ``a/b/`` and ``a/c/`` -> ``a/``."""
+    return _deepest_shared([first, second])
+
+
+def _deepest_shared(names: list[str]) -> str:
+    """The deepest folder every name is in (a name ending in ``/`` is a folder itself)."""
     common: list[str] = []
-    for one, other in zip(first.split("/")[:-1], second.split("/")[:-1], strict=False):
-        if one != other:
+    for parts in zip(*(name.split("/")[:-1] for name in names), strict=False):
+        if len(set(parts)) != 1:  # as deep as the shallowest, while all agree
             break
-        common.append(one)
+        common.append(parts[0])
     return "/".join(common) + "/" if common else ""
